@@ -1,0 +1,152 @@
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::prelude::*;
+
+use crate::InvalidConfig;
+
+/// Shape of [`MnistCnn`], the pytorch/examples MNIST net of seed 000.
+#[derive(Config, Debug)]
+pub struct MnistCnnConfig {
+    /// Output classes.
+    #[config(default = 10)]
+    pub num_classes: usize,
+    /// Units of the hidden fully connected layer.
+    #[config(default = 500)]
+    pub hidden_size: usize,
+}
+
+impl MnistCnnConfig {
+    /// Checks that every field can build a model, naming the first one that cannot.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
+        InvalidConfig::at_least("num_classes", self.num_classes, 2)
+    }
+
+    /// Builds the model with freshly initialized weights on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> MnistCnn<B> {
+        MnistCnn {
+            conv1: Conv2dConfig::new([1, 20], [5, 5]).init(device),
+            conv2: Conv2dConfig::new([20, 50], [5, 5]).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc1: LinearConfig::new(4 * 4 * 50, self.hidden_size).init(device),
+            fc2: LinearConfig::new(self.hidden_size, self.num_classes).init(device),
+            relu: Relu::new(),
+        }
+    }
+}
+
+/// The pytorch/examples MNIST CNN (seed 000): conv 1→20 5×5, ReLU, max-pool 2; conv 20→50 5×5,
+/// ReLU, max-pool 2; Linear 800→500, ReLU; Linear 500→10.
+///
+/// Input `[batch, 1, 28, 28]`, output logits `[batch, num_classes]`.
+#[derive(Module, Debug)]
+pub struct MnistCnn<B: Backend> {
+    /// `[B, 1, 28, 28]` → `[B, 20, 24, 24]`.
+    pub conv1: Conv2d<B>,
+    /// `[B, 20, 12, 12]` → `[B, 50, 8, 8]`.
+    pub conv2: Conv2d<B>,
+    /// 2×2 max-pooling, stride 2, after each convolution.
+    pub pool: MaxPool2d,
+    /// `[B, 800]` → `[B, hidden]`.
+    pub fc1: Linear<B>,
+    /// `[B, hidden]` → `[B, classes]`.
+    pub fc2: Linear<B>,
+    /// The activation between layers.
+    pub relu: Relu,
+}
+
+impl<B: Backend> MnistCnn<B> {
+    /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = self.pool.forward(self.relu.forward(self.conv1.forward(images)));
+        let x = self.pool.forward(self.relu.forward(self.conv2.forward(x)));
+        let x: Tensor<B, 2> = x.flatten(1, 3);
+        let x = self.relu.forward(self.fc1.forward(x));
+        self.fc2.forward(x)
+    }
+}
+
+/// Shape of [`SmallCnn`], the CNN of seed 004.
+#[derive(Config, Debug)]
+pub struct SmallCnnConfig {
+    /// Output classes.
+    #[config(default = 10)]
+    pub num_classes: usize,
+}
+
+impl SmallCnnConfig {
+    /// Checks that every field can build a model, naming the first one that cannot.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        InvalidConfig::at_least("num_classes", self.num_classes, 2)
+    }
+
+    /// Builds the model with freshly initialized weights on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> SmallCnn<B> {
+        let same = || PaddingConfig2d::Explicit(2, 2, 2, 2);
+        SmallCnn {
+            conv1: Conv2dConfig::new([1, 16], [5, 5])
+                .with_padding(same())
+                .init(device),
+            conv2: Conv2dConfig::new([16, 32], [5, 5])
+                .with_padding(same())
+                .init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            out: LinearConfig::new(32 * 7 * 7, self.num_classes).init(device),
+            relu: Relu::new(),
+        }
+    }
+}
+
+/// The CNN of seed 004: conv 1→16 5×5 pad 2, ReLU, max-pool 2; conv 16→32 5×5 pad 2, ReLU,
+/// max-pool 2; Linear 1568→10.
+///
+/// Input `[batch, 1, 28, 28]`, output logits `[batch, num_classes]`.
+#[derive(Module, Debug)]
+pub struct SmallCnn<B: Backend> {
+    /// `[B, 1, 28, 28]` → `[B, 16, 28, 28]`.
+    pub conv1: Conv2d<B>,
+    /// `[B, 16, 14, 14]` → `[B, 32, 14, 14]`.
+    pub conv2: Conv2d<B>,
+    /// 2×2 max-pooling, stride 2, after each convolution.
+    pub pool: MaxPool2d,
+    /// `[B, 1568]` → `[B, classes]`.
+    pub out: Linear<B>,
+    /// The activation after each convolution.
+    pub relu: Relu,
+}
+
+impl<B: Backend> SmallCnn<B> {
+    /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = self.pool.forward(self.relu.forward(self.conv1.forward(images)));
+        let x = self.pool.forward(self.relu.forward(self.conv2.forward(x)));
+        self.out.forward(x.flatten(1, 3))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    #[test]
+    fn both_cnns_map_a_digit_batch_to_class_logits() {
+        let device = Default::default();
+        let images = Tensor::<NdArray, 4>::ones([2, 1, 28, 28], &device);
+        let a = MnistCnnConfig::new().init::<NdArray>(&device);
+        let b = SmallCnnConfig::new().init::<NdArray>(&device);
+        assert_eq!(a.forward(images.clone()).dims(), [2, 10]);
+        assert_eq!(b.forward(images).dims(), [2, 10]);
+    }
+
+    #[test]
+    fn parameter_counts_match_the_pytorch_nets() {
+        // pytorch/examples Net: 520 + 25,050 + 400,500 + 5,010; seed 004 CNN: 416 + 12,832 + 15,690.
+        let device = Default::default();
+        let a = MnistCnnConfig::new().init::<NdArray>(&device);
+        let b = SmallCnnConfig::new().init::<NdArray>(&device);
+        assert_eq!(a.num_params(), 431_080);
+        assert_eq!(b.num_params(), 28_938);
+    }
+}

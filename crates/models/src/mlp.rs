@@ -1,0 +1,73 @@
+use burn::nn::{Linear, LinearConfig, Relu};
+use burn::prelude::*;
+
+use crate::InvalidConfig;
+
+/// Shape of [`Mlp`]; the defaults are seed 004's regression net (1 → 10 → 1).
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    /// Input features.
+    #[config(default = 1)]
+    pub input_size: usize,
+    /// Hidden units.
+    #[config(default = 10)]
+    pub hidden_size: usize,
+    /// Outputs: 1 for regression, the number of classes for classification.
+    #[config(default = 1)]
+    pub output_size: usize,
+}
+
+impl MlpConfig {
+    /// Checks that every field can build a model, naming the first one that cannot.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        InvalidConfig::at_least("input_size", self.input_size, 1)?;
+        InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
+        InvalidConfig::at_least("output_size", self.output_size, 1)
+    }
+
+    /// Builds the model with freshly initialized weights on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Mlp<B> {
+        Mlp {
+            hidden: LinearConfig::new(self.input_size, self.hidden_size).init(device),
+            out: LinearConfig::new(self.hidden_size, self.output_size).init(device),
+            relu: Relu::new(),
+        }
+    }
+}
+
+/// Seed 004's two-layer net, Linear → ReLU → Linear, for the regression (y = x² + noise) and the
+/// two-cluster classification toys.
+///
+/// Input `[batch, input_size]`, output `[batch, output_size]` (predictions or logits).
+#[derive(Module, Debug)]
+pub struct Mlp<B: Backend> {
+    /// `[B, input]` → `[B, hidden]`.
+    pub hidden: Linear<B>,
+    /// `[B, hidden]` → `[B, output]`.
+    pub out: Linear<B>,
+    /// The activation between the two layers.
+    pub relu: Relu,
+}
+
+impl<B: Backend> Mlp<B> {
+    /// `x [batch, input_size]` → `[batch, output_size]`.
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.out.forward(self.relu.forward(self.hidden.forward(x)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    #[test]
+    fn maps_features_to_outputs() {
+        let device = Default::default();
+        let model = MlpConfig::new()
+            .with_input_size(2)
+            .with_output_size(2)
+            .init::<NdArray>(&device);
+        assert_eq!(model.forward(Tensor::zeros([5, 2], &device)).dims(), [5, 2]);
+    }
+}
