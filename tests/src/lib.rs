@@ -1,1 +1,87 @@
+//! Helpers for the end-to-end tests of the `zoo` binary (the tests themselves are in `tests/`).
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+/// The embedded MNIST sample.
+pub fn mnist_sample() -> PathBuf {
+    workspace().join("data/mnist-sample")
+}
+
+/// The `zoo` binary, built once per test process in the profile of the running tests, so a test
+/// never exercises a stale binary.
+pub fn zoo_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // target/<profile>/deps/<test-binary>
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .current_dir(workspace())
+            .args(["build", "--quiet", "--package", "zoo-train", "--bin", "zoo"]);
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build for the zoo binary");
+        assert!(status.success(), "building the zoo binary failed");
+        profile_dir.join("zoo")
+    })
+}
+
+/// What a run of `zoo` printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (None if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with both streams unless the run succeeded.
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "zoo failed:\n{}\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// The one-line error of a failed run, after checking the failure is clean: exit code 1, a
+    /// single `error:` line, no panic or backtrace.
+    pub fn error_line(&self) -> &str {
+        assert_eq!(self.code, Some(1), "expected a clean failure:\n{}\n{}", self.stdout, self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one line on stderr, got:\n{}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        lines[0]
+    }
+}
+
+/// Runs `zoo` with `args` in `cwd`.
+pub fn zoo(cwd: &Path, args: &[&str]) -> Run {
+    let Output { status, stdout, stderr } = Command::new(zoo_bin())
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("start the zoo binary");
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Reads a run's `summary.json`.
+pub fn summary(run: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}

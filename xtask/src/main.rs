@@ -1,1 +1,47 @@
-fn main(){}
+//! `cargo xtask <command>`: the zoo's entry point for users and developers.
+//!
+//! An ordinary binary with no dependencies, so it starts at once and never compiles Burn itself;
+//! each command shells out to cargo with explicit arguments and echoes the command it runs.
+
+mod cmd;
+mod test;
+mod zoo;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <command> [flags]
+
+Commands:
+  train [flags]   train a model: builds `zoo` in release with the backend's cargo feature
+                  (--backend ndarray|wgpu|cuda) and runs `zoo train` with every flag;
+                  with no flags, the seed-001 MNIST LSTM on data/mnist-sample
+  eval [flags]    `zoo eval --run DIR`: reload a run and evaluate it on the test set
+  models          list the models of the zoo
+  test            the whole suite, as CI runs it: fmt, clippy, every backend compiles, all tests
+
+`cargo xtask train --help` shows the flags of `zoo train`.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "train" | "eval" | "models" => zoo::run(command, rest),
+        "test" => test::run(rest),
+        "help" | "--help" | "-h" => {
+            println!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,3 +1,4 @@
+use burn::module::Initializer;
 use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig};
 use burn::prelude::*;
 
@@ -38,13 +39,24 @@ impl MnistLstmConfig {
                 } else {
                     self.hidden_size
                 };
-                LstmConfig::new(input, self.hidden_size, true).init(device)
+                LstmConfig::new(input, self.hidden_size, true)
+                    .with_initializer(pytorch_lstm_init(self.hidden_size))
+                    .init(device)
             })
             .collect();
         MnistLstm {
             lstm,
             fc: LinearConfig::new(self.hidden_size, self.num_classes).init(device),
         }
+    }
+}
+
+/// PyTorch's `nn.LSTM` initialization: every weight and bias drawn from U(−1/√hidden, 1/√hidden).
+fn pytorch_lstm_init(hidden_size: usize) -> Initializer {
+    let bound = 1.0 / (hidden_size as f64).sqrt();
+    Initializer::Uniform {
+        min: -bound,
+        max: bound,
     }
 }
 

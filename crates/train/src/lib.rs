@@ -1,1 +1,19 @@
+//! Training, evaluation and the `zoo` command line of the Burn model zoo.
+//!
+//! `zoo train` reads an experiment config (`configs/<model>.toml`, embedded; flags override it),
+//! trains with burn-train's supervised learner on the chosen backend and writes
+//! `runs/<name>/`: `config.toml`, `checkpoint/`, `metrics.csv`, `model.mpk`, `summary.json`.
+//! `zoo eval --run DIR` reloads the model and reproduces the test figures.
 
+pub mod artifacts;
+pub mod backend;
+pub mod cli;
+mod clip;
+pub mod config;
+pub mod eval;
+pub mod models;
+mod optim;
+pub mod progress;
+mod strategy;
+pub mod task;
+pub mod train;

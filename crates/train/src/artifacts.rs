@@ -1,0 +1,213 @@
+//! The files of a run folder and how they are written: always to a temporary file first, then
+//! renamed into place, so a crash at any moment leaves the previous complete version.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// `config.toml`: the resolved experiment.
+pub const CONFIG_FILE: &str = "config.toml";
+/// `model.mpk`: the trained weights (Burn's named MessagePack, full precision).
+pub const MODEL_FILE: &str = "model.mpk";
+/// `metrics.csv`: one row per epoch and split.
+pub const METRICS_FILE: &str = "metrics.csv";
+/// `summary.json`: what the run measured.
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".partial-");
+    #[cfg(unix)]
+    {
+        // A run's files are ordinary files (rw-r--r-- under the usual umask), not 0600 temporaries.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot move the new {} into place", path.display()))?;
+    Ok(())
+}
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRow {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// `train` or `valid`.
+    pub split: String,
+    /// Mean loss over the split's samples.
+    pub loss: f64,
+    /// Fraction correct (classifiers only).
+    pub accuracy: Option<f64>,
+    /// Wall-clock seconds of this pass over the split.
+    pub seconds: f64,
+}
+
+/// Renders rows as `metrics.csv`: `epoch,split,loss,accuracy,seconds`.
+pub fn metrics_csv(rows: &[EpochRow]) -> String {
+    let mut csv = String::from("epoch,split,loss,accuracy,seconds\n");
+    for row in rows {
+        let accuracy = row.accuracy.map(|a| format!("{a:.6}")).unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{},{:.8},{},{:.3}\n",
+            row.epoch, row.split, row.loss, accuracy, row.seconds
+        ));
+    }
+    csv
+}
+
+/// `summary.json`: what a finished run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Registered model name.
+    pub model: String,
+    /// `ndarray`, `wgpu` or `cuda`.
+    pub backend: String,
+    /// The device trained on, as the backend names it.
+    pub device: String,
+    /// The dataset (`mnist`, `fashion-mnist`, `curve`, `two-clusters`).
+    pub dataset: String,
+    /// The class names, by label (empty for a regression).
+    pub classes: Vec<String>,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Training samples per epoch.
+    pub train_samples: usize,
+    /// Validation samples.
+    pub valid_samples: usize,
+    /// Test samples.
+    pub test_samples: usize,
+    /// Test-set accuracy of the final model (classifiers only).
+    pub test_accuracy: Option<f64>,
+    /// Correct test predictions (classifiers only).
+    pub test_correct: Option<usize>,
+    /// Mean test loss per sample.
+    pub test_loss: f64,
+    /// Final epoch's validation accuracy (classifiers only).
+    pub valid_accuracy: Option<f64>,
+    /// Final epoch's mean validation loss.
+    pub valid_loss: f64,
+    /// Mean seconds of one training pass over the training set (no validation, no test).
+    pub seconds_per_epoch: f64,
+    /// Training samples per second over the training passes.
+    pub samples_per_second: f64,
+    /// Wall-clock seconds of the whole command, data loading included.
+    pub total_seconds: f64,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// The seed of weights, shuffling and data.
+    pub seed: u64,
+    /// The zoo version that trained it.
+    pub zoo_version: String,
+}
+
+impl Summary {
+    /// Reads `summary.json` from a run folder.
+    pub fn read(run: &Path) -> anyhow::Result<Self> {
+        let path = run.join(SUMMARY_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: cannot read the run summary", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}: not a zoo run summary", path.display()))
+    }
+
+    /// Writes `summary.json` into a run folder, atomically.
+    pub fn write(&self, run: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("summaries serialize");
+        write_atomic(&run.join(SUMMARY_FILE), format!("{json}\n").as_bytes())
+    }
+}
+
+/// The folder of a new run: `out` if given (it must not hold an earlier run), else
+/// `runs/<model>-<UTC date and time>`.
+pub fn new_run_dir(out: Option<&Path>, model: &str) -> anyhow::Result<PathBuf> {
+    let dir = match out {
+        Some(dir) => dir.to_path_buf(),
+        None => PathBuf::from("runs").join(format!("{model}-{}", utc_stamp())),
+    };
+    if dir.join(SUMMARY_FILE).exists() || dir.join(MODEL_FILE).exists() {
+        anyhow::bail!(
+            "{} already holds a finished run; choose another --out (runs are never overwritten)",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the run folder {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC.
+fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_the_documented_columns() {
+        let rows = [
+            EpochRow { epoch: 1, split: "train".into(), loss: 0.5, accuracy: Some(0.875), seconds: 2.0 },
+            EpochRow { epoch: 1, split: "valid".into(), loss: 0.25, accuracy: None, seconds: 0.5 },
+        ];
+        assert_eq!(
+            metrics_csv(&rows),
+            "epoch,split,loss,accuracy,seconds\n1,train,0.50000000,0.875000,2.000\n1,valid,0.25000000,,0.500\n"
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        write_atomic(&path, b"first version, longer").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn a_folder_holding_a_run_is_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = new_run_dir(Some(dir.path()), "m").unwrap();
+        std::fs::write(run.join(SUMMARY_FILE), "{}").unwrap();
+        let err = new_run_dir(Some(dir.path()), "m").unwrap_err().to_string();
+        assert!(err.contains("already holds a finished run"), "{err}");
+    }
+
+    #[test]
+    fn stamps_are_utc_dates() {
+        let stamp = utc_stamp();
+        assert_eq!(stamp.len(), 15);
+        assert!(stamp.starts_with("20"), "{stamp}");
+    }
+}

@@ -1,0 +1,136 @@
+//! The `zoo` command line: `zoo train`, `zoo eval`, `zoo models`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::artifacts::{new_run_dir, Summary};
+use crate::backend::{dispatch, BackendName};
+use crate::config::{ExperimentConfig, Overrides};
+use crate::eval::EvalRun;
+use crate::train::TrainRun;
+
+/// Train, evaluate and list the models of the Burn model zoo.
+#[derive(Debug, Parser)]
+#[command(name = "zoo", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model and write its run folder (config, checkpoints, metrics, model, summary).
+    Train(TrainArgs),
+    /// Reload a run's model and evaluate it on the test set.
+    Eval(EvalArgs),
+    /// List the models of the zoo.
+    Models,
+}
+
+/// `zoo train` flags; each replaces the value of the config.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Model to train, a name of `zoo models` [default: mnist-lstm, or the config's model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Experiment file (TOML); keys it leaves out come from the model's built-in configs/<model>.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Passes over the training set.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Samples per training step.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long, value_name = "F")]
+    pub lr: Option<f64>,
+    /// Seed of the weights, the shuffling and the toy data.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Folder of the four MNIST-format IDX files (raw or .gz).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which MNIST-format dataset the files hold (class names and default folder).
+    #[arg(long, value_parser = ["mnist", "fashion-mnist"])]
+    pub dataset: Option<String>,
+    /// Train on the first N training images only.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// Run folder to write [default: runs/<model>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Backend to train on.
+    #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
+    pub backend: BackendName,
+}
+
+/// `zoo eval` flags.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Run folder written by `zoo train`.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Folder of the dataset, if not the one the run was trained on.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Backend to evaluate on.
+    #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
+    pub backend: BackendName,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train(args).map(|_| ()),
+        Command::Eval(args) => eval(args),
+        Command::Models => {
+            for info in zoo_models::registry() {
+                println!("{:<18} {}", info.name, info.description);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let mut config = ExperimentConfig::load(args.model.as_deref(), args.config.as_deref())?;
+    config.apply(&Overrides {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        seed: args.seed,
+        data_dir: args.data_dir,
+        dataset: args.dataset,
+        train_limit: args.train_limit,
+    })?;
+    config.pin_data_dir();
+    let dir = new_run_dir(args.out.as_deref(), &config.model.name)?;
+    dispatch(args.backend, TrainRun { config, dir, started })
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let summary = Summary::read(&args.run).ok();
+    let test = dispatch(
+        args.backend,
+        EvalRun {
+            dir: args.run.clone(),
+            data_dir: args.data_dir,
+        },
+    )?;
+    if let Some(summary) = summary {
+        let same = summary.test_correct == test.correct && summary.test_samples == test.count;
+        println!(
+            "The run's summary recorded {}/{} correct: {}",
+            summary.test_correct.map_or("-".into(), |c| c.to_string()),
+            summary.test_samples,
+            if same { "reproduced exactly" } else { "NOT reproduced (different data or backend?)" }
+        );
+    }
+    Ok(())
+}

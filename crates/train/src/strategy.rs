@@ -1,0 +1,104 @@
+//! The zoo's training loop inside burn-train: burn-train's single-device loop, plus exact timing of
+//! each training and validation pass (the device is synchronized before the clock stops).
+
+use std::time::Instant;
+
+use burn::data::dataloader::Progress;
+use burn::module::AutodiffModule;
+use burn::prelude::Backend;
+use burn::tensor::backend::DeviceOps;
+use burn::tensor::Device;
+use burn::train::{
+    EventProcessorTraining, InferenceStep, LearnerEvent, Learner, LearningComponentsTypes,
+    SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingBackend,
+    TrainingComponents, TrainingItem, TrainingModel, ValidLoader,
+};
+
+use crate::progress::SharedLog;
+
+/// One device; times every pass into the run log before announcing its end.
+pub struct TimedSingleDevice<LC: LearningComponentsTypes> {
+    device: Device<TrainingBackend<LC>>,
+    log: SharedLog,
+}
+
+impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
+    /// Trains on `device`, recording pass durations in `log`.
+    pub fn new(device: Device<TrainingBackend<LC>>, log: SharedLog) -> Self {
+        Self { device, log }
+    }
+
+    fn record(&self, epoch: usize, split: &'static str, started: Instant) {
+        // GPU backends queue work: wait for it so the clock measures the computation.
+        let _ = <TrainingBackend<LC> as Backend>::sync(&self.device);
+        let seconds = started.elapsed().as_secs_f64();
+        self.log.lock().expect("run log lock").seconds.insert((epoch, split), seconds);
+    }
+}
+
+impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingleDevice<LC> {
+    fn fit(
+        &self,
+        components: TrainingComponents<LC>,
+        mut learner: Learner<LC>,
+        train_loader: TrainLoader<LC>,
+        valid_loader: ValidLoader<LC>,
+        starting_epoch: usize,
+    ) -> (TrainingModel<LC>, SupervisedTrainingEventProcessor<LC>) {
+        let train_loader = train_loader.to_device(&self.device);
+        let valid_loader = valid_loader.to_device(self.device.inner());
+        learner.fork(&self.device);
+        let mut processor = components.event_processor;
+        let mut checkpointer = components.checkpointer;
+        let interrupter = components.interrupter;
+
+        for epoch in starting_epoch..=components.num_epochs {
+            let global = Progress::new(epoch, components.num_epochs);
+
+            let started = Instant::now();
+            let mut batches = train_loader.iter();
+            let mut iteration = 0;
+            while let Some(batch) = batches.next() {
+                iteration += 1;
+                learner.lr_step();
+                let progress = batches.progress();
+                let output = learner.train_step(batch);
+                learner.optimizer_step(output.grads);
+                let item = TrainingItem::new(
+                    output.item,
+                    progress,
+                    global.clone(),
+                    Some(iteration),
+                    Some(learner.lr_current()),
+                );
+                processor.process_train(LearnerEvent::ProcessedItem(item));
+                if interrupter.should_stop() {
+                    break;
+                }
+            }
+            self.record(epoch, "train", started);
+            processor.process_train(LearnerEvent::EndEpoch(epoch));
+            if interrupter.should_stop() {
+                break;
+            }
+
+            let started = Instant::now();
+            let model = learner.model().valid();
+            let mut batches = valid_loader.iter();
+            let mut iteration = 0;
+            while let Some(batch) = batches.next() {
+                iteration += 1;
+                let progress = batches.progress();
+                let item = TrainingItem::new(model.step(batch), progress, global.clone(), Some(iteration), None);
+                processor.process_valid(LearnerEvent::ProcessedItem(item));
+            }
+            self.record(epoch, "valid", started);
+            processor.process_valid(LearnerEvent::EndEpoch(epoch));
+
+            if let Some(checkpointer) = &mut checkpointer {
+                checkpointer.checkpoint(&learner, epoch, &components.event_store);
+            }
+        }
+        (learner.model(), processor)
+    }
+}

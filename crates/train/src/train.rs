@@ -1,0 +1,162 @@
+//! `zoo train`: trains the configured model with burn-train's supervised learner and writes the run
+//! folder (`config.toml`, checkpoints, `metrics.csv`, `model.mpk`, `summary.json`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::Dataset;
+use burn::module::{AutodiffModule, Module, ModuleDisplay};
+use burn::prelude::Backend;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::backend::{AutodiffBackend, DeviceOps};
+use burn::train::checkpoint::KeepLastNCheckpoints;
+use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
+
+use crate::artifacts::{metrics_csv, write_atomic, Summary, CONFIG_FILE, METRICS_FILE, MODEL_FILE};
+use crate::backend::{BackendJob, BackendName};
+use crate::config::ExperimentConfig;
+use crate::eval::{evaluate, print_test_line};
+use crate::models::{with_model, Components, ModelJob, ModelParts};
+use crate::optim::optimizer;
+use crate::progress::{CsvMetricLogger, ProgressPrinter, SharedLog};
+use crate::strategy::TimedSingleDevice;
+use crate::task::{Task, Trainee};
+
+/// A training run to start: the resolved config and the folder it writes.
+pub struct TrainRun {
+    /// The experiment, flags applied.
+    pub config: ExperimentConfig,
+    /// The run folder (created, empty or holding an unfinished run).
+    pub dir: PathBuf,
+    /// When the command started (for `total_seconds`).
+    pub started: Instant,
+}
+
+impl BackendJob for TrainRun {
+    type Output = Summary;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendName) -> anyhow::Result<Summary> {
+        B::seed(&device, self.config.train.seed);
+        write_atomic(&self.dir.join(CONFIG_FILE), self.config.to_toml().as_bytes())?;
+        with_model::<B, _>(&self.config, &device, Fit { run: &self, backend })
+    }
+}
+
+struct Fit<'a> {
+    run: &'a TrainRun,
+    backend: BackendName,
+}
+
+impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
+    type Output = Summary;
+
+    fn run<M, T, I, D, Bt, F>(self, parts: ModelParts<B, M, T, D, Bt>, metrics: F) -> anyhow::Result<Summary>
+    where
+        M: AutodiffModule<B> + ModuleDisplay + 'static,
+        M::InnerModule: ModuleDisplay + 'static,
+        T: Task<B, M> + Task<B::InnerBackend, M::InnerModule>,
+        I: Clone + Send + Sync + std::fmt::Debug + 'static,
+        D: Dataset<I> + Clone + 'static,
+        Bt: Batcher<B, I, <T as Task<B, M>>::Batch>
+            + Batcher<B::InnerBackend, I, <T as Task<B::InnerBackend, M::InnerModule>>::Batch>
+            + Clone
+            + 'static,
+        F: FnOnce(SupervisedTraining<Components<B, M, T>>) -> SupervisedTraining<Components<B, M, T>>,
+    {
+        let ModelParts { model, task, data, batcher, device } = parts;
+        let config = &self.run.config;
+        let dir = &self.run.dir;
+        let (train_samples, valid_samples, test_samples) = (data.train.len(), data.valid.len(), data.test.len());
+        let batch_size = config.train.batch_size;
+        let parameters = Module::num_params(&model);
+        println!(
+            "Training {} ({parameters} parameters) on {} ({device:?}): {} {train_samples} train / {valid_samples} valid / {test_samples} test, {} epochs, batch {batch_size}, {} lr {}",
+            config.model.name, self.backend, data.dataset, config.train.epochs, config.optimizer.name, config.optimizer.lr,
+        );
+        println!("Run folder: {}", dir.display());
+
+        let clip = config.optimizer.grad_clip_norm.map(|norm| norm as f32);
+        let trainee = Trainee::new(model, task.clone(), clip);
+        let learner = Learner::new(trainee, optimizer::<B, Trainee<B, M, T>>(&config.optimizer), config.optimizer.lr);
+        // One loader thread: batches arrive in the same order every run, so a seed fixes the metrics.
+        let train_loader = DataLoaderBuilder::new(batcher.clone())
+            .batch_size(batch_size)
+            .shuffle(config.train.seed)
+            .set_device(device.clone())
+            .build(data.train);
+        let valid_loader = DataLoaderBuilder::new(batcher.clone())
+            .batch_size(batch_size)
+            .set_device(device.inner().clone())
+            .build(data.valid);
+
+        let log = SharedLog::default();
+        let strategy = TimedSingleDevice::<Components<B, M, T>>::new(device.clone(), log.clone());
+        let training = SupervisedTraining::new(dir, train_loader, valid_loader)
+            .with_application_logger(None)
+            .with_metric_logger(CsvMetricLogger::new(dir.join(METRICS_FILE), log.clone()))
+            .renderer(ProgressPrinter::new(config.train.log_interval))
+            .with_file_checkpointer(NamedMpkFileRecorder::<FullPrecisionSettings>::new())
+            .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+            .with_training_strategy(TrainingStrategy::Custom(Arc::new(strategy)))
+            .num_epochs(config.train.epochs);
+        let result = metrics(training).launch(learner);
+        let model = result.model.model;
+        save_model(&model, dir)?;
+
+        let test = evaluate(&model, &task, data.test, batcher, batch_size, device.inner());
+        print_test_line(&test);
+
+        let log = log.lock().expect("run log lock");
+        write_atomic(&dir.join(METRICS_FILE), metrics_csv(&log.rows).as_bytes())?;
+        let train_seconds: Vec<f64> = log.rows.iter().filter(|r| r.split == "train").map(|r| r.seconds).collect();
+        let seconds_per_epoch = train_seconds.iter().sum::<f64>() / train_seconds.len().max(1) as f64;
+        let last_valid = log.rows.iter().rev().find(|r| r.split == "valid");
+        let summary = Summary {
+            model: config.model.name.clone(),
+            backend: self.backend.to_string(),
+            device: format!("{device:?}"),
+            dataset: data.dataset,
+            classes: data.classes,
+            epochs: config.train.epochs,
+            train_samples,
+            valid_samples,
+            test_samples,
+            test_accuracy: test.accuracy(),
+            test_correct: test.correct,
+            test_loss: test.mean_loss(),
+            valid_accuracy: last_valid.and_then(|r| r.accuracy),
+            valid_loss: last_valid.map_or(f64::NAN, |r| r.loss),
+            seconds_per_epoch,
+            samples_per_second: train_samples as f64 / seconds_per_epoch,
+            total_seconds: self.run.started.elapsed().as_secs_f64(),
+            parameters,
+            seed: config.train.seed,
+            zoo_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        summary.write(dir)?;
+        println!(
+            "Trained in {:.1} s per epoch ({:.0} samples/s); summary in {}",
+            summary.seconds_per_epoch,
+            summary.samples_per_second,
+            dir.join(crate::artifacts::SUMMARY_FILE).display()
+        );
+        Ok(summary)
+    }
+}
+
+/// Saves the trained weights as `model.mpk`, through a temporary file.
+fn save_model<B: Backend, M: Module<B>>(model: &M, dir: &Path) -> anyhow::Result<()> {
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    let partial = dir.join(".model-partial");
+    model
+        .clone()
+        .save_file(&partial, &recorder)
+        .with_context(|| format!("cannot save the model into {}", dir.display()))?;
+    std::fs::rename(partial.with_extension("mpk"), dir.join(MODEL_FILE))
+        .with_context(|| format!("cannot move the saved model into {}", dir.display()))?;
+    Ok(())
+}
