@@ -3,6 +3,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 
+use crate::nn::forward_conv2d;
 use crate::InvalidConfig;
 
 /// Shape of [`MnistCnn`], the pytorch/examples MNIST net of seed 000.
@@ -59,8 +60,8 @@ pub struct MnistCnn<B: Backend> {
 impl<B: Backend> MnistCnn<B> {
     /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self.pool.forward(self.relu.forward(self.conv1.forward(images)));
-        let x = self.pool.forward(self.relu.forward(self.conv2.forward(x)));
+        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
+        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
         let x: Tensor<B, 2> = x.flatten(1, 3);
         let x = self.relu.forward(self.fc1.forward(x));
         self.fc2.forward(x)
@@ -119,8 +120,8 @@ pub struct SmallCnn<B: Backend> {
 impl<B: Backend> SmallCnn<B> {
     /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self.pool.forward(self.relu.forward(self.conv1.forward(images)));
-        let x = self.pool.forward(self.relu.forward(self.conv2.forward(x)));
+        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
+        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
         self.out.forward(x.flatten(1, 3))
     }
 }

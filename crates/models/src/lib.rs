@@ -23,6 +23,7 @@ mod cnn;
 mod error;
 mod mlp;
 mod mnist_lstm;
+pub mod nn;
 mod registry;
 
 pub use cnn::{MnistCnn, MnistCnnConfig, SmallCnn, SmallCnnConfig};
