@@ -6,7 +6,10 @@ use std::sync::OnceLock;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// The embedded MNIST sample.
@@ -21,12 +24,20 @@ pub fn zoo_bin() -> &'static Path {
     BIN.get_or_init(|| {
         // target/<profile>/deps/<test-binary>
         let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps");
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut build = Command::new(env!("CARGO"));
-        build
-            .current_dir(workspace())
-            .args(["build", "--quiet", "--package", "zoo-train", "--bin", "zoo"]);
+        build.current_dir(workspace()).args([
+            "build",
+            "--quiet",
+            "--package",
+            "zoo-train",
+            "--bin",
+            "zoo",
+        ]);
         if release {
             build.arg("--release");
         }
@@ -50,16 +61,33 @@ pub struct Run {
 impl Run {
     /// Panics with both streams unless the run succeeded.
     pub fn assert_ok(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "zoo failed:\n{}\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(0),
+            "zoo failed:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     /// The one-line error of a failed run, after checking the failure is clean: exit code 1, a
     /// single `error:` line, no panic or backtrace.
     pub fn error_line(&self) -> &str {
-        assert_eq!(self.code, Some(1), "expected a clean failure:\n{}\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(1),
+            "expected a clean failure:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
         let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "expected one line on stderr, got:\n{}", self.stderr);
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line on stderr, got:\n{}",
+            self.stderr
+        );
         assert!(lines[0].starts_with("error: "), "{}", lines[0]);
         assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
         lines[0]
@@ -68,7 +96,11 @@ impl Run {
 
 /// Runs `zoo` with `args` in `cwd`.
 pub fn zoo(cwd: &Path, args: &[&str]) -> Run {
-    let Output { status, stdout, stderr } = Command::new(zoo_bin())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(zoo_bin())
         .current_dir(cwd)
         .args(args)
         .output()

@@ -10,7 +10,10 @@ fn train_with_config(contents: &str) -> (tempfile::TempDir, String) {
     std::fs::write(&config, contents).unwrap();
     let run = zoo(tmp.path(), &["train", "--config", config.to_str().unwrap()]);
     let line = run.error_line().to_string();
-    assert!(line.contains(&config.display().to_string()), "the file is not named: {line}");
+    assert!(
+        line.contains(&config.display().to_string()),
+        "the file is not named: {line}"
+    );
     (tmp, line)
 }
 
@@ -18,7 +21,10 @@ fn train_with_config(contents: &str) -> (tempfile::TempDir, String) {
 fn an_unknown_config_key_is_rejected_by_name() {
     let (_tmp, line) = train_with_config("[train]\nepochz = 3\n");
     assert!(line.contains("unknown key `train.epochz`"), "{line}");
-    assert!(line.contains("`epochs`"), "the valid keys are not listed: {line}");
+    assert!(
+        line.contains("`epochs`"),
+        "the valid keys are not listed: {line}"
+    );
 
     let (_tmp, line) = train_with_config("[model]\nname = \"mnist-lstm\"\nhiden_size = 3\n");
     assert!(line.contains("unknown key `model.hiden_size`"), "{line}");
@@ -30,9 +36,15 @@ fn an_unknown_config_key_is_rejected_by_name() {
 #[test]
 fn out_of_range_and_mistyped_values_name_their_key() {
     let (_tmp, line) = train_with_config("[optimizer]\nlr = -1.0\n");
-    assert!(line.contains("`optimizer.lr` is -1, must be a positive number"), "{line}");
+    assert!(
+        line.contains("`optimizer.lr` is -1, must be a positive number"),
+        "{line}"
+    );
     let (_tmp, line) = train_with_config("[model]\nname = \"mnist-lstm\"\nnum_layers = 0\n");
-    assert!(line.contains("`model.num_layers` is 0, must be at least 1"), "{line}");
+    assert!(
+        line.contains("`model.num_layers` is 0, must be at least 1"),
+        "{line}"
+    );
     let (_tmp, line) = train_with_config("[train]\nepochs = \"ten\"\n");
     assert!(line.contains("`train.epochs`"), "{line}");
     let (_tmp, line) = train_with_config("[data]\nvalid_fraction = 1.5\n");
@@ -44,14 +56,28 @@ fn out_of_range_and_mistyped_values_name_their_key() {
 #[test]
 fn unknown_models_and_conflicting_names_are_explained() {
     let tmp = tempfile::tempdir().unwrap();
-    let line = zoo(tmp.path(), &["train", "--model", "resnet"]).error_line().to_string();
-    assert!(line.contains("unknown model `resnet`") && line.contains("mnist-lstm"), "{line}");
+    let line = zoo(tmp.path(), &["train", "--model", "resnet"])
+        .error_line()
+        .to_string();
+    assert!(
+        line.contains("unknown model `resnet`") && line.contains("mnist-lstm"),
+        "{line}"
+    );
 }
 
 #[test]
 fn a_missing_dataset_lists_the_expected_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = zoo(tmp.path(), &["train", "--data-dir", tmp.path().to_str().unwrap(), "--out", "r"]);
+    let run = zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--data-dir",
+            tmp.path().to_str().unwrap(),
+            "--out",
+            "r",
+        ],
+    );
     let line = run.error_line();
     assert!(line.contains("missing train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]"), "{line}");
 }
@@ -69,7 +95,10 @@ fn a_corrupt_dataset_file_is_named() {
     let labels = data.join("train-labels-idx1-ubyte.gz");
     let bytes = std::fs::read(&labels).unwrap();
     std::fs::write(&labels, &bytes[..bytes.len() / 2]).unwrap();
-    let run = zoo(tmp.path(), &["train", "--data-dir", data.to_str().unwrap(), "--out", "r"]);
+    let run = zoo(
+        tmp.path(),
+        &["train", "--data-dir", data.to_str().unwrap(), "--out", "r"],
+    );
     let line = run.error_line();
     assert!(line.contains(&labels.display().to_string()), "{line}");
 }
@@ -86,8 +115,16 @@ fn a_backend_not_compiled_in_names_the_cargo_feature() {
 #[test]
 fn flags_that_do_not_apply_to_a_toy_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let line = zoo(tmp.path(), &["train", "--model", "regression", "--data-dir", "x"]).error_line().to_string();
-    assert!(line.contains("--data-dir") && line.contains("generates its own points"), "{line}");
+    let line = zoo(
+        tmp.path(),
+        &["train", "--model", "regression", "--data-dir", "x"],
+    )
+    .error_line()
+    .to_string();
+    assert!(
+        line.contains("--data-dir") && line.contains("generates its own points"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -96,17 +133,31 @@ fn a_finished_run_is_never_overwritten() {
     let run = tmp.path().join("run");
     std::fs::create_dir(&run).unwrap();
     std::fs::write(run.join("summary.json"), "{}").unwrap();
-    let line = zoo(tmp.path(), &["train", "--model", "classification", "--out", run.to_str().unwrap()])
-        .error_line()
-        .to_string();
+    let line = zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--model",
+            "classification",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    )
+    .error_line()
+    .to_string();
     assert!(line.contains("already holds a finished run"), "{line}");
-    assert_eq!(std::fs::read_to_string(run.join("summary.json")).unwrap(), "{}");
+    assert_eq!(
+        std::fs::read_to_string(run.join("summary.json")).unwrap(),
+        "{}"
+    );
 }
 
 #[test]
 fn eval_of_a_folder_that_is_not_a_run_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let line = zoo(tmp.path(), &["eval", "--run", tmp.path().to_str().unwrap()]).error_line().to_string();
+    let line = zoo(tmp.path(), &["eval", "--run", tmp.path().to_str().unwrap()])
+        .error_line()
+        .to_string();
     assert!(line.contains("no config.toml here"), "{line}");
     assert!(Path::new(&tmp.path()).exists());
 }

@@ -15,8 +15,19 @@ fn fashion_mnist_comes_from_the_debian_package_with_its_class_names() {
     let run = tmp.path().join("run");
     zoo(
         tmp.path(),
-        &["train", "--model", "small-cnn", "--dataset", "fashion-mnist", "--train-limit", "500", "--epochs", "1",
-          "--out", run.to_str().unwrap()],
+        &[
+            "train",
+            "--model",
+            "small-cnn",
+            "--dataset",
+            "fashion-mnist",
+            "--train-limit",
+            "500",
+            "--epochs",
+            "1",
+            "--out",
+            run.to_str().unwrap(),
+        ],
     )
     .assert_ok();
     let s = summary(&run);
@@ -24,8 +35,14 @@ fn fashion_mnist_comes_from_the_debian_package_with_its_class_names() {
     assert_eq!(s["classes"][0], "T-shirt/top");
     assert_eq!(s["classes"][9], "Ankle boot");
     assert_eq!(s["train_samples"], 500);
-    assert_eq!(s["valid_samples"], 3_000, "5% of the 60,000 training images");
+    assert_eq!(
+        s["valid_samples"], 3_000,
+        "5% of the 60,000 training images"
+    );
     assert_eq!(s["test_samples"], 10_000);
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
-    assert!(config.contains("dir = \"/usr/share/datasets/fashion-mnist\""), "{config}");
+    assert!(
+        config.contains("dir = \"/usr/share/datasets/fashion-mnist\""),
+        "{config}"
+    );
 }

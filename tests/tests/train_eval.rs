@@ -6,7 +6,10 @@ use zoo_tests::{mnist_sample, summary, zoo};
 
 fn losses(run: &Path) -> Vec<String> {
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    csv.lines().skip(1).map(|line| line.split(',').take(3).collect::<Vec<_>>().join(",")).collect()
+    csv.lines()
+        .skip(1)
+        .map(|line| line.split(',').take(3).collect::<Vec<_>>().join(","))
+        .collect()
 }
 
 #[test]
@@ -15,33 +18,78 @@ fn a_run_writes_every_artifact_and_eval_reproduces_its_test_accuracy() {
     let run_dir = tmp.path().join("run");
     let run = zoo(
         tmp.path(),
-        &["train", "--model", "mnist-lstm", "--train-limit", "600", "--epochs", "2", "--batch-size", "50",
-          "--data-dir", mnist_sample().to_str().unwrap(), "--out", run_dir.to_str().unwrap()],
+        &[
+            "train",
+            "--model",
+            "mnist-lstm",
+            "--train-limit",
+            "600",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "50",
+            "--data-dir",
+            mnist_sample().to_str().unwrap(),
+            "--out",
+            run_dir.to_str().unwrap(),
+        ],
     );
     run.assert_ok();
-    assert!(run.stdout.contains("Train Epoch: 1 [50/600 (8%)]\tLoss: "), "{}", run.stdout);
-    assert!(run.stdout.contains("Test set: Average loss: "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Train Epoch: 1 [50/600 (8%)]\tLoss: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Test set: Average loss: "),
+        "{}",
+        run.stdout
+    );
 
-    for file in ["config.toml", "model.mpk", "metrics.csv", "summary.json", "checkpoint/model-2.mpk"] {
+    for file in [
+        "config.toml",
+        "model.mpk",
+        "metrics.csv",
+        "summary.json",
+        "checkpoint/model-2.mpk",
+    ] {
         assert!(run_dir.join(file).is_file(), "missing {file}");
     }
     let csv = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows[0], "epoch,split,loss,accuracy,seconds");
-    let splits: Vec<&str> = rows[1..].iter().map(|r| r.split(',').nth(1).unwrap()).collect();
+    let splits: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').nth(1).unwrap())
+        .collect();
     assert_eq!(splits, ["train", "valid", "train", "valid"]);
 
     let s = summary(&run_dir);
-    for key in ["model", "backend", "device", "epochs", "train_samples", "test_accuracy", "test_loss",
-                "seconds_per_epoch", "samples_per_second"] {
-        assert!(s.get(key).is_some_and(|v| !v.is_null()), "summary lacks {key}: {s}");
+    for key in [
+        "model",
+        "backend",
+        "device",
+        "epochs",
+        "train_samples",
+        "test_accuracy",
+        "test_loss",
+        "seconds_per_epoch",
+        "samples_per_second",
+    ] {
+        assert!(
+            s.get(key).is_some_and(|v| !v.is_null()),
+            "summary lacks {key}: {s}"
+        );
     }
     assert_eq!(s["model"], "mnist-lstm");
     assert_eq!(s["backend"], "ndarray");
     assert_eq!(s["train_samples"], 600);
     assert_eq!(s["test_samples"], 10_000);
     let accuracy = s["test_accuracy"].as_f64().unwrap();
-    assert!(accuracy > 0.3, "two epochs on 600 digits should beat chance by far: {accuracy}");
+    assert!(
+        accuracy > 0.3,
+        "two epochs on 600 digits should beat chance by far: {accuracy}"
+    );
     assert!(s["seconds_per_epoch"].as_f64().unwrap() > 0.0);
 
     let eval = zoo(tmp.path(), &["eval", "--run", run_dir.to_str().unwrap()]);
@@ -52,7 +100,11 @@ fn a_run_writes_every_artifact_and_eval_reproduces_its_test_accuracy() {
         "eval does not reproduce {correct}/10000:\n{}",
         eval.stdout
     );
-    assert!(eval.stdout.contains("reproduced exactly"), "{}", eval.stdout);
+    assert!(
+        eval.stdout.contains("reproduced exactly"),
+        "{}",
+        eval.stdout
+    );
 }
 
 #[test]
@@ -62,8 +114,21 @@ fn the_same_seed_writes_identical_losses_and_another_seed_does_not() {
         let dir = tmp.path().join(name);
         zoo(
             tmp.path(),
-            &["train", "--model", "mnist-lstm-small", "--train-limit", "400", "--epochs", "2", "--seed", seed,
-              "--data-dir", mnist_sample().to_str().unwrap(), "--out", dir.to_str().unwrap()],
+            &[
+                "train",
+                "--model",
+                "mnist-lstm-small",
+                "--train-limit",
+                "400",
+                "--epochs",
+                "2",
+                "--seed",
+                seed,
+                "--data-dir",
+                mnist_sample().to_str().unwrap(),
+                "--out",
+                dir.to_str().unwrap(),
+            ],
         )
         .assert_ok();
         losses(&dir)
@@ -78,24 +143,52 @@ fn the_same_seed_writes_identical_losses_and_another_seed_does_not() {
 fn a_partial_config_file_changes_only_its_keys_and_is_written_back_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("tiny.toml");
-    std::fs::write(&config, "[model]\nname = \"mnist-lstm\"\nhidden_size = 16\nnum_layers = 1\n\n[train]\nepochs = 1\n").unwrap();
+    std::fs::write(
+        &config,
+        "[model]\nname = \"mnist-lstm\"\nhidden_size = 16\nnum_layers = 1\n\n[train]\nepochs = 1\n",
+    )
+    .unwrap();
     let run_dir = tmp.path().join("run");
     zoo(
         tmp.path(),
-        &["train", "--config", config.to_str().unwrap(), "--train-limit", "200", "--data-dir",
-          mnist_sample().to_str().unwrap(), "--out", run_dir.to_str().unwrap()],
+        &[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--train-limit",
+            "200",
+            "--data-dir",
+            mnist_sample().to_str().unwrap(),
+            "--out",
+            run_dir.to_str().unwrap(),
+        ],
     )
     .assert_ok();
     let written = std::fs::read_to_string(run_dir.join("config.toml")).unwrap();
     assert!(written.contains("hidden_size = 16"), "{written}");
-    assert!(written.contains("batch_size = 100"), "defaults missing: {written}");
+    assert!(
+        written.contains("batch_size = 100"),
+        "defaults missing: {written}"
+    );
     // LSTM 28->16 (4*16*(28+16) weights + 2*4*16 biases) + Linear 16->10.
-    assert_eq!(summary(&run_dir)["parameters"], 4 * 16 * (28 + 16) + 2 * 4 * 16 + 16 * 10 + 10);
+    assert_eq!(
+        summary(&run_dir)["parameters"],
+        4 * 16 * (28 + 16) + 2 * 4 * 16 + 16 * 10 + 10
+    );
     assert_eq!(summary(&run_dir)["epochs"], 1);
 
     // The written config repeats the run.
     let again = tmp.path().join("again");
-    zoo(tmp.path(), &["train", "--config", run_dir.join("config.toml").to_str().unwrap(), "--out", again.to_str().unwrap()])
-        .assert_ok();
+    zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--config",
+            run_dir.join("config.toml").to_str().unwrap(),
+            "--out",
+            again.to_str().unwrap(),
+        ],
+    )
+    .assert_ok();
     assert_eq!(losses(&run_dir), losses(&again));
 }

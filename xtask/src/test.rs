@@ -8,12 +8,21 @@ use crate::cmd::{cargo, run as run_command, workspace_root};
 /// Runs every check in turn, stopping at the first failure.
 pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(arg) = args.first() {
-        return Err(format!("`cargo xtask test` takes no arguments (got `{arg}`)"));
+        return Err(format!(
+            "`cargo xtask test` takes no arguments (got `{arg}`)"
+        ));
     }
     let root = workspace_root();
     let steps: &[&[&str]] = &[
         &["fmt", "--all", "--check"],
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &["test", "--workspace", "--release"],
     ];
     for step in steps {

@@ -4,7 +4,11 @@
 use crate::cmd::{cargo, run as run_command, workspace_root};
 
 /// The backends and the cargo feature of zoo-train that compiles each in.
-const BACKENDS: &[(&str, Option<&str>)] = &[("ndarray", None), ("wgpu", Some("wgpu")), ("cuda", Some("cuda"))];
+const BACKENDS: &[(&str, Option<&str>)] = &[
+    ("ndarray", None),
+    ("wgpu", Some("wgpu")),
+    ("cuda", Some("cuda")),
+];
 
 /// Runs `zoo <subcommand> <args>`, built for the backend named by `--backend` (default ndarray).
 pub fn run(subcommand: &str, args: &[String]) -> Result<(), String> {
@@ -15,11 +19,24 @@ pub fn run(subcommand: &str, args: &[String]) -> Result<(), String> {
         .map(|(_, feature)| *feature)
         .ok_or_else(|| {
             let names: Vec<_> = BACKENDS.iter().map(|(n, _)| *n).collect();
-            format!("unknown backend `{backend}`; choose one of: {}", names.join(", "))
+            format!(
+                "unknown backend `{backend}`; choose one of: {}",
+                names.join(", ")
+            )
         })?;
     let mut command = cargo();
-    command.args(["run", "--release", "--quiet", "--package", "zoo-train", "--bin", "zoo"]);
-    command.arg("--manifest-path").arg(workspace_root().join("Cargo.toml"));
+    command.args([
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "zoo-train",
+        "--bin",
+        "zoo",
+    ]);
+    command
+        .arg("--manifest-path")
+        .arg(workspace_root().join("Cargo.toml"));
     if let Some(feature) = feature {
         command.args(["--features", feature]);
     }
@@ -54,7 +71,10 @@ mod tests {
 
     #[test]
     fn finds_the_backend_in_both_spellings() {
-        assert_eq!(backend_flag(&args(&["--epochs", "2", "--backend", "wgpu"])), Ok(Some("wgpu")));
+        assert_eq!(
+            backend_flag(&args(&["--epochs", "2", "--backend", "wgpu"])),
+            Ok(Some("wgpu"))
+        );
         assert_eq!(backend_flag(&args(&["--backend=cuda"])), Ok(Some("cuda")));
         assert_eq!(backend_flag(&args(&["--epochs", "2"])), Ok(None));
         assert!(backend_flag(&args(&["--backend"])).is_err());

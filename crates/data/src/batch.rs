@@ -25,5 +25,8 @@ pub struct RegressionBatch<B: Backend> {
 /// Turns class indices into an `Int [B]` tensor on `device`.
 pub(crate) fn class_tensor<B: Backend>(classes: Vec<i64>, device: &B::Device) -> Tensor<B, 1, Int> {
     let n = classes.len();
-    Tensor::from_data(TensorData::new(classes, [n]).convert::<B::IntElem>(), device)
+    Tensor::from_data(
+        TensorData::new(classes, [n]).convert::<B::IntElem>(),
+        device,
+    )
 }

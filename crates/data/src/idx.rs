@@ -181,7 +181,10 @@ pub fn read_idx(path: &Path, kind: IdxKind) -> Result<IdxData, IdxError> {
     let file = File::open(path).map_err(io_err)?;
     let file_len = file.metadata().map_err(io_err)?.len();
     let mut buffered = BufReader::new(file);
-    let compressed = buffered.fill_buf().map_err(io_err)?.starts_with(&GZIP_MAGIC);
+    let compressed = buffered
+        .fill_buf()
+        .map_err(io_err)?
+        .starts_with(&GZIP_MAGIC);
     let reader: Box<dyn Read> = if compressed {
         Box::new(GzDecoder::new(buffered))
     } else {

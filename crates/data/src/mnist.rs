@@ -238,8 +238,17 @@ fn locate<const N: usize>(dir: &Path, splits: &[MnistSplit]) -> Result<[PathBuf;
     let mut missing = Vec::new();
     for (stem, _) in splits.iter().flat_map(|s| s.stems()) {
         let dotted = stem.replacen("-idx", ".idx", 1);
-        let candidates = [stem.to_string(), format!("{stem}.gz"), dotted.clone(), format!("{dotted}.gz")];
-        match candidates.iter().map(|name| dir.join(name)).find(|p| p.is_file()) {
+        let candidates = [
+            stem.to_string(),
+            format!("{stem}.gz"),
+            dotted.clone(),
+            format!("{dotted}.gz"),
+        ];
+        match candidates
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file())
+        {
             Some(path) => found.push(path),
             None => missing.push(format!("{stem}[.gz]")),
         }
@@ -327,7 +336,10 @@ mod tests {
             counts[label as usize] += 1;
         }
         // From data/mnist-sample/README.md.
-        assert_eq!(counts, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+        assert_eq!(
+            counts,
+            [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
+        );
         let mean = (0..folder.train.len())
             .flat_map(|i| folder.train.pixels(i).iter().map(|&p| f64::from(p)))
             .sum::<f64>()
@@ -352,7 +364,13 @@ mod tests {
     fn batches_are_normalized_in_both_layouts() {
         let mut pixels = [0u8; IMAGE_PIXELS];
         pixels[0] = 255;
-        let items = vec![MnistItem { pixels, label: 3 }, MnistItem { pixels: [0; IMAGE_PIXELS], label: 9 }];
+        let items = vec![
+            MnistItem { pixels, label: 3 },
+            MnistItem {
+                pixels: [0; IMAGE_PIXELS],
+                label: 9,
+            },
+        ];
         let device = Default::default();
         let batcher = MnistBatcher::default();
         let seq: ClassificationBatch<NdArray, 3> = batcher.batch(items.clone(), &device);
@@ -367,7 +385,10 @@ mod tests {
 
     #[test]
     fn variants_parse_and_name_their_classes() {
-        assert_eq!(MnistVariant::from_name("fashion-mnist"), Some(MnistVariant::FashionMnist));
+        assert_eq!(
+            MnistVariant::from_name("fashion-mnist"),
+            Some(MnistVariant::FashionMnist)
+        );
         assert_eq!(MnistVariant::FashionMnist.class_names()[9], "Ankle boot");
         assert_eq!(MnistVariant::from_name("cifar"), None);
     }

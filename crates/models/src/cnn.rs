@@ -60,8 +60,12 @@ pub struct MnistCnn<B: Backend> {
 impl<B: Backend> MnistCnn<B> {
     /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
-        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
+        let x = self
+            .pool
+            .forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
+        let x = self
+            .pool
+            .forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
         let x: Tensor<B, 2> = x.flatten(1, 3);
         let x = self.relu.forward(self.fc1.forward(x));
         self.fc2.forward(x)
@@ -120,8 +124,12 @@ pub struct SmallCnn<B: Backend> {
 impl<B: Backend> SmallCnn<B> {
     /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
-        let x = self.pool.forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
+        let x = self
+            .pool
+            .forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
+        let x = self
+            .pool
+            .forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
         self.out.forward(x.flatten(1, 3))
     }
 }

@@ -22,7 +22,10 @@ impl InvalidConfig {
         if value >= min {
             Ok(())
         } else {
-            Err(Self::new(field, format!("is {value}, must be at least {min}")))
+            Err(Self::new(
+                field,
+                format!("is {value}, must be at least {min}"),
+            ))
         }
     }
 }

@@ -82,7 +82,9 @@ impl<B: Backend> MnistLstm<B> {
             x = layer.forward(x, None).0;
         }
         let hidden = x.dims()[2];
-        let last = x.slice([0..batch, seq - 1..seq, 0..hidden]).reshape([batch, hidden]);
+        let last = x
+            .slice([0..batch, seq - 1..seq, 0..hidden])
+            .reshape([batch, hidden]);
         self.fc.forward(last)
     }
 }
@@ -113,7 +115,10 @@ mod tests {
 
     #[test]
     fn zero_layers_is_rejected_by_name() {
-        let err = MnistLstmConfig::new().with_num_layers(0).validate().unwrap_err();
+        let err = MnistLstmConfig::new()
+            .with_num_layers(0)
+            .validate()
+            .unwrap_err();
         assert_eq!(err.field, "num_layers");
     }
 }

@@ -117,7 +117,8 @@ impl Summary {
         let path = run.join(SUMMARY_FILE);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("{}: cannot read the run summary", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{}: not a zoo run summary", path.display()))
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a zoo run summary", path.display()))
     }
 
     /// Writes `summary.json` into a run folder, atomically.
@@ -140,7 +141,8 @@ pub fn new_run_dir(out: Option<&Path>, model: &str) -> anyhow::Result<PathBuf> {
             dir.display()
         );
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the run folder {}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
     Ok(dir)
 }
 
@@ -176,8 +178,20 @@ mod tests {
     #[test]
     fn csv_has_the_documented_columns() {
         let rows = [
-            EpochRow { epoch: 1, split: "train".into(), loss: 0.5, accuracy: Some(0.875), seconds: 2.0 },
-            EpochRow { epoch: 1, split: "valid".into(), loss: 0.25, accuracy: None, seconds: 0.5 },
+            EpochRow {
+                epoch: 1,
+                split: "train".into(),
+                loss: 0.5,
+                accuracy: Some(0.875),
+                seconds: 2.0,
+            },
+            EpochRow {
+                epoch: 1,
+                split: "valid".into(),
+                loss: 0.25,
+                accuracy: None,
+                seconds: 0.5,
+            },
         ];
         assert_eq!(
             metrics_csv(&rows),
@@ -192,7 +206,11 @@ mod tests {
         write_atomic(&path, b"first version, longer").unwrap();
         write_atomic(&path, b"second").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 
     #[test]

@@ -38,7 +38,11 @@ pub trait BackendJob {
     /// What the work returns.
     type Output;
     /// Runs the work on backend `B` and its `device`.
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendName) -> anyhow::Result<Self::Output>;
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        backend: BackendName,
+    ) -> anyhow::Result<Self::Output>;
 }
 
 /// Runs `job` on the backend called `name`.

@@ -111,7 +111,14 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
     })?;
     config.pin_data_dir();
     let dir = new_run_dir(args.out.as_deref(), &config.model.name)?;
-    dispatch(args.backend, TrainRun { config, dir, started })
+    dispatch(
+        args.backend,
+        TrainRun {
+            config,
+            dir,
+            started,
+        },
+    )
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
@@ -129,7 +136,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "The run's summary recorded {}/{} correct: {}",
             summary.test_correct.map_or("-".into(), |c| c.to_string()),
             summary.test_samples,
-            if same { "reproduced exactly" } else { "NOT reproduced (different data or backend?)" }
+            if same {
+                "reproduced exactly"
+            } else {
+                "NOT reproduced (different data or backend?)"
+            }
         );
     }
     Ok(())

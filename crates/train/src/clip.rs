@@ -13,10 +13,7 @@ pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     grads: &mut GradientsParams,
     max_norm: f32,
 ) {
-    let mut norm = SquaredNorm::<B> {
-        grads,
-        total: None,
-    };
+    let mut norm = SquaredNorm::<B> { grads, total: None };
     module.visit(&mut norm);
     let Some(total) = norm.total else {
         return;
@@ -101,9 +98,16 @@ mod tests {
         assert!((global_norm(&model, &grads) - 1.0).abs() < 1e-4);
         // One factor for every parameter: directions are kept.
         let after_weight = grads.get::<NdArray, 2>(model.weight.id).unwrap();
-        let ratio = after_weight.div(before_weight).into_data().to_vec::<f32>().unwrap();
+        let ratio = after_weight
+            .div(before_weight)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
         for r in ratio {
-            assert!((r - 1.0 / before).abs() < 1e-4 * (1.0 / before), "ratio {r}");
+            assert!(
+                (r - 1.0 / before).abs() < 1e-4 * (1.0 / before),
+                "ratio {r}"
+            );
         }
     }
 

@@ -11,18 +11,29 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zoo_data::mnist::MnistVariant;
 use zoo_models::{
-    InvalidConfig, MlpConfig, MnistCnnConfig, MnistLstmConfig, ModelInfo, ModelKind,
-    SmallCnnConfig,
+    InvalidConfig, MlpConfig, MnistCnnConfig, MnistLstmConfig, ModelInfo, ModelKind, SmallCnnConfig,
 };
 
 /// The built-in experiment of each registered model: `configs/<name>.toml`.
 const EMBEDDED: &[(&str, &str)] = &[
-    ("mnist-lstm", include_str!("../../../configs/mnist-lstm.toml")),
-    ("mnist-lstm-small", include_str!("../../../configs/mnist-lstm-small.toml")),
+    (
+        "mnist-lstm",
+        include_str!("../../../configs/mnist-lstm.toml"),
+    ),
+    (
+        "mnist-lstm-small",
+        include_str!("../../../configs/mnist-lstm-small.toml"),
+    ),
     ("mnist-cnn", include_str!("../../../configs/mnist-cnn.toml")),
     ("small-cnn", include_str!("../../../configs/small-cnn.toml")),
-    ("regression", include_str!("../../../configs/regression.toml")),
-    ("classification", include_str!("../../../configs/classification.toml")),
+    (
+        "regression",
+        include_str!("../../../configs/regression.toml"),
+    ),
+    (
+        "classification",
+        include_str!("../../../configs/classification.toml"),
+    ),
 ];
 
 /// The model trained when neither `--model` nor a config names one.
@@ -61,7 +72,9 @@ pub enum ConfigError {
         known: String,
     },
     /// `--model` and the config file name different models.
-    #[error("--model {flag} disagrees with `model.name = \"{file_model}\"` in {file}; drop one of them")]
+    #[error(
+        "--model {flag} disagrees with `model.name = \"{file_model}\"` in {file}; drop one of them"
+    )]
     ModelMismatch {
         /// The flag's model.
         flag: String,
@@ -347,16 +360,25 @@ impl ExperimentConfig {
     pub fn pin_data_dir(&mut self) {
         if let DataSection::Mnist(data) = &mut self.data {
             if data.dir.is_none() {
-                let variant = MnistVariant::from_name(&data.dataset).expect("validated dataset name");
+                let variant =
+                    MnistVariant::from_name(&data.dataset).expect("validated dataset name");
                 data.dir = Some(default_dir(variant));
             }
         }
     }
 
-    fn from_table(info: &ModelInfo, mut table: toml::Table, file: &str) -> Result<Self, ConfigError> {
+    fn from_table(
+        info: &ModelInfo,
+        mut table: toml::Table,
+        file: &str,
+    ) -> Result<Self, ConfigError> {
         for key in table.keys() {
             if !["model", "data", "train", "optimizer"].contains(&key.as_str()) {
-                return Err(unknown_key(file, key, &["model", "data", "train", "optimizer"]));
+                return Err(unknown_key(
+                    file,
+                    key,
+                    &["model", "data", "train", "optimizer"],
+                ));
             }
         }
         let mut section = |name: &str| match table.remove(name) {
@@ -372,7 +394,9 @@ impl ExperimentConfig {
         let (data, train, optimizer) = (section("data")?, section("train")?, section("optimizer")?);
         model.remove("name");
         let network = match info.kind {
-            ModelKind::MnistLstm => Network::MnistLstm(network(MnistLstmConfig::new(), model, file)?),
+            ModelKind::MnistLstm => {
+                Network::MnistLstm(network(MnistLstmConfig::new(), model, file)?)
+            }
             ModelKind::MnistCnn => Network::MnistCnn(network(MnistCnnConfig::new(), model, file)?),
             ModelKind::SmallCnn => Network::SmallCnn(network(SmallCnnConfig::new(), model, file)?),
             ModelKind::MlpRegression | ModelKind::MlpClassification => {
@@ -410,37 +434,73 @@ impl ExperimentConfig {
             Network::SmallCnn(c) => c.validate(),
             Network::Mlp(c) => c.validate(),
         };
-        checked.map_err(|InvalidConfig { field, reason }| invalid(&format!("model.{field}"), reason))?;
+        checked.map_err(|InvalidConfig { field, reason }| {
+            invalid(&format!("model.{field}"), reason)
+        })?;
         if let Network::Mlp(mlp) = &self.model.network {
             let (inputs, outputs) = match self.model_info().kind {
                 ModelKind::MlpRegression => (1, 1),
                 _ => (2, 2),
             };
             if mlp.input_size != inputs {
-                return Err(invalid("model.input_size", format!("is {}, but the points of `{}` have {inputs} coordinate(s)", mlp.input_size, self.model.name)));
+                return Err(invalid(
+                    "model.input_size",
+                    format!(
+                        "is {}, but the points of `{}` have {inputs} coordinate(s)",
+                        mlp.input_size, self.model.name
+                    ),
+                ));
             }
             if mlp.output_size != outputs {
-                return Err(invalid("model.output_size", format!("is {}, but `{}` needs {outputs}", mlp.output_size, self.model.name)));
+                return Err(invalid(
+                    "model.output_size",
+                    format!(
+                        "is {}, but `{}` needs {outputs}",
+                        mlp.output_size, self.model.name
+                    ),
+                ));
             }
         }
         match &self.data {
             DataSection::Mnist(data) => {
                 if MnistVariant::from_name(&data.dataset).is_none() {
                     let known: Vec<_> = MnistVariant::ALL.iter().map(|v| v.name()).collect();
-                    return Err(invalid("data.dataset", format!("is \"{}\", must be one of: {}", data.dataset, known.join(", "))));
+                    return Err(invalid(
+                        "data.dataset",
+                        format!(
+                            "is \"{}\", must be one of: {}",
+                            data.dataset,
+                            known.join(", ")
+                        ),
+                    ));
                 }
                 if !(0.0..1.0).contains(&data.valid_fraction) {
-                    return Err(invalid("data.valid_fraction", format!("is {}, must be in [0, 1)", data.valid_fraction)));
+                    return Err(invalid(
+                        "data.valid_fraction",
+                        format!("is {}, must be in [0, 1)", data.valid_fraction),
+                    ));
                 }
                 if data.train_limit == Some(0) {
-                    return Err(invalid("data.train_limit", "is 0, must be at least 1".into()));
+                    return Err(invalid(
+                        "data.train_limit",
+                        "is 0, must be at least 1".into(),
+                    ));
                 }
                 if !(data.std.is_finite() && data.std > 0.0) || !data.mean.is_finite() {
-                    return Err(invalid("data.std", format!("is {}, must be a positive number (and data.mean finite)", data.std)));
+                    return Err(invalid(
+                        "data.std",
+                        format!(
+                            "is {}, must be a positive number (and data.mean finite)",
+                            data.std
+                        ),
+                    ));
                 }
             }
             DataSection::Toy(data) => {
-                for (key, value) in [("data.train_points", data.train_points), ("data.test_points", data.test_points)] {
+                for (key, value) in [
+                    ("data.train_points", data.train_points),
+                    ("data.test_points", data.test_points),
+                ] {
                     if value < 2 {
                         return Err(invalid(key, format!("is {value}, must be at least 2")));
                     }
@@ -448,27 +508,46 @@ impl ExperimentConfig {
             }
         }
         let train = &self.train;
-        for (key, value) in [("train.epochs", train.epochs), ("train.batch_size", train.batch_size), ("train.log_interval", train.log_interval)] {
+        for (key, value) in [
+            ("train.epochs", train.epochs),
+            ("train.batch_size", train.batch_size),
+            ("train.log_interval", train.log_interval),
+        ] {
             if value == 0 {
                 return Err(invalid(key, "is 0, must be at least 1".into()));
             }
         }
         let opt = &self.optimizer;
         if !(opt.lr.is_finite() && opt.lr > 0.0) {
-            return Err(invalid("optimizer.lr", format!("is {}, must be a positive number", opt.lr)));
+            return Err(invalid(
+                "optimizer.lr",
+                format!("is {}, must be a positive number", opt.lr),
+            ));
         }
         if !(0.0..1.0).contains(&opt.momentum) {
-            return Err(invalid("optimizer.momentum", format!("is {}, must be in [0, 1)", opt.momentum)));
+            return Err(invalid(
+                "optimizer.momentum",
+                format!("is {}, must be in [0, 1)", opt.momentum),
+            ));
         }
         if opt.momentum != 0.0 && opt.name != OptimizerName::Sgd {
-            return Err(invalid("optimizer.momentum", "applies to `sgd` only (Adam has its own betas)".into()));
+            return Err(invalid(
+                "optimizer.momentum",
+                "applies to `sgd` only (Adam has its own betas)".into(),
+            ));
         }
         if !(opt.weight_decay.is_finite() && opt.weight_decay >= 0.0) {
-            return Err(invalid("optimizer.weight_decay", format!("is {}, must be >= 0", opt.weight_decay)));
+            return Err(invalid(
+                "optimizer.weight_decay",
+                format!("is {}, must be >= 0", opt.weight_decay),
+            ));
         }
         if let Some(norm) = opt.grad_clip_norm {
             if !(norm.is_finite() && norm > 0.0) {
-                return Err(invalid("optimizer.grad_clip_norm", format!("is {norm}, must be a positive number")));
+                return Err(invalid(
+                    "optimizer.grad_clip_norm",
+                    format!("is {norm}, must be a positive number"),
+                ));
             }
         }
         Ok(())
@@ -499,7 +578,9 @@ fn locate_dir(dir: PathBuf) -> PathBuf {
     if dir.is_absolute() || dir.is_dir() {
         return dir;
     }
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&dir);
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(&dir);
     if checkout.is_dir() {
         checkout
     } else {
@@ -510,18 +591,27 @@ fn locate_dir(dir: PathBuf) -> PathBuf {
 fn builtin(name: &str) -> Result<(&'static ModelInfo, &'static str), ConfigError> {
     let unknown = || ConfigError::UnknownModel {
         name: name.to_string(),
-        known: zoo_models::registry().iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+        known: zoo_models::registry()
+            .iter()
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     let info = zoo_models::find(name).ok_or_else(unknown)?;
-    let text = EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(unknown)?;
+    let text = EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .ok_or_else(unknown)?;
     Ok((info, text))
 }
 
 fn parse_toml(text: &str, file: &str) -> Result<toml::Table, ConfigError> {
-    text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax {
-        file: file.to_string(),
-        message: e.to_string().trim_end().replace('\n', " "),
-    })
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Syntax {
+            file: file.to_string(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })
 }
 
 /// Overlays `top` onto `base`, table by table.
@@ -551,7 +641,11 @@ fn unknown_key(file: &str, key: &str, known: &[&str]) -> ConfigError {
 }
 
 /// Deserializes one section strictly, naming the key of any unknown or mistyped value.
-fn typed<T: DeserializeOwned + Serialize>(table: toml::Table, section: &str, file: &str) -> Result<T, ConfigError> {
+fn typed<T: DeserializeOwned + Serialize>(
+    table: toml::Table,
+    section: &str,
+    file: &str,
+) -> Result<T, ConfigError> {
     let value = toml::Value::Table(table);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
@@ -564,7 +658,11 @@ fn typed<T: DeserializeOwned + Serialize>(table: toml::Table, section: &str, fil
                 known: format!(";{}", known.trim_start_matches(',')),
             };
         }
-        let key = if path == "." { section.to_string() } else { format!("{section}.{path}") };
+        let key = if path == "." {
+            section.to_string()
+        } else {
+            format!("{section}.{path}")
+        };
         ConfigError::Invalid {
             file: file.to_string(),
             key,
@@ -574,16 +672,25 @@ fn typed<T: DeserializeOwned + Serialize>(table: toml::Table, section: &str, fil
 }
 
 /// Builds an architecture config from its defaults and the `[model]` keys given.
-fn network<C: Serialize + DeserializeOwned>(defaults: C, given: toml::Table, file: &str) -> Result<C, ConfigError> {
+fn network<C: Serialize + DeserializeOwned>(
+    defaults: C,
+    given: toml::Table,
+    file: &str,
+) -> Result<C, ConfigError> {
     let mut value = serde_json::to_value(&defaults).expect("model configs serialize");
     let fields = value.as_object_mut().expect("model configs are structs");
-    let known: Vec<String> = std::iter::once("name".to_string()).chain(fields.keys().cloned()).collect();
+    let known: Vec<String> = std::iter::once("name".to_string())
+        .chain(fields.keys().cloned())
+        .collect();
     for (key, v) in given {
         if !fields.contains_key(&key) {
             let known: Vec<&str> = known.iter().map(String::as_str).collect();
             return Err(unknown_key(file, &format!("model.{key}"), &known));
         }
-        fields.insert(key, serde_json::to_value(v).expect("TOML values convert to JSON"));
+        fields.insert(
+            key,
+            serde_json::to_value(v).expect("TOML values convert to JSON"),
+        );
     }
     serde_path_to_error::deserialize(value).map_err(|err| ConfigError::Invalid {
         file: file.to_string(),

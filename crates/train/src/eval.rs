@@ -21,7 +21,14 @@ use crate::models::{with_model, Components, ModelJob, ModelParts};
 use crate::task::{Tally, Task};
 
 /// Loss and accuracy of `model` over every item of `dataset`, in batches of `batch_size`.
-pub fn evaluate<B, M, T, I, D, Bt>(model: &M, task: &T, dataset: D, batcher: Bt, batch_size: usize, device: &B::Device) -> Tally
+pub fn evaluate<B, M, T, I, D, Bt>(
+    model: &M,
+    task: &T,
+    dataset: D,
+    batcher: Bt,
+    batch_size: usize,
+    device: &B::Device,
+) -> Tally
 where
     B: Backend,
     T: Task<B, M>,
@@ -49,7 +56,11 @@ pub fn print_test_line(test: &Tally) {
             test.count,
             100.0 * test.accuracy().unwrap_or(0.0)
         ),
-        None => println!("Test set: Average loss: {:.6} ({} samples)", test.mean_loss(), test.count),
+        None => println!(
+            "Test set: Average loss: {:.6} ({} samples)",
+            test.mean_loss(),
+            test.count
+        ),
     }
 }
 
@@ -79,9 +90,20 @@ impl EvalRun {
 impl BackendJob for EvalRun {
     type Output = Tally;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: BackendName) -> anyhow::Result<Tally> {
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        _backend: BackendName,
+    ) -> anyhow::Result<Tally> {
         let config = self.config()?;
-        with_model::<B, _>(&config, &device, Reload { dir: &self.dir, batch_size: config.train.batch_size })
+        with_model::<B, _>(
+            &config,
+            &device,
+            Reload {
+                dir: &self.dir,
+                batch_size: config.train.batch_size,
+            },
+        )
     }
 }
 
@@ -93,7 +115,11 @@ struct Reload<'a> {
 impl<B: AutodiffBackend> ModelJob<B> for Reload<'_> {
     type Output = Tally;
 
-    fn run<M, T, I, D, Bt, F>(self, parts: ModelParts<B, M, T, D, Bt>, _metrics: F) -> anyhow::Result<Tally>
+    fn run<M, T, I, D, Bt, F>(
+        self,
+        parts: ModelParts<B, M, T, D, Bt>,
+        _metrics: F,
+    ) -> anyhow::Result<Tally>
     where
         M: AutodiffModule<B> + ModuleDisplay + 'static,
         M::InnerModule: ModuleDisplay + 'static,
@@ -104,7 +130,9 @@ impl<B: AutodiffBackend> ModelJob<B> for Reload<'_> {
             + Batcher<B::InnerBackend, I, <T as Task<B::InnerBackend, M::InnerModule>>::Batch>
             + Clone
             + 'static,
-        F: FnOnce(SupervisedTraining<Components<B, M, T>>) -> SupervisedTraining<Components<B, M, T>>,
+        F: FnOnce(
+            SupervisedTraining<Components<B, M, T>>,
+        ) -> SupervisedTraining<Components<B, M, T>>,
     {
         let path = self.dir.join(MODEL_FILE);
         let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
@@ -113,7 +141,14 @@ impl<B: AutodiffBackend> ModelJob<B> for Reload<'_> {
             .load_file(&path, &recorder, &parts.device)
             .with_context(|| format!("{}: cannot load the model weights", path.display()))?
             .valid();
-        let test = evaluate(&model, &parts.task, parts.data.test, parts.batcher, self.batch_size, parts.device.inner());
+        let test = evaluate(
+            &model,
+            &parts.task,
+            parts.data.test,
+            parts.batcher,
+            self.batch_size,
+            parts.device.inner(),
+        );
         print_test_line(&test);
         Ok(test)
     }

@@ -7,16 +7,18 @@ use anyhow::Context;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, InMemDataset};
 use burn::module::{AutodiffModule, ModuleDisplay};
+use burn::optim::adaptor::OptimizerAdaptor;
 use burn::tensor::backend::AutodiffBackend;
 use burn::train::{LearningComponentsMarker, SupervisedTraining};
-use burn::optim::adaptor::OptimizerAdaptor;
 use zoo_data::mnist::{MnistBatcher, MnistDataset, MnistFolder};
 use zoo_data::toy::{self, ClusterBatcher, CurveBatcher};
 use zoo_models::ModelKind;
 
 use crate::config::{DataSection, ExperimentConfig, Network};
 use crate::optim::ZooOptimizer;
-use crate::task::{classification_metrics, regression_metrics, Classification, Regression, Task, Trainee};
+use crate::task::{
+    classification_metrics, regression_metrics, Classification, Regression, Task, Trainee,
+};
 
 /// The learner's components for model `M` and task `T` on backend `B`.
 pub type Components<B, M, T> = LearningComponentsMarker<
@@ -59,7 +61,11 @@ pub trait ModelJob<B: AutodiffBackend> {
     /// What the work returns.
     type Output;
     /// Runs the work on one model; `metrics` registers the task's metrics on a learner.
-    fn run<M, T, I, D, Bt, F>(self, parts: ModelParts<B, M, T, D, Bt>, metrics: F) -> anyhow::Result<Self::Output>
+    fn run<M, T, I, D, Bt, F>(
+        self,
+        parts: ModelParts<B, M, T, D, Bt>,
+        metrics: F,
+    ) -> anyhow::Result<Self::Output>
     where
         M: AutodiffModule<B> + ModuleDisplay + 'static,
         M::InnerModule: ModuleDisplay + 'static,
@@ -70,7 +76,9 @@ pub trait ModelJob<B: AutodiffBackend> {
             + Batcher<B::InnerBackend, I, <T as Task<B::InnerBackend, M::InnerModule>>::Batch>
             + Clone
             + 'static,
-        F: FnOnce(SupervisedTraining<Components<B, M, T>>) -> SupervisedTraining<Components<B, M, T>>;
+        F: FnOnce(
+            SupervisedTraining<Components<B, M, T>>,
+        ) -> SupervisedTraining<Components<B, M, T>>;
 }
 
 /// Builds the model, data and task of `config` on `device` and hands them to `job`.
@@ -81,54 +89,69 @@ pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
 ) -> anyhow::Result<J::Output> {
     let device = device.clone();
     match (&config.model.network, &config.data) {
-        (Network::MnistLstm(net), DataSection::Mnist(data)) => job.run(ModelParts {
-            model: net.init::<B>(&device),
-            task: Classification::<3>,
-            data: mnist_splits(config)?,
-            batcher: MnistBatcher::new(data.mean, data.std),
-            device,
-        }, classification_metrics),
-        (Network::MnistCnn(net), DataSection::Mnist(data)) => job.run(ModelParts {
-            model: net.init::<B>(&device),
-            task: Classification::<4>,
-            data: mnist_splits(config)?,
-            batcher: MnistBatcher::new(data.mean, data.std),
-            device,
-        }, classification_metrics),
-        (Network::SmallCnn(net), DataSection::Mnist(data)) => job.run(ModelParts {
-            model: net.init::<B>(&device),
-            task: Classification::<4>,
-            data: mnist_splits(config)?,
-            batcher: MnistBatcher::new(data.mean, data.std),
-            device,
-        }, classification_metrics),
+        (Network::MnistLstm(net), DataSection::Mnist(data)) => job.run(
+            ModelParts {
+                model: net.init::<B>(&device),
+                task: Classification::<3>,
+                data: mnist_splits(config)?,
+                batcher: MnistBatcher::new(data.mean, data.std),
+                device,
+            },
+            classification_metrics,
+        ),
+        (Network::MnistCnn(net), DataSection::Mnist(data)) => job.run(
+            ModelParts {
+                model: net.init::<B>(&device),
+                task: Classification::<4>,
+                data: mnist_splits(config)?,
+                batcher: MnistBatcher::new(data.mean, data.std),
+                device,
+            },
+            classification_metrics,
+        ),
+        (Network::SmallCnn(net), DataSection::Mnist(data)) => job.run(
+            ModelParts {
+                model: net.init::<B>(&device),
+                task: Classification::<4>,
+                data: mnist_splits(config)?,
+                batcher: MnistBatcher::new(data.mean, data.std),
+                device,
+            },
+            classification_metrics,
+        ),
         (Network::Mlp(net), DataSection::Toy(data)) => {
             let seed = config.train.seed;
             match config.model_info().kind {
-                ModelKind::MlpRegression => job.run(ModelParts {
-                    model: net.init::<B>(&device),
-                    task: Regression,
-                    data: toy_splits(
-                        toy::curve_on_grid(data.train_points, seed),
-                        toy::curve_sampled(data.test_points, seed.wrapping_add(1)),
-                        "curve",
-                        &[],
-                    ),
-                    batcher: CurveBatcher,
-                    device,
-                }, regression_metrics),
-                _ => job.run(ModelParts {
-                    model: net.init::<B>(&device),
-                    task: Classification::<2>,
-                    data: toy_splits(
-                        toy::two_clusters(data.train_points, seed),
-                        toy::two_clusters(data.test_points, seed.wrapping_add(1)),
-                        "two-clusters",
-                        &["(2, 2)", "(-2, -2)"],
-                    ),
-                    batcher: ClusterBatcher,
-                    device,
-                }, classification_metrics),
+                ModelKind::MlpRegression => job.run(
+                    ModelParts {
+                        model: net.init::<B>(&device),
+                        task: Regression,
+                        data: toy_splits(
+                            toy::curve_on_grid(data.train_points, seed),
+                            toy::curve_sampled(data.test_points, seed.wrapping_add(1)),
+                            "curve",
+                            &[],
+                        ),
+                        batcher: CurveBatcher,
+                        device,
+                    },
+                    regression_metrics,
+                ),
+                _ => job.run(
+                    ModelParts {
+                        model: net.init::<B>(&device),
+                        task: Classification::<2>,
+                        data: toy_splits(
+                            toy::two_clusters(data.train_points, seed),
+                            toy::two_clusters(data.test_points, seed.wrapping_add(1)),
+                            "two-clusters",
+                            &["(2, 2)", "(-2, -2)"],
+                        ),
+                        batcher: ClusterBatcher,
+                        device,
+                    },
+                    classification_metrics,
+                ),
             }
         }
         _ => unreachable!("a validated config pairs each model with its kind of data"),
@@ -149,13 +172,21 @@ fn mnist_splits(config: &ExperimentConfig) -> anyhow::Result<Splits<MnistDataset
         Some(limit) => train.take(limit),
         None => train,
     };
-    let valid = if held_out == 0 { folder.test.clone() } else { valid };
+    let valid = if held_out == 0 {
+        folder.test.clone()
+    } else {
+        valid
+    };
     Ok(Splits {
         train,
         valid,
         test: folder.test,
         dataset: variant.name().to_string(),
-        classes: variant.class_names().iter().map(|c| c.to_string()).collect(),
+        classes: variant
+            .class_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
     })
 }
 
@@ -167,7 +198,12 @@ fn hint_for(dir: &Path) -> String {
     }
 }
 
-fn toy_splits<I: Clone + Send + Sync>(train: Vec<I>, test: Vec<I>, name: &str, classes: &[&str]) -> Splits<SharedItems<I>> {
+fn toy_splits<I: Clone + Send + Sync>(
+    train: Vec<I>,
+    test: Vec<I>,
+    name: &str,
+    classes: &[&str],
+) -> Splits<SharedItems<I>> {
     let test = SharedItems::new(test);
     Splits {
         train: SharedItems::new(train),

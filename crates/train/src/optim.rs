@@ -1,15 +1,15 @@
 //! One optimizer type for Adam and SGD, so the learner is compiled once per model, not once per
 //! model and optimizer. Defaults follow PyTorch (Adam eps 1e-8; SGD momentum without dampening).
 
+use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{Adam, AdamConfig, AdamState, SimpleOptimizer, Sgd, SgdConfig, SgdState};
+use burn::optim::LearningRate;
+use burn::optim::{Adam, AdamConfig, AdamState, Sgd, SgdConfig, SgdState, SimpleOptimizer};
 use burn::prelude::*;
 use burn::record::Record;
 use burn::tensor::backend::AutodiffBackend;
-use burn::module::AutodiffModule;
-use burn::optim::LearningRate;
 
 use crate::config::{OptimizerName, OptimizerSection};
 
@@ -53,8 +53,12 @@ impl<B: Backend> SimpleOptimizer<B> for ZooOptimizer<B> {
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &B::Device) -> Self::State<D> {
         ZooOptimizerState {
-            adam: state.adam.map(|s| <Adam as SimpleOptimizer<B>>::to_device(s, device)),
-            sgd: state.sgd.map(|s| <Sgd<B> as SimpleOptimizer<B>>::to_device(s, device)),
+            adam: state
+                .adam
+                .map(|s| <Adam as SimpleOptimizer<B>>::to_device(s, device)),
+            sgd: state
+                .sgd
+                .map(|s| <Sgd<B> as SimpleOptimizer<B>>::to_device(s, device)),
         }
     }
 }
@@ -63,7 +67,8 @@ impl<B: Backend> SimpleOptimizer<B> for ZooOptimizer<B> {
 pub fn optimizer<B: AutodiffBackend, M: AutodiffModule<B>>(
     section: &OptimizerSection,
 ) -> OptimizerAdaptor<ZooOptimizer<B::InnerBackend>, M, B> {
-    let decay = (section.weight_decay > 0.0).then(|| WeightDecayConfig::new(section.weight_decay as f32));
+    let decay =
+        (section.weight_decay > 0.0).then(|| WeightDecayConfig::new(section.weight_decay as f32));
     let inner = match section.name {
         OptimizerName::Adam => ZooOptimizer::Adam(
             AdamConfig::new()

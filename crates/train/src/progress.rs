@@ -90,7 +90,10 @@ impl MetricsRendererTraining for ProgressPrinter {
 
     fn render_valid(&mut self, _item: TrainingProgress, _indicators: Vec<ProgressType>) {}
 
-    fn on_train_end(&mut self, _summary: Option<LearnerSummary>) -> Result<(), Box<dyn std::error::Error>> {
+    fn on_train_end(
+        &mut self,
+        _summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     }
 }
@@ -136,18 +139,30 @@ impl MetricLogger for CsvMetricLogger {
     fn log(&mut self, update: MetricsUpdate, _epoch: usize, split: &Split) {
         for numeric in update.entries_numeric {
             if let Some(name) = self.names.get(&numeric.entry.metric_id) {
-                self.running
-                    .insert((split_name(split), name.clone()), numeric.running_entry.current());
+                self.running.insert(
+                    (split_name(split), name.clone()),
+                    numeric.running_entry.current(),
+                );
             }
         }
     }
 
-    fn read_numeric(&mut self, name: &str, epoch: usize, split: &Split) -> Result<Vec<NumericEntry>, String> {
+    fn read_numeric(
+        &mut self,
+        name: &str,
+        epoch: usize,
+        split: &Split,
+    ) -> Result<Vec<NumericEntry>, String> {
         self.history
             .get(&(split_name(split), name.to_string()))
             .and_then(|values| values.get(epoch.wrapping_sub(1)))
             .map(|&v| vec![NumericEntry::Value(v)])
-            .ok_or_else(|| format!("no {name} recorded for epoch {epoch} ({})", split_name(split)))
+            .ok_or_else(|| {
+                format!(
+                    "no {name} recorded for epoch {epoch} ({})",
+                    split_name(split)
+                )
+            })
     }
 
     fn log_metric_definition(&mut self, definition: MetricDefinition) {
@@ -160,15 +175,24 @@ impl MetricLogger for CsvMetricLogger {
         let mut take = |name: &str| {
             let value = self.running.remove(&(split, name.to_string()));
             if let Some(v) = value {
-                self.history.entry((split, name.to_string())).or_default().push(v);
+                self.history
+                    .entry((split, name.to_string()))
+                    .or_default()
+                    .push(v);
             }
             value
         };
         let loss = take(LOSS).unwrap_or(f64::NAN);
         let accuracy = take(ACCURACY).map(|percent| percent / 100.0);
         let mut log = self.log.lock().expect("run log lock");
-        let seconds = log.seconds.get(&(epoch, split)).copied().unwrap_or(f64::NAN);
-        let accuracy_text = accuracy.map(|a| format!(", Accuracy: {:.2}%", 100.0 * a)).unwrap_or_default();
+        let seconds = log
+            .seconds
+            .get(&(epoch, split))
+            .copied()
+            .unwrap_or(f64::NAN);
+        let accuracy_text = accuracy
+            .map(|a| format!(", Accuracy: {:.2}%", 100.0 * a))
+            .unwrap_or_default();
         match split {
             "train" => println!("Train Epoch: {epoch} done in {seconds:.1} s: Average loss: {loss:.4}{accuracy_text}"),
             _ => println!("Valid set: Average loss: {loss:.4}{accuracy_text}"),

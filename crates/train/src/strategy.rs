@@ -9,7 +9,7 @@ use burn::prelude::Backend;
 use burn::tensor::backend::DeviceOps;
 use burn::tensor::Device;
 use burn::train::{
-    EventProcessorTraining, InferenceStep, LearnerEvent, Learner, LearningComponentsTypes,
+    EventProcessorTraining, InferenceStep, Learner, LearnerEvent, LearningComponentsTypes,
     SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingBackend,
     TrainingComponents, TrainingItem, TrainingModel, ValidLoader,
 };
@@ -32,7 +32,11 @@ impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
         // GPU backends queue work: wait for it so the clock measures the computation.
         let _ = <TrainingBackend<LC> as Backend>::sync(&self.device);
         let seconds = started.elapsed().as_secs_f64();
-        self.log.lock().expect("run log lock").seconds.insert((epoch, split), seconds);
+        self.log
+            .lock()
+            .expect("run log lock")
+            .seconds
+            .insert((epoch, split), seconds);
     }
 }
 
@@ -89,7 +93,13 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
             while let Some(batch) = batches.next() {
                 iteration += 1;
                 let progress = batches.progress();
-                let item = TrainingItem::new(model.step(batch), progress, global.clone(), Some(iteration), None);
+                let item = TrainingItem::new(
+                    model.step(batch),
+                    progress,
+                    global.clone(),
+                    Some(iteration),
+                    None,
+                );
                 processor.process_valid(LearnerEvent::ProcessedItem(item));
             }
             self.record(epoch, "valid", started);

@@ -6,8 +6,8 @@
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
-use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::module::{AutodiffModule, ModuleDisplay};
+use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use burn::train::metric::{AccuracyMetric, LossMetric};
@@ -103,7 +103,9 @@ pub trait Task<B: Backend, M>: Clone + Debug + Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Classification<const D: usize>;
 
-impl<B: Backend, M: Classifier<B, D> + Sync + Send, const D: usize> Task<B, M> for Classification<D> {
+impl<B: Backend, M: Classifier<B, D> + Sync + Send, const D: usize> Task<B, M>
+    for Classification<D>
+{
     type Batch = ClassificationBatch<B, D>;
     type Output = ClassificationOutput<B>;
 
@@ -147,7 +149,8 @@ impl<B: Backend> Task<B, Mlp<B>> for Regression {
 
     fn forward(&self, model: &Mlp<B>, batch: Self::Batch) -> Self::Output {
         let predictions = model.forward(batch.inputs);
-        let loss = MseLoss::new().forward(predictions.clone(), batch.targets.clone(), Reduction::Mean);
+        let loss =
+            MseLoss::new().forward(predictions.clone(), batch.targets.clone(), Reduction::Mean);
         RegressionOutput::new(loss, predictions, batch.targets)
     }
 
@@ -244,9 +247,8 @@ pub fn regression_metrics<LC>(training: SupervisedTraining<LC>) -> SupervisedTra
 where
     LC: LearningComponentsTypes,
     LC::TrainingModel: TrainStep<Output = RegressionOutput<LC::Backend>>,
-    LC::InferenceModel: InferenceStep<
-        Output = RegressionOutput<<LC::Backend as AutodiffBackend>::InnerBackend>,
-    >,
+    LC::InferenceModel:
+        InferenceStep<Output = RegressionOutput<<LC::Backend as AutodiffBackend>::InnerBackend>>,
 {
     training.metrics((LossMetric::new(),))
 }

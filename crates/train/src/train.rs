@@ -39,10 +39,24 @@ pub struct TrainRun {
 impl BackendJob for TrainRun {
     type Output = Summary;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: BackendName) -> anyhow::Result<Summary> {
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        backend: BackendName,
+    ) -> anyhow::Result<Summary> {
         B::seed(&device, self.config.train.seed);
-        write_atomic(&self.dir.join(CONFIG_FILE), self.config.to_toml().as_bytes())?;
-        with_model::<B, _>(&self.config, &device, Fit { run: &self, backend })
+        write_atomic(
+            &self.dir.join(CONFIG_FILE),
+            self.config.to_toml().as_bytes(),
+        )?;
+        with_model::<B, _>(
+            &self.config,
+            &device,
+            Fit {
+                run: &self,
+                backend,
+            },
+        )
     }
 }
 
@@ -54,7 +68,11 @@ struct Fit<'a> {
 impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
     type Output = Summary;
 
-    fn run<M, T, I, D, Bt, F>(self, parts: ModelParts<B, M, T, D, Bt>, metrics: F) -> anyhow::Result<Summary>
+    fn run<M, T, I, D, Bt, F>(
+        self,
+        parts: ModelParts<B, M, T, D, Bt>,
+        metrics: F,
+    ) -> anyhow::Result<Summary>
     where
         M: AutodiffModule<B> + ModuleDisplay + 'static,
         M::InnerModule: ModuleDisplay + 'static,
@@ -65,12 +83,21 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             + Batcher<B::InnerBackend, I, <T as Task<B::InnerBackend, M::InnerModule>>::Batch>
             + Clone
             + 'static,
-        F: FnOnce(SupervisedTraining<Components<B, M, T>>) -> SupervisedTraining<Components<B, M, T>>,
+        F: FnOnce(
+            SupervisedTraining<Components<B, M, T>>,
+        ) -> SupervisedTraining<Components<B, M, T>>,
     {
-        let ModelParts { model, task, data, batcher, device } = parts;
+        let ModelParts {
+            model,
+            task,
+            data,
+            batcher,
+            device,
+        } = parts;
         let config = &self.run.config;
         let dir = &self.run.dir;
-        let (train_samples, valid_samples, test_samples) = (data.train.len(), data.valid.len(), data.test.len());
+        let (train_samples, valid_samples, test_samples) =
+            (data.train.len(), data.valid.len(), data.test.len());
         let batch_size = config.train.batch_size;
         let parameters = Module::num_params(&model);
         println!(
@@ -81,7 +108,11 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
 
         let clip = config.optimizer.grad_clip_norm.map(|norm| norm as f32);
         let trainee = Trainee::new(model, task.clone(), clip);
-        let learner = Learner::new(trainee, optimizer::<B, Trainee<B, M, T>>(&config.optimizer), config.optimizer.lr);
+        let learner = Learner::new(
+            trainee,
+            optimizer::<B, Trainee<B, M, T>>(&config.optimizer),
+            config.optimizer.lr,
+        );
         // One loader thread: batches arrive in the same order every run, so a seed fixes the metrics.
         let train_loader = DataLoaderBuilder::new(batcher.clone())
             .batch_size(batch_size)
@@ -107,13 +138,26 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         let model = result.model.model;
         save_model(&model, dir)?;
 
-        let test = evaluate(&model, &task, data.test, batcher, batch_size, device.inner());
+        let test = evaluate(
+            &model,
+            &task,
+            data.test,
+            batcher,
+            batch_size,
+            device.inner(),
+        );
         print_test_line(&test);
 
         let log = log.lock().expect("run log lock");
         write_atomic(&dir.join(METRICS_FILE), metrics_csv(&log.rows).as_bytes())?;
-        let train_seconds: Vec<f64> = log.rows.iter().filter(|r| r.split == "train").map(|r| r.seconds).collect();
-        let seconds_per_epoch = train_seconds.iter().sum::<f64>() / train_seconds.len().max(1) as f64;
+        let train_seconds: Vec<f64> = log
+            .rows
+            .iter()
+            .filter(|r| r.split == "train")
+            .map(|r| r.seconds)
+            .collect();
+        let seconds_per_epoch =
+            train_seconds.iter().sum::<f64>() / train_seconds.len().max(1) as f64;
         let last_valid = log.rows.iter().rev().find(|r| r.split == "valid");
         let summary = Summary {
             model: config.model.name.clone(),

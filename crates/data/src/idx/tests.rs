@@ -68,7 +68,16 @@ fn wrong_magic_is_named_and_swapped_files_are_suspected() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_idx(dir.path(), "garbage", 0x1234_5678, &[1, 28, 28], &images(1));
     let (err, message) = error_of(&path, IdxKind::Images);
-    assert!(matches!(err, IdxError::BadMagic { found: 0x1234_5678, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            IdxError::BadMagic {
+                found: 0x1234_5678,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(message.contains("starts with 2051"), "{message}");
 
     let labels_file = write_idx(dir.path(), "labels-as-images", LABELS, &[3], &[1, 2, 3]);
@@ -80,9 +89,18 @@ fn wrong_magic_is_named_and_swapped_files_are_suspected() {
 #[test]
 fn wrong_rank_is_reported_with_both_magics() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_idx(dir.path(), "rank4", 0x0000_0804, &[1, 1, 28, 28], &images(1));
+    let path = write_idx(
+        dir.path(),
+        "rank4",
+        0x0000_0804,
+        &[1, 1, 28, 28],
+        &images(1),
+    );
     let (err, message) = error_of(&path, IdxKind::Images);
-    assert!(matches!(err, IdxError::WrongRank { found: 4, .. }), "{err:?}");
+    assert!(
+        matches!(err, IdxError::WrongRank { found: 4, .. }),
+        "{err:?}"
+    );
     assert!(message.contains("declares 4 dimensions"), "{message}");
     assert!(message.contains("need 3"), "{message}");
 }
@@ -92,7 +110,17 @@ fn images_not_28_by_28_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_idx(dir.path(), "big", IMAGES, &[1, 32, 32], &[0; 32 * 32]);
     let (err, message) = error_of(&path, IdxKind::Images);
-    assert!(matches!(err, IdxError::WrongImageSize { rows: 32, cols: 32, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            IdxError::WrongImageSize {
+                rows: 32,
+                cols: 32,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(message.contains("32x32"), "{message}");
 }
 
@@ -109,7 +137,10 @@ fn a_file_shorter_than_its_header_says_is_truncated() {
             matches!(err, IdxError::Truncated { expected: e, found: f, .. } if e == expected && f == found),
             "{err:?}"
         );
-        assert!(message.contains("the 3 images the header declares"), "{message}");
+        assert!(
+            message.contains("the 3 images the header declares"),
+            "{message}"
+        );
     }
 }
 
@@ -118,7 +149,17 @@ fn a_file_cut_inside_the_header_is_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_raw(dir.path(), "stub", &IMAGES.to_be_bytes()[..3]);
     let (err, message) = error_of(&path, IdxKind::Images);
-    assert!(matches!(err, IdxError::Truncated { expected: 16, found: 3, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            IdxError::Truncated {
+                expected: 16,
+                found: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(message.contains("the IDX header"), "{message}");
 }
 
@@ -129,7 +170,10 @@ fn a_header_claiming_a_billion_images_is_rejected_without_allocating_them() {
     for name in ["huge", "huge.gz"] {
         let path = write_idx(dir.path(), name, IMAGES, &[1_000_000_000, 28, 28], &[]);
         let (err, _) = error_of(&path, IdxKind::Images);
-        assert!(matches!(err, IdxError::Truncated { found: 16, .. }), "{err:?}");
+        assert!(
+            matches!(err, IdxError::Truncated { found: 16, .. }),
+            "{err:?}"
+        );
     }
 }
 
@@ -139,7 +183,17 @@ fn a_file_longer_than_its_header_says_is_rejected() {
     for name in ["long", "long.gz"] {
         let path = write_idx(dir.path(), name, LABELS, &[3], &[1, 2, 3, 4, 5]);
         let (err, message) = error_of(&path, IdxKind::Labels);
-        assert!(matches!(err, IdxError::TrailingBytes { extra: 2, count: 3, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                IdxError::TrailingBytes {
+                    extra: 2,
+                    count: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(message.contains("longer than its header says"), "{message}");
     }
 }
@@ -149,14 +203,28 @@ fn a_label_above_nine_is_reported_with_its_index() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_idx(dir.path(), "labels", LABELS, &[4], &[3, 9, 10, 2]);
     let (err, message) = error_of(&path, IdxKind::Labels);
-    assert!(matches!(err, IdxError::LabelOutOfRange { index: 2, label: 10, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            IdxError::LabelOutOfRange {
+                index: 2,
+                label: 10,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(message.contains("label 10 of item 2"), "{message}");
 }
 
 #[test]
 fn corrupt_gzip_is_reported_as_such() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_raw(dir.path(), "broken.gz", &[0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef]);
+    let path = write_raw(
+        dir.path(),
+        "broken.gz",
+        &[0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef],
+    );
     let (err, message) = error_of(&path, IdxKind::Labels);
     assert!(matches!(err, IdxError::Gzip { .. }), "{err:?}");
     assert!(message.contains("corrupt gzip"), "{message}");
@@ -169,7 +237,17 @@ fn image_and_label_counts_must_agree() {
     let labels = write_idx(dir.path(), "l", LABELS, &[3], &[1, 2, 3]);
     let err = MnistDataset::from_files(&imgs, &labels).unwrap_err();
     let message = err.to_string();
-    assert!(matches!(err, IdxError::CountMismatch { images: 2, labels: 3, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            IdxError::CountMismatch {
+                images: 2,
+                labels: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(message.contains(&imgs.display().to_string()), "{message}");
     assert!(message.contains(&labels.display().to_string()), "{message}");
 }
@@ -177,11 +255,20 @@ fn image_and_label_counts_must_agree() {
 #[test]
 fn missing_files_are_all_listed() {
     let dir = tempfile::tempdir().unwrap();
-    write_idx(dir.path(), "train-images-idx3-ubyte.gz", IMAGES, &[1, 28, 28], &images(1));
+    write_idx(
+        dir.path(),
+        "train-images-idx3-ubyte.gz",
+        IMAGES,
+        &[1, 28, 28],
+        &images(1),
+    );
     write_idx(dir.path(), "train-labels-idx1-ubyte", LABELS, &[1], &[5]);
     let err = MnistFolder::open(dir.path()).unwrap_err();
     let message = err.to_string();
-    assert!(message.contains(&dir.path().display().to_string()), "{message}");
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
     assert!(
         message.contains("missing t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz];"),
         "{message}"

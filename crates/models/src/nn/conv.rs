@@ -62,7 +62,11 @@ pub fn conv2d_gemm<B: Backend>(
     // [batch, channels, kh*kw, out_h, out_w]: one shifted view of the input per kernel tap.
     let taps: Vec<Tensor<B, 4>> = (0..kh)
         .flat_map(|i| (0..kw).map(move |j| (i, j)))
-        .map(|(i, j)| input.clone().slice([0..batch, 0..channels, i..i + out_h, j..j + out_w]))
+        .map(|(i, j)| {
+            input
+                .clone()
+                .slice([0..batch, 0..channels, i..i + out_h, j..j + out_w])
+        })
         .collect();
     let columns: Tensor<B, 5> = Tensor::stack(taps, 2);
     // [batch * out_h * out_w, channels * kh * kw], the order of the weight's flattened rows.
@@ -70,7 +74,9 @@ pub fn conv2d_gemm<B: Backend>(
         .reshape([batch, channels * kh * kw, out_h * out_w])
         .swap_dims(1, 2)
         .reshape([batch * out_h * out_w, channels * kh * kw]);
-    let weight = weight.reshape([out_channels, channels * kh * kw]).transpose();
+    let weight = weight
+        .reshape([out_channels, channels * kh * kw])
+        .transpose();
     let mut output = columns.matmul(weight); // [batch * pixels, out_channels]
     if let Some(bias) = bias {
         output = output + bias.unsqueeze::<2>();
@@ -99,17 +105,24 @@ mod tests {
     #[test]
     fn matches_burns_convolution_and_its_gradients() {
         let device = Default::default();
-        for padding in [PaddingConfig2d::Valid, PaddingConfig2d::Explicit(2, 1, 0, 2)] {
-            let conv: Conv2d<B> = Conv2dConfig::new([3, 4], [5, 3]).with_padding(padding.clone()).init(&device);
-            let input = Tensor::<B, 4>::random([2, 3, 9, 8], Distribution::Normal(0.0, 1.0), &device)
-                .require_grad();
+        for padding in [
+            PaddingConfig2d::Valid,
+            PaddingConfig2d::Explicit(2, 1, 0, 2),
+        ] {
+            let conv: Conv2d<B> = Conv2dConfig::new([3, 4], [5, 3])
+                .with_padding(padding.clone())
+                .init(&device);
+            let input =
+                Tensor::<B, 4>::random([2, 3, 9, 8], Distribution::Normal(0.0, 1.0), &device)
+                    .require_grad();
             let reference = conv.forward(input.clone());
             let ours = forward_conv2d(&conv, input.clone());
             assert_eq!(ours.dims(), reference.dims(), "{padding:?}");
             assert_close(ours.clone(), reference.clone(), "output");
 
             // Weigh the outputs so every element has its own gradient.
-            let weights = Tensor::<B, 4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let weights =
+                Tensor::<B, 4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &device);
             let grads_ref = (reference * weights.clone()).sum().backward();
             let grads_ours = (ours * weights).sum().backward();
             let grad = |grads: &_, t: &Tensor<B, 4>| t.grad(grads).unwrap();
@@ -118,8 +131,16 @@ mod tests {
                 let diff = (a - b).abs().max().into_scalar();
                 assert!(diff < 1e-3, "{what} {padding:?}: largest difference {diff}");
             };
-            close(grad(&grads_ours, &w), grad(&grads_ref, &w), "weight gradient");
-            close(grad(&grads_ours, &i), grad(&grads_ref, &i), "input gradient");
+            close(
+                grad(&grads_ours, &w),
+                grad(&grads_ref, &w),
+                "weight gradient",
+            );
+            close(
+                grad(&grads_ours, &i),
+                grad(&grads_ref, &i),
+                "input gradient",
+            );
             let bias = conv.bias.as_ref().unwrap().val();
             let db = |g: &_| bias.grad(g).unwrap();
             let diff = (db(&grads_ours) - db(&grads_ref)).abs().max().into_scalar();
