@@ -23,7 +23,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "-D",
             "warnings",
         ],
-        &["test", "--workspace", "--release"],
+        &["test", "--workspace", "--release", "--no-fail-fast"],
     ];
     for step in steps {
         let mut command = cargo();

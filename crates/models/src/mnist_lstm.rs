@@ -1,7 +1,7 @@
-use burn::module::Initializer;
-use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
+use crate::nn::{Lstm, LstmConfig};
 use crate::InvalidConfig;
 
 /// Shape of [`MnistLstm`]; the defaults are seed 001's (input 28, hidden 128, 2 layers, 10 classes).
@@ -30,33 +30,15 @@ impl MnistLstmConfig {
         InvalidConfig::at_least("num_classes", self.num_classes, 2)
     }
 
-    /// Builds the model with freshly initialized weights on `device`.
+    /// Builds the model with freshly initialized weights on `device` (PyTorch's initialization).
     pub fn init<B: Backend>(&self, device: &B::Device) -> MnistLstm<B> {
-        let lstm = (0..self.num_layers)
-            .map(|layer| {
-                let input = if layer == 0 {
-                    self.input_size
-                } else {
-                    self.hidden_size
-                };
-                LstmConfig::new(input, self.hidden_size, true)
-                    .with_initializer(pytorch_lstm_init(self.hidden_size))
-                    .init(device)
-            })
-            .collect();
         MnistLstm {
-            lstm,
+            lstm: LstmConfig::new(self.input_size, self.hidden_size)
+                .with_num_layers(self.num_layers)
+                .with_batch_first(true)
+                .init(device),
             fc: LinearConfig::new(self.hidden_size, self.num_classes).init(device),
         }
-    }
-}
-
-/// PyTorch's `nn.LSTM` initialization: every weight and bias drawn from U(−1/√hidden, 1/√hidden).
-fn pytorch_lstm_init(hidden_size: usize) -> Initializer {
-    let bound = 1.0 / (hidden_size as f64).sqrt();
-    Initializer::Uniform {
-        min: -bound,
-        max: bound,
     }
 }
 
@@ -67,8 +49,8 @@ fn pytorch_lstm_init(hidden_size: usize) -> Initializer {
 /// `[batch, num_classes]`.
 #[derive(Module, Debug)]
 pub struct MnistLstm<B: Backend> {
-    /// The LSTM layers, first to last; layer `k > 0` reads layer `k - 1`'s outputs.
-    pub lstm: Vec<Lstm<B>>,
+    /// `nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)`, PyTorch's layout.
+    pub lstm: Lstm<B>,
     /// Maps the last step's hidden state `[B, hidden]` to logits `[B, classes]`.
     pub fc: Linear<B>,
 }
@@ -77,10 +59,7 @@ impl<B: Backend> MnistLstm<B> {
     /// `images [batch, seq, input_size]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 3>) -> Tensor<B, 2> {
         let [batch, seq, _] = images.dims();
-        let mut x = images;
-        for layer in &self.lstm {
-            x = layer.forward(x, None).0;
-        }
+        let (x, _) = self.lstm.forward(images, None);
         let hidden = x.dims()[2];
         let last = x
             .slice([0..batch, seq - 1..seq, 0..hidden])
@@ -108,9 +87,11 @@ mod tests {
     #[test]
     fn stacked_layers_read_the_hidden_size() {
         let model = MnistLstmConfig::new().init::<NdArray>(&Default::default());
-        assert_eq!(model.lstm.len(), 2);
-        let [d_input, _] = model.lstm[1].input_gate.input_transform.weight.dims();
-        assert_eq!(d_input, 128);
+        assert_eq!(model.lstm.layers.len(), 2);
+        assert_eq!(
+            model.lstm.layers[1].forward.weight_ih.dims(),
+            [4 * 128, 128]
+        );
     }
 
     #[test]

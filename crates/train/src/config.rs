@@ -486,7 +486,7 @@ impl ExperimentConfig {
                         "is 0, must be at least 1".into(),
                     ));
                 }
-                if !(data.std.is_finite() && data.std > 0.0) || !data.mean.is_finite() {
+                if !(data.std.is_finite() && data.std > 0.0 && data.mean.is_finite()) {
                     return Err(invalid(
                         "data.std",
                         format!(
@@ -640,6 +640,11 @@ fn unknown_key(file: &str, key: &str, known: &[&str]) -> ConfigError {
     }
 }
 
+/// The toml and serde messages end in a newline and a repeat of the key; the key is named already.
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or("").trim().to_string()
+}
+
 /// Deserializes one section strictly, naming the key of any unknown or mistyped value.
 fn typed<T: DeserializeOwned + Serialize>(
     table: toml::Table,
@@ -649,7 +654,7 @@ fn typed<T: DeserializeOwned + Serialize>(
     let value = toml::Value::Table(table);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner().to_string();
+        let inner = first_line(&err.into_inner().to_string());
         if let Some(rest) = inner.strip_prefix("unknown field `") {
             let (field, known) = rest.split_once('`').unwrap_or((rest, ""));
             return ConfigError::UnknownKey {
@@ -695,6 +700,6 @@ fn network<C: Serialize + DeserializeOwned>(
     serde_path_to_error::deserialize(value).map_err(|err| ConfigError::Invalid {
         file: file.to_string(),
         key: format!("model.{}", err.path()),
-        reason: err.into_inner().to_string(),
+        reason: first_line(&err.into_inner().to_string()),
     })
 }

@@ -1,5 +1,12 @@
-//! Building blocks shared by the models.
+//! Building blocks shared by the models: PyTorch-compatible recurrent layers and a fast CPU
+//! convolution.
 
 mod conv;
+mod gru;
+mod lstm;
+mod rnn;
 
 pub use conv::{conv2d_gemm, forward_conv2d};
+pub use gru::{Gru, GruConfig};
+pub use lstm::{GateWeights, Lstm, LstmConfig, LstmState, RnnLayer};
+pub use rnn::RnnError;

@@ -1,0 +1,179 @@
+//! `nn.GRU` as PyTorch defines it: stacked, optionally bidirectional, PyTorch's parameter layout.
+
+use burn::nn::{Dropout, DropoutConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{sigmoid, tanh};
+
+use super::lstm::{uniform_init, GateWeights, RnnLayer};
+use super::rnn::{check_input, check_state, run_direction, RnnError, SeqLayout, StepMask};
+
+/// Configuration of [`Gru`], with `nn.GRU`'s arguments and defaults.
+#[derive(Config, Debug)]
+pub struct GruConfig {
+    /// Features of each input step.
+    pub input_size: usize,
+    /// Features of the hidden state (`H`).
+    pub hidden_size: usize,
+    /// Stacked layers; layer `k > 0` reads the outputs of layer `k - 1`.
+    #[config(default = 1)]
+    pub num_layers: usize,
+    /// Whether the layers have the biases `b_ih` and `b_hh`.
+    #[config(default = true)]
+    pub bias: bool,
+    /// Input and output are `[batch, seq, features]` instead of `[seq, batch, features]`.
+    #[config(default = false)]
+    pub batch_first: bool,
+    /// Dropout on the outputs of every layer but the last, in training only.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Runs a second GRU over the reversed sequence and concatenates its outputs.
+    #[config(default = false)]
+    pub bidirectional: bool,
+}
+
+impl GruConfig {
+    /// Builds the layer with PyTorch's initialization: every weight and bias from
+    /// U(−1/√H, 1/√H).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Gru<B> {
+        let directions = if self.bidirectional { 2 } else { 1 };
+        let init = uniform_init(self.hidden_size);
+        let layers = (0..self.num_layers)
+            .map(|layer| {
+                let input = if layer == 0 {
+                    self.input_size
+                } else {
+                    self.hidden_size * directions
+                };
+                let weights =
+                    || GateWeights::new(input, self.hidden_size, 3, self.bias, &init, device);
+                RnnLayer {
+                    forward: weights(),
+                    reverse: self.bidirectional.then(weights),
+                }
+            })
+            .collect();
+        Gru {
+            layers,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            input_size: self.input_size,
+            hidden_size: self.hidden_size,
+            num_layers: self.num_layers,
+            bidirectional: self.bidirectional,
+            batch_first: self.batch_first,
+        }
+    }
+}
+
+/// A stacked, optionally bidirectional GRU with `nn.GRU`'s semantics and parameter layout
+/// (gate order r, z, n; `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`,
+/// `h' = (1 − z) ⊙ n + z ⊙ h`).
+///
+/// Input `[seq, batch, input_size]` (`[batch, seq, input_size]` with `batch_first`); output
+/// `[seq, batch, D * H]` (or `[batch, seq, D * H]`); state `[num_layers * D, batch, H]`.
+#[derive(Module, Debug)]
+pub struct Gru<B: Backend> {
+    /// The layers, first to last; PyTorch's `weight_ih_l{k}` is `layers[k].forward.weight_ih`,
+    /// `weight_ih_l{k}_reverse` is `layers[k].reverse.weight_ih`.
+    pub layers: Vec<RnnLayer<B>>,
+    /// Between layers, in training only.
+    pub dropout: Dropout,
+    input_size: usize,
+    hidden_size: usize,
+    num_layers: usize,
+    bidirectional: bool,
+    batch_first: bool,
+}
+
+impl<B: Backend> Gru<B> {
+    /// Runs the GRU from `hidden` (zeros when `None`); returns the last layer's outputs at every
+    /// step and the final hidden state of every layer and direction `[num_layers * D, batch, H]`.
+    /// Panics with the message of [`Gru::try_forward`] on a wrongly shaped input or state.
+    pub fn forward(
+        &self,
+        input: Tensor<B, 3>,
+        hidden: Option<Tensor<B, 3>>,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
+        self.try_forward(input, hidden, None)
+            .unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// [`Gru::forward`] for a padded batch of sequences with `lengths[b]` real steps each, with
+    /// `pack_padded_sequence` semantics (see [`super::Lstm::forward_packed`]).
+    pub fn forward_packed(
+        &self,
+        input: Tensor<B, 3>,
+        lengths: &[usize],
+        hidden: Option<Tensor<B, 3>>,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
+        self.try_forward(input, hidden, Some(lengths))
+            .unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// [`Gru::forward`] / [`Gru::forward_packed`] that returns an error naming the expected and
+    /// the given shapes, instead of panicking.
+    pub fn try_forward(
+        &self,
+        input: Tensor<B, 3>,
+        hidden: Option<Tensor<B, 3>>,
+        lengths: Option<&[usize]>,
+    ) -> Result<(Tensor<B, 3>, Tensor<B, 3>), RnnError> {
+        let layout = SeqLayout {
+            batch_first: self.batch_first,
+            input_size: self.input_size,
+        };
+        let [seq, batch] = check_input("Gru", &layout, &input.dims())?;
+        let directions = if self.bidirectional { 2 } else { 1 };
+        let state_shape = [self.num_layers * directions, batch, self.hidden_size];
+        let device = input.device();
+        let h0 = match hidden {
+            Some(h) => {
+                check_state("Gru", "hidden", &state_shape, &h.dims())?;
+                h
+            }
+            None => Tensor::zeros(state_shape, &device),
+        };
+        let mask = StepMask::new(lengths, seq, batch, &device)?;
+
+        let mut x = if self.batch_first {
+            input.swap_dims(0, 1)
+        } else {
+            input
+        };
+        let mut hs = Vec::new();
+        let hidden = self.hidden_size;
+        for layer in 0..self.num_layers {
+            if layer > 0 {
+                x = self.dropout.forward(x);
+            }
+            let mut outputs = Vec::with_capacity(directions);
+            for direction in 0..directions {
+                let index = layer * directions + direction;
+                let h = h0.clone().slice(s![index]).squeeze_dim(0);
+                let (out, [h]) = run_direction(
+                    self.layers[layer].direction(direction),
+                    x.clone(),
+                    [h],
+                    direction == 1,
+                    &mask,
+                    |input_part, [h]: [Tensor<B, 2>; 1], hidden_part| {
+                        let i = |k: usize| input_part.clone().narrow(1, k * hidden, hidden);
+                        let hh = |k: usize| hidden_part.clone().narrow(1, k * hidden, hidden);
+                        let r = sigmoid(i(0) + hh(0));
+                        let z = sigmoid(i(1) + hh(1));
+                        let n = tanh(i(2) + r * hh(2));
+                        [(z.clone().neg() + 1.0) * n + z * h]
+                    },
+                );
+                outputs.push(out);
+                hs.push(h);
+            }
+            x = Tensor::cat(outputs, 2);
+        }
+        let output = if self.batch_first {
+            x.swap_dims(0, 1)
+        } else {
+            x
+        };
+        Ok((output, Tensor::stack(hs, 0)))
+    }
+}

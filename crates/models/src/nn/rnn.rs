@@ -1,0 +1,233 @@
+//! What [`super::Lstm`] and [`super::Gru`] share: shape checks, their errors, the step mask of
+//! padded batches and the loop over time.
+
+use std::fmt;
+
+use burn::prelude::*;
+
+use super::lstm::GateWeights;
+
+/// A wrongly shaped input, state or lengths list given to a recurrent layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RnnError {
+    /// The input's feature axis does not match the layer's `input_size`.
+    InputShape {
+        /// `"Lstm"` or `"Gru"`.
+        layer: &'static str,
+        /// What the layer expects, e.g. `[seq, batch, 28]`.
+        expected: String,
+        /// What it was given.
+        got: [usize; 3],
+        /// How to fix it.
+        hint: String,
+    },
+    /// An initial state is not `[num_layers * num_directions, batch, hidden]`.
+    StateShape {
+        /// `"Lstm"` or `"Gru"`.
+        layer: &'static str,
+        /// `"hidden"` or `"cell"`.
+        which: &'static str,
+        /// The shape it must have for this input.
+        expected: [usize; 3],
+        /// What it was given.
+        got: [usize; 3],
+    },
+    /// The sequence lengths of a padded batch do not fit it.
+    Lengths(String),
+}
+
+impl fmt::Display for RnnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RnnError::InputShape {
+                layer,
+                expected,
+                got,
+                hint,
+            } => write!(
+                f,
+                "{layer}: expected input of shape {expected}, got {got:?}: {hint}"
+            ),
+            RnnError::StateShape {
+                layer,
+                which,
+                expected,
+                got,
+            } => {
+                write!(
+                    f,
+                    "{layer}: the initial {which} state must be [num_layers * num_directions, \
+                     batch, hidden] = {expected:?} for this input, got {got:?}"
+                )?;
+                if got[0] == expected[0] && got[2] == expected[2] {
+                    write!(
+                        f,
+                        ": it was made for a batch of {}, the input has {} (the last batch of an \
+                         epoch is often smaller; build the state from the input's batch size)",
+                        got[1], expected[1]
+                    )
+                } else if got[1] == expected[0] && got[0] == expected[1] {
+                    write!(f, ": the layer and batch axes are swapped")
+                } else {
+                    Ok(())
+                }
+            }
+            RnnError::Lengths(reason) => write!(f, "sequence lengths: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for RnnError {}
+
+/// Where the axes of a recurrent layer's input are.
+pub(crate) struct SeqLayout {
+    pub batch_first: bool,
+    pub input_size: usize,
+}
+
+/// Checks an input's feature axis and returns `[seq, batch]`.
+pub(crate) fn check_input(
+    layer: &'static str,
+    layout: &SeqLayout,
+    dims: &[usize; 3],
+) -> Result<[usize; 2], RnnError> {
+    let [a, b, features] = *dims;
+    let (seq, batch) = if layout.batch_first { (b, a) } else { (a, b) };
+    let n = layout.input_size;
+    if features == n && seq > 0 && batch > 0 {
+        return Ok([seq, batch]);
+    }
+    let expected = if layout.batch_first {
+        format!("[batch, seq, {n}]")
+    } else {
+        format!("[seq, batch, {n}]")
+    };
+    let hint = if features != n && (a == n || b == n) {
+        "the features must be on the last axis; permute the input (see also batch_first)"
+            .to_string()
+    } else if features != n {
+        format!("the layer was built with input_size {n}, the input has {features} features")
+    } else {
+        "the sequence and the batch must not be empty".to_string()
+    };
+    Err(RnnError::InputShape {
+        layer,
+        expected,
+        got: *dims,
+        hint,
+    })
+}
+
+/// Checks an initial state against the shape this input needs.
+pub(crate) fn check_state(
+    layer: &'static str,
+    which: &'static str,
+    expected: &[usize; 3],
+    got: &[usize; 3],
+) -> Result<(), RnnError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(RnnError::StateShape {
+            layer,
+            which,
+            expected: *expected,
+            got: *got,
+        })
+    }
+}
+
+/// For a padded batch, which steps of which sequences are real: `[seq, batch, 1]`, 1 or 0.
+pub(crate) struct StepMask<B: Backend> {
+    mask: Option<Tensor<B, 3>>,
+}
+
+impl<B: Backend> StepMask<B> {
+    pub(crate) fn new(
+        lengths: Option<&[usize]>,
+        seq: usize,
+        batch: usize,
+        device: &B::Device,
+    ) -> Result<Self, RnnError> {
+        let Some(lengths) = lengths else {
+            return Ok(Self { mask: None });
+        };
+        if lengths.len() != batch {
+            return Err(RnnError::Lengths(format!(
+                "{} lengths for a batch of {batch} sequences; give one length per sequence",
+                lengths.len()
+            )));
+        }
+        if let Some((b, &len)) = lengths
+            .iter()
+            .enumerate()
+            .find(|(_, &len)| len == 0 || len > seq)
+        {
+            return Err(RnnError::Lengths(format!(
+                "sequence {b} has length {len}; each length must be in 1..={seq} (the padded \
+                 sequence length)"
+            )));
+        }
+        let values: Vec<f32> = (0..seq)
+            .flat_map(|t| {
+                lengths
+                    .iter()
+                    .map(move |&len| if t < len { 1.0 } else { 0.0 })
+            })
+            .collect();
+        let mask = Tensor::<B, 1>::from_floats(values.as_slice(), device).reshape([seq, batch, 1]);
+        Ok(Self { mask: Some(mask) })
+    }
+
+    /// `[batch, 1]` for step `t`, or `None` when every step is real.
+    fn at(&self, t: usize) -> Option<Tensor<B, 2>> {
+        self.mask
+            .as_ref()
+            .map(|m| m.clone().slice(s![t]).squeeze_dim(0))
+    }
+}
+
+/// Runs one direction of one layer over `x [seq, batch, in]` from `state` (whose first entry is
+/// `h`); `step(input_part, state, hidden_part)` gives the next state, where `input_part = x_t ·
+/// W_ihᵀ + b_ih` (all steps computed in one product up front) and `hidden_part = h · W_hhᵀ +
+/// b_hh`. Returns the outputs `h_t` `[seq, batch, H]` (zero at padded steps) and the final state.
+pub(crate) fn run_direction<B: Backend, const N: usize>(
+    weights: &GateWeights<B>,
+    x: Tensor<B, 3>,
+    mut state: [Tensor<B, 2>; N],
+    reverse: bool,
+    mask: &StepMask<B>,
+    step: impl Fn(Tensor<B, 2>, [Tensor<B, 2>; N], Tensor<B, 2>) -> [Tensor<B, 2>; N],
+) -> (Tensor<B, 3>, [Tensor<B, 2>; N]) {
+    let [seq, batch, features] = x.dims();
+    let input_part = weights.input_part(x.reshape([seq * batch, features]));
+    let gates = input_part.dims()[1];
+    let input_part = input_part.reshape([seq, batch, gates]);
+
+    let mut outputs: Vec<Option<Tensor<B, 2>>> = vec![None; seq];
+    let order: Box<dyn Iterator<Item = usize>> = if reverse {
+        Box::new((0..seq).rev())
+    } else {
+        Box::new(0..seq)
+    };
+    for t in order {
+        let x_t = input_part.clone().slice(s![t]).squeeze_dim(0);
+        let hidden_part = weights.hidden_part(state[0].clone());
+        let next = step(x_t, state.clone(), hidden_part);
+        match mask.at(t) {
+            None => {
+                outputs[t] = Some(next[0].clone());
+                state = next;
+            }
+            Some(m) => {
+                let keep = m.clone().neg() + 1.0;
+                outputs[t] = Some(next[0].clone() * m.clone());
+                state = std::array::from_fn(|k| {
+                    next[k].clone() * m.clone() + state[k].clone() * keep.clone()
+                });
+            }
+        }
+    }
+    let outputs: Vec<Tensor<B, 2>> = outputs.into_iter().flatten().collect();
+    (Tensor::stack(outputs, 0), state)
+}

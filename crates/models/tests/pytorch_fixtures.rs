@@ -1,0 +1,187 @@
+//! `zoo_models::nn::{Lstm, Gru}` against PyTorch's `nn.LSTM` / `nn.GRU`: outputs, final states and
+//! gradients of `output.sum()`, from the fixtures `tools/make_fixtures.py` writes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::backend::{Autodiff, NdArray};
+use burn::module::Param;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Deserialize;
+use zoo_models::nn::{GateWeights, GruConfig, LstmConfig, LstmState, RnnLayer};
+
+type B = Autodiff<NdArray>;
+
+#[derive(Deserialize)]
+struct Array {
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+impl Array {
+    fn tensor<const D: usize>(&self) -> Tensor<B, D> {
+        Tensor::from_data(
+            TensorData::new(self.values.clone(), self.shape.clone()),
+            &Default::default(),
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    kind: String,
+    input_size: usize,
+    hidden_size: usize,
+    num_layers: usize,
+    bias: bool,
+    batch_first: bool,
+    bidirectional: bool,
+    params: BTreeMap<String, Array>,
+    input: Array,
+    h0: Option<Array>,
+    c0: Option<Array>,
+    output: Array,
+    h_n: Array,
+    c_n: Option<Array>,
+    grads: BTreeMap<String, Array>,
+}
+
+fn fixtures() -> Vec<(String, Fixture)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut all: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; run tools/make_fixtures.py", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_str(&text).unwrap(),
+            )
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(
+        all.len() >= 8,
+        "expected the 8 fixtures of tools/make_fixtures.py, found {}",
+        all.len()
+    );
+    all
+}
+
+/// Copies PyTorch's `weight_ih_l{k}[_reverse]`, … into the zoo's layers.
+fn load(layers: &mut [RnnLayer<B>], params: &BTreeMap<String, Array>) {
+    for (k, layer) in layers.iter_mut().enumerate() {
+        let set = |weights: &mut GateWeights<B>, suffix: &str| {
+            let get = |name: &str| &params[&format!("{name}_l{k}{suffix}")];
+            weights.weight_ih = Param::from_tensor(get("weight_ih").tensor());
+            weights.weight_hh = Param::from_tensor(get("weight_hh").tensor());
+            if weights.bias_ih.is_some() {
+                weights.bias_ih = Some(Param::from_tensor(get("bias_ih").tensor()));
+                weights.bias_hh = Some(Param::from_tensor(get("bias_hh").tensor()));
+            }
+        };
+        set(&mut layer.forward, "");
+        if let Some(reverse) = layer.reverse.as_mut() {
+            set(reverse, "_reverse");
+        }
+    }
+}
+
+/// The gradient of the zoo's parameter named as PyTorch names it, flattened.
+fn grad_of(
+    layers: &[RnnLayer<B>],
+    name: &str,
+    grads: &<B as AutodiffBackend>::Gradients,
+) -> Tensor<NdArray, 1> {
+    let (field, rest) = name.rsplit_once("_l").unwrap();
+    let (k, reverse) = match rest.strip_suffix("_reverse") {
+        Some(k) => (k, true),
+        None => (rest, false),
+    };
+    let layer = &layers[k.parse::<usize>().unwrap()];
+    let w = if reverse {
+        layer.reverse.as_ref().unwrap()
+    } else {
+        &layer.forward
+    };
+    let grad = match field {
+        "weight_ih" => w.weight_ih.val().grad(grads).map(|g| g.flatten(0, 1)),
+        "weight_hh" => w.weight_hh.val().grad(grads).map(|g| g.flatten(0, 1)),
+        "bias_ih" => w.bias_ih.as_ref().unwrap().val().grad(grads),
+        "bias_hh" => w.bias_hh.as_ref().unwrap().val().grad(grads),
+        other => panic!("unknown parameter {other}"),
+    };
+    grad.unwrap_or_else(|| panic!("no gradient for {name}"))
+}
+
+fn max_diff<const D: usize>(ours: Tensor<NdArray, D>, theirs: &Array) -> f32 {
+    assert_eq!(ours.dims().to_vec(), theirs.shape);
+    let ours = ours.into_data().to_vec::<f32>().unwrap();
+    ours.iter()
+        .zip(&theirs.values)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn every_fixture_matches_pytorch_forward_and_backward() {
+    for (name, f) in fixtures() {
+        let device = Default::default();
+        let input: Tensor<B, 3> = f.input.tensor::<3>().require_grad();
+        let (output, h_n, c_n, layers) = if f.kind == "lstm" {
+            let mut lstm = LstmConfig::new(f.input_size, f.hidden_size)
+                .with_num_layers(f.num_layers)
+                .with_bias(f.bias)
+                .with_batch_first(f.batch_first)
+                .with_bidirectional(f.bidirectional)
+                .init::<B>(&device);
+            load(&mut lstm.layers, &f.params);
+            let state = f.h0.as_ref().map(|h0| LstmState {
+                hidden: h0.tensor(),
+                cell: f.c0.as_ref().unwrap().tensor(),
+            });
+            let (output, state) = lstm.forward(input.clone(), state);
+            (output, state.hidden, Some(state.cell), lstm.layers)
+        } else {
+            let mut gru = GruConfig::new(f.input_size, f.hidden_size)
+                .with_num_layers(f.num_layers)
+                .with_bias(f.bias)
+                .with_batch_first(f.batch_first)
+                .with_bidirectional(f.bidirectional)
+                .init::<B>(&device);
+            load(&mut gru.layers, &f.params);
+            let (output, h_n) = gru.forward(input.clone(), f.h0.as_ref().map(|h| h.tensor()));
+            (output, h_n, None, gru.layers)
+        };
+        let forward = [
+            max_diff(output.clone().inner(), &f.output),
+            max_diff(h_n.inner(), &f.h_n),
+            c_n.map_or(0.0, |c| max_diff(c.inner(), f.c_n.as_ref().unwrap())),
+        ];
+        assert!(
+            forward.iter().all(|&d| d <= 1e-5),
+            "{name}: forward differs by {forward:?}"
+        );
+
+        let mut worst_grad = 0.0f32;
+        let grads = output.sum().backward();
+        let d = max_diff(input.grad(&grads).unwrap(), &f.grads["input"]);
+        assert!(d <= 1e-4, "{name}: input gradient differs by {d}");
+        worst_grad = worst_grad.max(d);
+        for (pname, expected) in f.grads.iter().filter(|(k, _)| *k != "input") {
+            let ours = grad_of(&layers, pname, &grads);
+            let flat = Array {
+                shape: vec![expected.values.len()],
+                values: expected.values.clone(),
+            };
+            let d = max_diff(ours, &flat);
+            assert!(d <= 1e-4, "{name}: gradient of {pname} differs by {d}");
+            worst_grad = worst_grad.max(d);
+        }
+        // Shown with --nocapture: the figures the bar is measured by.
+        let worst_forward = forward.iter().copied().fold(0.0, f32::max);
+        println!("{name}: forward max abs error {worst_forward:.1e}, gradients {worst_grad:.1e}");
+    }
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""PyTorch reference outputs for zoo_models::nn::{Lstm, Gru}.
+
+Run from the repository root with `pip install torch` done:
+
+    python3 tools/make_fixtures.py
+
+For every configuration below it writes crates/models/tests/fixtures/<name>.json holding the
+state_dict (name -> shape + values), the input, the optional initial state, the outputs
+`output, h_n[, c_n]` and the gradients of `output.sum()` with respect to the input and every
+weight, and <name>.pt, the state_dict as torch.save writes it (for the import tests).
+
+It also trains seed 001's MNIST LSTM (2 layers, hidden 128, Adam 0.01, batch 100) for one epoch
+on data/mnist-sample and writes tests/fixtures/mnist_lstm_1epoch.pt (its state_dict, keys
+`lstm.*` and `fc.*`) and tests/fixtures/mnist_lstm_1epoch.json (its test-set predictions).
+"""
+import gzip
+import json
+import os
+
+import torch
+
+OUT = os.path.join("crates", "models", "tests", "fixtures")
+
+CONFIGS = [
+    # name, kind, input, hidden, layers, bias, batch_first, bidirectional, given state
+    ("lstm_1layer", "lstm", 5, 4, 1, True, False, False, False),
+    ("lstm_3layers_batch_first", "lstm", 5, 4, 3, True, True, False, False),
+    ("lstm_bidirectional", "lstm", 5, 4, 1, True, False, True, False),
+    ("lstm_3layers_bidirectional_batch_first_state", "lstm", 3, 6, 3, True, True, True, True),
+    ("lstm_no_bias_state", "lstm", 5, 4, 2, False, False, False, True),
+    ("gru_1layer", "gru", 5, 4, 1, True, False, False, False),
+    ("gru_3layers_bidirectional_batch_first_state", "gru", 3, 6, 3, True, True, True, True),
+    ("gru_no_bias_batch_first", "gru", 5, 4, 2, False, True, False, False),
+]
+SEQ, BATCH = 7, 3
+
+
+def tensor(t):
+    t = t.detach().to(torch.float32).contiguous()
+    return {"shape": list(t.shape), "values": [float(v) for v in t.flatten()]}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(0)
+    for name, kind, inp, hid, layers, bias, batch_first, bidir, given in CONFIGS:
+        cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+        net = cls(inp, hid, layers, bias=bias, batch_first=batch_first, bidirectional=bidir)
+        shape = (BATCH, SEQ, inp) if batch_first else (SEQ, BATCH, inp)
+        x = torch.randn(*shape, requires_grad=True)
+        state_shape = (layers * (2 if bidir else 1), BATCH, hid)
+        h0 = torch.randn(*state_shape) if given else None
+        c0 = torch.randn(*state_shape) if given and kind == "lstm" else None
+        if kind == "lstm":
+            output, (h_n, c_n) = net(x, (h0, c0)) if given else net(x)
+        else:
+            output, h_n = net(x, h0) if given else net(x)
+            c_n = None
+        output.sum().backward()
+        fixture = {
+            "kind": kind,
+            "input_size": inp,
+            "hidden_size": hid,
+            "num_layers": layers,
+            "bias": bias,
+            "batch_first": batch_first,
+            "bidirectional": bidir,
+            "params": {k: tensor(v) for k, v in net.state_dict().items()},
+            "input": tensor(x),
+            "h0": tensor(h0) if h0 is not None else None,
+            "c0": tensor(c0) if c0 is not None else None,
+            "output": tensor(output),
+            "h_n": tensor(h_n),
+            "c_n": tensor(c_n) if c_n is not None else None,
+            "grads": {"input": tensor(x.grad), **{k: tensor(p.grad) for k, p in net.named_parameters()}},
+        }
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump(fixture, f)
+        torch.save(net.state_dict(), os.path.join(OUT, name + ".pt"))
+        print("wrote", name)
+
+
+def idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return torch.frombuffer(bytearray(data[4 + 4 * dims :]), dtype=torch.uint8).reshape(shape)
+
+
+class Rnn(torch.nn.Module):
+    """Seed 001's model, as written there."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(28, 128, 2, batch_first=True)
+        self.fc = torch.nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1, :])
+
+
+def mnist_lstm():
+    torch.manual_seed(1)
+    data = os.path.join("data", "mnist-sample")
+    norm = lambda images: (images.float() / 255 - 0.1307) / 0.3081
+    train_x = norm(idx(os.path.join(data, "train-images-idx3-ubyte.gz")))
+    train_y = idx(os.path.join(data, "train-labels-idx1-ubyte.gz")).long()
+    test_x = norm(idx(os.path.join(data, "t10k-images-idx3-ubyte.gz")))
+    test_y = idx(os.path.join(data, "t10k-labels-idx1-ubyte.gz")).long()
+    model = Rnn()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    order = torch.randperm(len(train_x))
+    for start in range(0, len(order), 100):
+        batch = order[start : start + 100]
+        loss = torch.nn.functional.cross_entropy(model(train_x[batch]), train_y[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        predictions = model(test_x).argmax(1)
+    correct = int((predictions == test_y).sum())
+    out = os.path.join("tests", "fixtures")
+    os.makedirs(out, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(out, "mnist_lstm_1epoch.pt"))
+    with open(os.path.join(out, "mnist_lstm_1epoch.json"), "w") as f:
+        json.dump({"correct": correct, "predictions": predictions.tolist()}, f)
+    print("mnist_lstm_1epoch: %d/10000 correct" % correct)
+
+
+if __name__ == "__main__":
+    main()
+    mnist_lstm()
