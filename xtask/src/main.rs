@@ -17,6 +17,8 @@ Commands:
                   (--backend ndarray|wgpu|cuda) and runs `zoo train` with every flag;
                   with no flags, the seed-001 MNIST LSTM on data/mnist-sample
   eval [flags]    `zoo eval --run DIR`: reload a run and evaluate it on the test set
+  import [flags]  `zoo import --model NAME --from FILE.pt --out DIR`: a PyTorch state_dict
+                  becomes a run folder that `eval` reads
   models          list the models of the zoo
   test            the whole suite, as CI runs it: fmt, clippy, every backend compiles, all tests
 
@@ -29,7 +31,7 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match command {
-        "train" | "eval" | "models" => zoo::run(command, rest),
+        "train" | "eval" | "import" | "models" => zoo::run(command, rest),
         "test" => test::run(rest),
         "help" | "--help" | "-h" => {
             println!("{HELP}");

@@ -21,6 +21,7 @@
 
 mod cnn;
 mod error;
+pub mod import;
 mod mlp;
 mod mnist_lstm;
 pub mod nn;

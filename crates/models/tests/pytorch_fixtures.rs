@@ -185,3 +185,102 @@ fn every_fixture_matches_pytorch_forward_and_backward() {
         println!("{name}: forward max abs error {worst_forward:.1e}, gradients {worst_grad:.1e}");
     }
 }
+
+#[test]
+fn state_dict_files_load_by_name_and_give_pytorchs_outputs() {
+    use zoo_models::import::load_pytorch;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for (name, f) in fixtures() {
+        let device = Default::default();
+        let file = dir.join(format!("{name}.pt"));
+        let input: Tensor<B, 3> = f.input.tensor();
+        let (output, h_n) = if f.kind == "lstm" {
+            let lstm = LstmConfig::new(f.input_size, f.hidden_size)
+                .with_num_layers(f.num_layers)
+                .with_bias(f.bias)
+                .with_batch_first(f.batch_first)
+                .with_bidirectional(f.bidirectional)
+                .init::<B>(&device);
+            let lstm = load_pytorch(lstm, &file).unwrap_or_else(|e| panic!("{e}"));
+            let state = f.h0.as_ref().map(|h0| LstmState {
+                hidden: h0.tensor(),
+                cell: f.c0.as_ref().unwrap().tensor(),
+            });
+            let (output, state) = lstm.forward(input, state);
+            (output, state.hidden)
+        } else {
+            let gru = GruConfig::new(f.input_size, f.hidden_size)
+                .with_num_layers(f.num_layers)
+                .with_bias(f.bias)
+                .with_batch_first(f.batch_first)
+                .with_bidirectional(f.bidirectional)
+                .init::<B>(&device);
+            let gru = load_pytorch(gru, &file).unwrap_or_else(|e| panic!("{e}"));
+            gru.forward(input, f.h0.as_ref().map(|h| h.tensor()))
+        };
+        let d = max_diff(output.inner(), &f.output).max(max_diff(h_n.inner(), &f.h_n));
+        assert!(
+            d <= 1e-5,
+            "{name}: imported weights give outputs {d} away from PyTorch's"
+        );
+    }
+}
+
+#[test]
+fn a_state_dict_that_does_not_fit_lists_every_problem() {
+    use zoo_models::import::load_pytorch;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let device = Default::default();
+    // lstm_1layer.pt is nn.LSTM(5, 4): ask for two layers of 6 units.
+    let file = dir.join("lstm_1layer.pt");
+    let wrong = LstmConfig::new(5, 6).with_num_layers(2).init::<B>(&device);
+    let err = load_pytorch(wrong, &file).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: the state_dict does not fit the model:",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("missing (4): layers.1.forward.bias_hh, layers.1.forward.bias_ih, layers.1.forward.weight_hh, layers.1.forward.weight_ih;"), "{err}");
+    assert!(
+        err.contains("layers.0.forward.weight_ih: model [24, 5], file [16, 5]"),
+        "{err}"
+    );
+
+    // A file with a layer the model lacks.
+    let three = dir.join("lstm_3layers_batch_first.pt");
+    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &three)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unexpected (8): ") && err.contains("layers.2.forward.bias_hh"),
+        "{err}"
+    );
+
+    // A truncated file and a missing one.
+    let tmp = std::env::temp_dir().join(format!("zoo-import-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cut = tmp.join("cut.pt");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &cut)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: cannot read it as a PyTorch state_dict",
+            cut.display()
+        )),
+        "{err}"
+    );
+    let gone = tmp.join("gone.pt");
+    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &gone)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("gone.pt: cannot read it") && err.contains("no such file"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -9,6 +9,7 @@ use crate::artifacts::{new_run_dir, Summary};
 use crate::backend::{dispatch, BackendName};
 use crate::config::{ExperimentConfig, Overrides};
 use crate::eval::EvalRun;
+use crate::import::ImportRun;
 use crate::train::TrainRun;
 
 /// Train, evaluate and list the models of the Burn model zoo.
@@ -27,8 +28,34 @@ pub enum Command {
     Train(TrainArgs),
     /// Reload a run's model and evaluate it on the test set.
     Eval(EvalArgs),
+    /// Load a PyTorch state_dict (`torch.save(model.state_dict(), FILE)`) into a zoo model and
+    /// write a run folder that `zoo eval --run DIR` reads.
+    Import(ImportArgs),
     /// List the models of the zoo.
     Models,
+}
+
+/// `zoo import` flags.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Model the file holds, a name of `zoo models`.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Experiment file whose `[model]` shape matches the file [default: configs/<model>.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The PyTorch file (.pt / .pth) holding the state_dict.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Folder of the dataset to evaluate on [default: the config's].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run folder to write [default: runs/<model>-import-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Backend to evaluate on.
+    #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
+    pub backend: BackendName,
 }
 
 /// `zoo train` flags; each replaces the value of the config.
@@ -88,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train(args).map(|_| ()),
         Command::Eval(args) => eval(args),
+        Command::Import(args) => import(args),
         Command::Models => {
             for info in zoo_models::registry() {
                 println!("{:<18} {}", info.name, info.description);
@@ -119,6 +147,26 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
             started,
         },
     )
+}
+
+fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let mut config = ExperimentConfig::load(args.model.as_deref(), args.config.as_deref())?;
+    config.apply(&Overrides {
+        data_dir: args.data_dir,
+        ..Overrides::default()
+    })?;
+    config.pin_data_dir();
+    let name = format!("{}-import", config.model.name);
+    let dir = new_run_dir(args.out.as_deref(), &name)?;
+    dispatch(
+        args.backend,
+        ImportRun {
+            config,
+            from: args.from,
+            dir,
+        },
+    )
+    .map(|_| ())
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {

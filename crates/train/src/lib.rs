@@ -3,7 +3,8 @@
 //! `zoo train` reads an experiment config (`configs/<model>.toml`, embedded; flags override it),
 //! trains with burn-train's supervised learner on the chosen backend and writes
 //! `runs/<name>/`: `config.toml`, `checkpoint/`, `metrics.csv`, `model.mpk`, `summary.json`.
-//! `zoo eval --run DIR` reloads the model and reproduces the test figures.
+//! `zoo eval --run DIR` reloads the model and reproduces the test figures. `zoo import` turns a
+//! PyTorch `state_dict` file into a run folder.
 
 pub mod artifacts;
 pub mod backend;
@@ -11,6 +12,7 @@ pub mod cli;
 mod clip;
 pub mod config;
 pub mod eval;
+pub mod import;
 pub mod models;
 mod optim;
 pub mod progress;

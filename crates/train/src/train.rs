@@ -193,7 +193,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
 }
 
 /// Saves the trained weights as `model.mpk`, through a temporary file.
-fn save_model<B: Backend, M: Module<B>>(model: &M, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn save_model<B: Backend, M: Module<B>>(model: &M, dir: &Path) -> anyhow::Result<()> {
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
     let partial = dir.join(".model-partial");
     model
