@@ -4,8 +4,9 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 
-use super::lstm::{uniform_init, GateWeights, RnnLayer};
-use super::rnn::{check_input, check_state, run_direction, RnnError, SeqLayout, StepMask};
+use super::rnn::{
+    check_input, init_layers, initial_state, run_layers, RnnError, RnnLayer, SeqLayout, StepMask,
+};
 
 /// Configuration of [`Gru`], with `nn.GRU`'s arguments and defaults.
 #[derive(Config, Debug)]
@@ -35,23 +36,15 @@ impl GruConfig {
     /// Builds the layer with PyTorch's initialization: every weight and bias from
     /// U(−1/√H, 1/√H).
     pub fn init<B: Backend>(&self, device: &B::Device) -> Gru<B> {
-        let directions = if self.bidirectional { 2 } else { 1 };
-        let init = uniform_init(self.hidden_size);
-        let layers = (0..self.num_layers)
-            .map(|layer| {
-                let input = if layer == 0 {
-                    self.input_size
-                } else {
-                    self.hidden_size * directions
-                };
-                let weights =
-                    || GateWeights::new(input, self.hidden_size, 3, self.bias, &init, device);
-                RnnLayer {
-                    forward: weights(),
-                    reverse: self.bidirectional.then(weights),
-                }
-            })
-            .collect();
+        let layers = init_layers(
+            self.input_size,
+            self.hidden_size,
+            self.num_layers,
+            self.bidirectional,
+            self.bias,
+            3,
+            device,
+        );
         Gru {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
@@ -123,57 +116,27 @@ impl<B: Backend> Gru<B> {
         };
         let [seq, batch] = check_input("Gru", &layout, &input.dims())?;
         let directions = if self.bidirectional { 2 } else { 1 };
-        let state_shape = [self.num_layers * directions, batch, self.hidden_size];
+        let shape = [self.num_layers * directions, batch, self.hidden_size];
         let device = input.device();
-        let h0 = match hidden {
-            Some(h) => {
-                check_state("Gru", "hidden", &state_shape, &h.dims())?;
-                h
-            }
-            None => Tensor::zeros(state_shape, &device),
-        };
+        let h0 = initial_state("Gru", "hidden", hidden, shape, &device)?;
         let mask = StepMask::new(lengths, seq, batch, &device)?;
-
-        let mut x = if self.batch_first {
-            input.swap_dims(0, 1)
-        } else {
-            input
-        };
-        let mut hs = Vec::new();
         let hidden = self.hidden_size;
-        for layer in 0..self.num_layers {
-            if layer > 0 {
-                x = self.dropout.forward(x);
-            }
-            let mut outputs = Vec::with_capacity(directions);
-            for direction in 0..directions {
-                let index = layer * directions + direction;
-                let h = h0.clone().slice(s![index]).squeeze_dim(0);
-                let (out, [h]) = run_direction(
-                    self.layers[layer].direction(direction),
-                    x.clone(),
-                    [h],
-                    direction == 1,
-                    &mask,
-                    |input_part, [h]: [Tensor<B, 2>; 1], hidden_part| {
-                        let i = |k: usize| input_part.clone().narrow(1, k * hidden, hidden);
-                        let hh = |k: usize| hidden_part.clone().narrow(1, k * hidden, hidden);
-                        let r = sigmoid(i(0) + hh(0));
-                        let z = sigmoid(i(1) + hh(1));
-                        let n = tanh(i(2) + r * hh(2));
-                        [(z.clone().neg() + 1.0) * n + z * h]
-                    },
-                );
-                outputs.push(out);
-                hs.push(h);
-            }
-            x = Tensor::cat(outputs, 2);
-        }
-        let output = if self.batch_first {
-            x.swap_dims(0, 1)
-        } else {
-            x
-        };
-        Ok((output, Tensor::stack(hs, 0)))
+        let (output, [h_n]) = run_layers(
+            &self.layers,
+            &self.dropout,
+            input,
+            self.batch_first,
+            [h0],
+            &mask,
+            |input_part, [h]: [Tensor<B, 2>; 1], hidden_part| {
+                let i = |k: usize| input_part.clone().narrow(1, k * hidden, hidden);
+                let hh = |k: usize| hidden_part.clone().narrow(1, k * hidden, hidden);
+                let r = sigmoid(i(0) + hh(0));
+                let z = sigmoid(i(1) + hh(1));
+                let n = tanh(i(2) + r * hh(2));
+                [(z.clone().neg() + 1.0) * n + z * h]
+            },
+        );
+        Ok((output, h_n))
     }
 }

@@ -1,11 +1,12 @@
 //! `nn.LSTM` as PyTorch defines it: stacked, optionally bidirectional, PyTorch's parameter layout.
 
-use burn::module::{Initializer, Param};
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 
-use super::rnn::{check_input, check_state, run_direction, RnnError, SeqLayout, StepMask};
+use super::rnn::{
+    check_input, init_layers, initial_state, run_layers, RnnError, RnnLayer, SeqLayout, StepMask,
+};
 
 /// Configuration of [`Lstm`], with `nn.LSTM`'s arguments and defaults.
 #[derive(Config, Debug)]
@@ -35,23 +36,15 @@ impl LstmConfig {
     /// Builds the layer with PyTorch's initialization: every weight and bias from
     /// U(−1/√H, 1/√H).
     pub fn init<B: Backend>(&self, device: &B::Device) -> Lstm<B> {
-        let directions = if self.bidirectional { 2 } else { 1 };
-        let init = uniform_init(self.hidden_size);
-        let layers = (0..self.num_layers)
-            .map(|layer| {
-                let input = if layer == 0 {
-                    self.input_size
-                } else {
-                    self.hidden_size * directions
-                };
-                let weights =
-                    || GateWeights::new(input, self.hidden_size, 4, self.bias, &init, device);
-                RnnLayer {
-                    forward: weights(),
-                    reverse: self.bidirectional.then(weights),
-                }
-            })
-            .collect();
+        let layers = init_layers(
+            self.input_size,
+            self.hidden_size,
+            self.num_layers,
+            self.bidirectional,
+            self.bias,
+            4,
+            device,
+        );
         Lstm {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
@@ -60,87 +53,6 @@ impl LstmConfig {
             num_layers: self.num_layers,
             bidirectional: self.bidirectional,
             batch_first: self.batch_first,
-        }
-    }
-}
-
-/// PyTorch's RNN initialization: U(−1/√H, 1/√H) for every weight and bias.
-pub(crate) fn uniform_init(hidden_size: usize) -> Initializer {
-    let bound = 1.0 / (hidden_size as f64).sqrt();
-    Initializer::Uniform {
-        min: -bound,
-        max: bound,
-    }
-}
-
-/// The weights of one layer in one direction, laid out as PyTorch's `weight_ih_l{k}`,
-/// `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}` (gates stacked along the first axis).
-#[derive(Module, Debug)]
-pub struct GateWeights<B: Backend> {
-    /// `[gates * H, input]`.
-    pub weight_ih: Param<Tensor<B, 2>>,
-    /// `[gates * H, H]`.
-    pub weight_hh: Param<Tensor<B, 2>>,
-    /// `[gates * H]`, absent when the layer has no bias.
-    pub bias_ih: Option<Param<Tensor<B, 1>>>,
-    /// `[gates * H]`, absent when the layer has no bias.
-    pub bias_hh: Option<Param<Tensor<B, 1>>>,
-}
-
-impl<B: Backend> GateWeights<B> {
-    pub(crate) fn new(
-        input: usize,
-        hidden: usize,
-        gates: usize,
-        bias: bool,
-        init: &Initializer,
-        device: &B::Device,
-    ) -> Self {
-        let rows = gates * hidden;
-        let fan = Some(hidden);
-        Self {
-            weight_ih: init.init_with([rows, input], fan, fan, device),
-            weight_hh: init.init_with([rows, hidden], fan, fan, device),
-            bias_ih: bias.then(|| init.init_with([rows], fan, fan, device)),
-            bias_hh: bias.then(|| init.init_with([rows], fan, fan, device)),
-        }
-    }
-
-    /// `x [rows, input]` → `x · W_ihᵀ + b_ih` `[rows, gates * H]`.
-    pub(crate) fn input_part(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let out = x.matmul(self.weight_ih.val().transpose());
-        match &self.bias_ih {
-            Some(b) => out + b.val().unsqueeze(),
-            None => out,
-        }
-    }
-
-    /// `h [batch, H]` → `h · W_hhᵀ + b_hh` `[batch, gates * H]`.
-    pub(crate) fn hidden_part(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
-        let out = h.matmul(self.weight_hh.val().transpose());
-        match &self.bias_hh {
-            Some(b) => out + b.val().unsqueeze(),
-            None => out,
-        }
-    }
-}
-
-/// One layer of a recurrent net: the weights of its forward direction and, when bidirectional,
-/// of its backward one.
-#[derive(Module, Debug)]
-pub struct RnnLayer<B: Backend> {
-    /// Reads the sequence first to last (PyTorch's `*_l{k}`).
-    pub forward: GateWeights<B>,
-    /// Reads it last to first (PyTorch's `*_l{k}_reverse`); `None` unless bidirectional.
-    pub reverse: Option<GateWeights<B>>,
-}
-
-impl<B: Backend> RnnLayer<B> {
-    /// Direction 0 is forward, 1 is reverse.
-    pub(crate) fn direction(&self, direction: usize) -> &GateWeights<B> {
-        match (direction, &self.reverse) {
-            (1, Some(reverse)) => reverse,
-            _ => &self.forward,
         }
     }
 }
@@ -217,73 +129,34 @@ impl<B: Backend> Lstm<B> {
         };
         let [seq, batch] = check_input("Lstm", &layout, &input.dims())?;
         let directions = if self.bidirectional { 2 } else { 1 };
-        let state_shape = [self.num_layers * directions, batch, self.hidden_size];
+        let shape = [self.num_layers * directions, batch, self.hidden_size];
         let device = input.device();
-        let (h0, c0) = match state {
-            Some(LstmState { hidden, cell }) => {
-                check_state("Lstm", "hidden", &state_shape, &hidden.dims())?;
-                check_state("Lstm", "cell", &state_shape, &cell.dims())?;
-                (hidden, cell)
-            }
-            None => (
-                Tensor::zeros(state_shape, &device),
-                Tensor::zeros(state_shape, &device),
-            ),
+        let (hidden, cell) = match state {
+            Some(LstmState { hidden, cell }) => (Some(hidden), Some(cell)),
+            None => (None, None),
         };
+        let h0 = initial_state("Lstm", "hidden", hidden, shape, &device)?;
+        let c0 = initial_state("Lstm", "cell", cell, shape, &device)?;
         let mask = StepMask::new(lengths, seq, batch, &device)?;
-
-        // Work in [seq, batch, features].
-        let mut x = if self.batch_first {
-            input.swap_dims(0, 1)
-        } else {
-            input
-        };
-        let (mut hs, mut cs) = (Vec::new(), Vec::new());
-        for layer in 0..self.num_layers {
-            if layer > 0 {
-                x = self.dropout.forward(x);
-            }
-            let mut outputs = Vec::with_capacity(directions);
-            for direction in 0..directions {
-                let index = layer * directions + direction;
-                let weights = self.layers[layer].direction(direction);
-                let h = h0.clone().slice(s![index]).squeeze_dim::<2>(0);
-                let c = c0.clone().slice(s![index]).squeeze_dim::<2>(0);
-                let hidden = self.hidden_size;
-                let (out, [h, c]) = run_direction(
-                    weights,
-                    x.clone(),
-                    [h, c],
-                    direction == 1,
-                    &mask,
-                    |gates, [_, c]: [Tensor<B, 2>; 2], hidden_part| {
-                        let gates = gates + hidden_part;
-                        let chunk = |k: usize| gates.clone().narrow(1, k * hidden, hidden);
-                        let (i, f) = (sigmoid(chunk(0)), sigmoid(chunk(1)));
-                        let (g, o) = (tanh(chunk(2)), sigmoid(chunk(3)));
-                        let c = f * c + i * g;
-                        let h = o * tanh(c.clone());
-                        [h, c]
-                    },
-                );
-                outputs.push(out);
-                hs.push(h);
-                cs.push(c);
-            }
-            x = Tensor::cat(outputs, 2);
-        }
-        let output = if self.batch_first {
-            x.swap_dims(0, 1)
-        } else {
-            x
-        };
-        Ok((
-            output,
-            LstmState {
-                hidden: Tensor::stack(hs, 0),
-                cell: Tensor::stack(cs, 0),
+        let hidden = self.hidden_size;
+        let (output, [hidden, cell]) = run_layers(
+            &self.layers,
+            &self.dropout,
+            input,
+            self.batch_first,
+            [h0, c0],
+            &mask,
+            |gates, [_, c]: [Tensor<B, 2>; 2], hidden_part| {
+                let gates = gates + hidden_part;
+                let chunk = |k: usize| gates.clone().narrow(1, k * hidden, hidden);
+                let (i, f) = (sigmoid(chunk(0)), sigmoid(chunk(1)));
+                let (g, o) = (tanh(chunk(2)), sigmoid(chunk(3)));
+                let c = f * c + i * g;
+                let h = o * tanh(c.clone());
+                [h, c]
             },
-        ))
+        );
+        Ok((output, LstmState { hidden, cell }))
     }
 }
 

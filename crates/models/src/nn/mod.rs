@@ -8,5 +8,5 @@ mod rnn;
 
 pub use conv::{conv2d_gemm, forward_conv2d};
 pub use gru::{Gru, GruConfig};
-pub use lstm::{GateWeights, Lstm, LstmConfig, LstmState, RnnLayer};
-pub use rnn::RnnError;
+pub use lstm::{Lstm, LstmConfig, LstmState};
+pub use rnn::{GateWeights, RnnError, RnnLayer};

@@ -1,11 +1,11 @@
-//! What [`super::Lstm`] and [`super::Gru`] share: shape checks, their errors, the step mask of
-//! padded batches and the loop over time.
+//! What [`super::Lstm`] and [`super::Gru`] share: PyTorch's weight layout, shape checks and their
+//! errors, the step mask of padded batches, and the loops over layers and time.
 
 use std::fmt;
 
+use burn::module::{Initializer, Param};
+use burn::nn::Dropout;
 use burn::prelude::*;
-
-use super::lstm::GateWeights;
 
 /// A wrongly shaped input, state or lengths list given to a recurrent layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +187,167 @@ impl<B: Backend> StepMask<B> {
     }
 }
 
+/// PyTorch's RNN initialization: U(−1/√H, 1/√H) for every weight and bias.
+fn uniform_init(hidden_size: usize) -> Initializer {
+    let bound = 1.0 / (hidden_size as f64).sqrt();
+    Initializer::Uniform {
+        min: -bound,
+        max: bound,
+    }
+}
+
+/// The weights of one layer in one direction, laid out as PyTorch's `weight_ih_l{k}`,
+/// `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}` (gates stacked along the first axis).
+#[derive(Module, Debug)]
+pub struct GateWeights<B: Backend> {
+    /// `[gates * H, input]`.
+    pub weight_ih: Param<Tensor<B, 2>>,
+    /// `[gates * H, H]`.
+    pub weight_hh: Param<Tensor<B, 2>>,
+    /// `[gates * H]`, absent when the layer has no bias.
+    pub bias_ih: Option<Param<Tensor<B, 1>>>,
+    /// `[gates * H]`, absent when the layer has no bias.
+    pub bias_hh: Option<Param<Tensor<B, 1>>>,
+}
+
+impl<B: Backend> GateWeights<B> {
+    pub(crate) fn new(
+        input: usize,
+        hidden: usize,
+        gates: usize,
+        bias: bool,
+        init: &Initializer,
+        device: &B::Device,
+    ) -> Self {
+        let rows = gates * hidden;
+        let fan = Some(hidden);
+        Self {
+            weight_ih: init.init_with([rows, input], fan, fan, device),
+            weight_hh: init.init_with([rows, hidden], fan, fan, device),
+            bias_ih: bias.then(|| init.init_with([rows], fan, fan, device)),
+            bias_hh: bias.then(|| init.init_with([rows], fan, fan, device)),
+        }
+    }
+
+    /// `x [rows, input]` → `x · W_ihᵀ + b_ih` `[rows, gates * H]`.
+    pub(crate) fn input_part(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let out = x.matmul(self.weight_ih.val().transpose());
+        match &self.bias_ih {
+            Some(b) => out + b.val().unsqueeze(),
+            None => out,
+        }
+    }
+
+    /// `h [batch, H]` → `h · W_hhᵀ + b_hh` `[batch, gates * H]`.
+    pub(crate) fn hidden_part(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
+        let out = h.matmul(self.weight_hh.val().transpose());
+        match &self.bias_hh {
+            Some(b) => out + b.val().unsqueeze(),
+            None => out,
+        }
+    }
+}
+
+/// One layer of a recurrent net: the weights of its forward direction and, when bidirectional,
+/// of its backward one.
+#[derive(Module, Debug)]
+pub struct RnnLayer<B: Backend> {
+    /// Reads the sequence first to last (PyTorch's `*_l{k}`).
+    pub forward: GateWeights<B>,
+    /// Reads it last to first (PyTorch's `*_l{k}_reverse`); `None` unless bidirectional.
+    pub reverse: Option<GateWeights<B>>,
+}
+
+/// The layers of a stacked recurrent net with `gates` gates per unit, each weight and bias drawn
+/// from PyTorch's U(−1/√H, 1/√H); layer `k > 0` reads the `D * hidden` outputs of layer `k - 1`.
+pub(crate) fn init_layers<B: Backend>(
+    input_size: usize,
+    hidden_size: usize,
+    num_layers: usize,
+    bidirectional: bool,
+    bias: bool,
+    gates: usize,
+    device: &B::Device,
+) -> Vec<RnnLayer<B>> {
+    let directions = if bidirectional { 2 } else { 1 };
+    let init = uniform_init(hidden_size);
+    (0..num_layers)
+        .map(|layer| {
+            let input = if layer == 0 {
+                input_size
+            } else {
+                hidden_size * directions
+            };
+            let weights = || GateWeights::new(input, hidden_size, gates, bias, &init, device);
+            RnnLayer {
+                forward: weights(),
+                reverse: bidirectional.then(weights),
+            }
+        })
+        .collect()
+}
+
+/// The initial state `which` of a recurrent layer: `given`, checked against `shape`, or zeros.
+pub(crate) fn initial_state<B: Backend>(
+    layer: &'static str,
+    which: &'static str,
+    given: Option<Tensor<B, 3>>,
+    shape: [usize; 3],
+    device: &B::Device,
+) -> Result<Tensor<B, 3>, RnnError> {
+    match given {
+        Some(state) => {
+            check_state(layer, which, &shape, &state.dims())?;
+            Ok(state)
+        }
+        None => Ok(Tensor::zeros(shape, device)),
+    }
+}
+
+/// Runs every layer and direction of a stack over `input` (already checked; `[batch, seq, in]`
+/// when `batch_first`, else `[seq, batch, in]`) from `initial` (each `[layers * D, batch, H]`,
+/// `h` first), with `dropout` between layers and `step` as in [`run_direction`]. Returns the last
+/// layer's outputs in the input's layout and the final states, stacked like `initial`.
+pub(crate) fn run_layers<B: Backend, const N: usize>(
+    layers: &[RnnLayer<B>],
+    dropout: &Dropout,
+    input: Tensor<B, 3>,
+    batch_first: bool,
+    initial: [Tensor<B, 3>; N],
+    mask: &StepMask<B>,
+    step: impl Fn(Tensor<B, 2>, [Tensor<B, 2>; N], Tensor<B, 2>) -> [Tensor<B, 2>; N],
+) -> (Tensor<B, 3>, [Tensor<B, 3>; N]) {
+    // Work in [seq, batch, features].
+    let mut x = if batch_first {
+        input.swap_dims(0, 1)
+    } else {
+        input
+    };
+    let mut finals: [Vec<Tensor<B, 2>>; N] = std::array::from_fn(|_| Vec::new());
+    let mut index = 0;
+    for (k, layer) in layers.iter().enumerate() {
+        if k > 0 {
+            x = dropout.forward(x);
+        }
+        let mut outputs = Vec::with_capacity(2);
+        for (weights, reverse) in std::iter::once((&layer.forward, false))
+            .chain(layer.reverse.as_ref().map(|w| (w, true)))
+        {
+            let state =
+                std::array::from_fn(|s| initial[s].clone().slice(s![index]).squeeze_dim::<2>(0));
+            let (out, state) = run_direction(weights, x.clone(), state, reverse, mask, &step);
+            outputs.push(out);
+            for (all, last) in finals.iter_mut().zip(state) {
+                all.push(last);
+            }
+            index += 1;
+        }
+        x = Tensor::cat(outputs, 2);
+    }
+    let output = if batch_first { x.swap_dims(0, 1) } else { x };
+    (output, finals.map(|all| Tensor::stack(all, 0)))
+}
+
 /// Runs one direction of one layer over `x [seq, batch, in]` from `state` (whose first entry is
 /// `h`); `step(input_part, state, hidden_part)` gives the next state, where `input_part = x_t ·
 /// W_ihᵀ + b_ih` (all steps computed in one product up front) and `hidden_part = h · W_hhᵀ +
@@ -197,7 +358,7 @@ pub(crate) fn run_direction<B: Backend, const N: usize>(
     mut state: [Tensor<B, 2>; N],
     reverse: bool,
     mask: &StepMask<B>,
-    step: impl Fn(Tensor<B, 2>, [Tensor<B, 2>; N], Tensor<B, 2>) -> [Tensor<B, 2>; N],
+    step: &impl Fn(Tensor<B, 2>, [Tensor<B, 2>; N], Tensor<B, 2>) -> [Tensor<B, 2>; N],
 ) -> (Tensor<B, 3>, [Tensor<B, 2>; N]) {
     let [seq, batch, features] = x.dims();
     let input_part = weights.input_part(x.reshape([seq * batch, features]));
