@@ -20,7 +20,8 @@ use burn::train::SupervisedTraining;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
 use crate::task::{Tally, Task};
 
-/// Loss and accuracy of `model` over every item of `dataset`, in batches of `batch_size`.
+/// Loss and accuracy of `model` over every item of the test `dataset`, in batches of
+/// `batch_size`; prints them as the PyTorch examples' `Test set: ...` line.
 pub fn evaluate<B, M, T, I, D, Bt>(
     model: &M,
     task: &T,
@@ -44,11 +45,12 @@ where
     for batch in loader.iter() {
         tally.add(T::tally(&task.forward(model, batch)));
     }
+    print_test_line(&tally);
     tally
 }
 
 /// Prints the PyTorch examples' closing line: `Test set: Average loss: 0.0610, Accuracy: 9829/10000 (98.29%)`.
-pub fn print_test_line(test: &Tally) {
+fn print_test_line(test: &Tally) {
     match test.correct {
         Some(correct) => println!(
             "Test set: Average loss: {:.4}, Accuracy: {correct}/{} ({:.2}%)",
@@ -149,7 +151,6 @@ impl<B: AutodiffBackend> ModelJob<B> for Reload<'_> {
             self.batch_size,
             parts.device.inner(),
         );
-        print_test_line(&test);
         Ok(test)
     }
 }

@@ -12,7 +12,7 @@ use burn::train::SupervisedTraining;
 use crate::artifacts::{write_atomic, CONFIG_FILE, MODEL_FILE};
 use crate::backend::{BackendJob, BackendName};
 use crate::config::ExperimentConfig;
-use crate::eval::{evaluate, print_test_line};
+use crate::eval::evaluate;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
 use crate::task::{Tally, Task};
 use crate::train::save_model;
@@ -86,7 +86,6 @@ impl<B: AutodiffBackend> ModelJob<B> for Import<'_> {
             run.config.train.batch_size,
             parts.device.inner(),
         );
-        print_test_line(&test);
         Ok(test)
     }
 }

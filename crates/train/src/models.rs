@@ -89,34 +89,16 @@ pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
 ) -> anyhow::Result<J::Output> {
     let device = device.clone();
     match (&config.model.network, &config.data) {
-        (Network::MnistLstm(net), DataSection::Mnist(data)) => job.run(
-            ModelParts {
-                model: net.init::<B>(&device),
-                task: Classification::<3>,
-                data: mnist_splits(config)?,
-                batcher: MnistBatcher::new(data.mean, data.std),
-                device,
-            },
+        (Network::MnistLstm(net), DataSection::Mnist(_)) => job.run(
+            mnist_parts(net.init::<B>(&device), Classification::<3>, config, device)?,
             classification_metrics,
         ),
-        (Network::MnistCnn(net), DataSection::Mnist(data)) => job.run(
-            ModelParts {
-                model: net.init::<B>(&device),
-                task: Classification::<4>,
-                data: mnist_splits(config)?,
-                batcher: MnistBatcher::new(data.mean, data.std),
-                device,
-            },
+        (Network::MnistCnn(net), DataSection::Mnist(_)) => job.run(
+            mnist_parts(net.init::<B>(&device), Classification::<4>, config, device)?,
             classification_metrics,
         ),
-        (Network::SmallCnn(net), DataSection::Mnist(data)) => job.run(
-            ModelParts {
-                model: net.init::<B>(&device),
-                task: Classification::<4>,
-                data: mnist_splits(config)?,
-                batcher: MnistBatcher::new(data.mean, data.std),
-                device,
-            },
+        (Network::SmallCnn(net), DataSection::Mnist(_)) => job.run(
+            mnist_parts(net.init::<B>(&device), Classification::<4>, config, device)?,
             classification_metrics,
         ),
         (Network::Mlp(net), DataSection::Toy(data)) => {
@@ -156,6 +138,25 @@ pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
         }
         _ => unreachable!("a validated config pairs each model with its kind of data"),
     }
+}
+
+/// The parts of an MNIST model: the config's splits and its normalizing batcher.
+fn mnist_parts<B: AutodiffBackend, M, T>(
+    model: M,
+    task: T,
+    config: &ExperimentConfig,
+    device: B::Device,
+) -> anyhow::Result<ModelParts<B, M, T, MnistDataset, MnistBatcher>> {
+    let DataSection::Mnist(data) = &config.data else {
+        unreachable!("an MNIST config")
+    };
+    Ok(ModelParts {
+        model,
+        task,
+        data: mnist_splits(config)?,
+        batcher: MnistBatcher::new(data.mean, data.std),
+        device,
+    })
 }
 
 /// MNIST splits: the training files minus their last `valid_fraction` (then cut to `train_limit`),

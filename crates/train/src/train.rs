@@ -19,7 +19,7 @@ use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
 use crate::artifacts::{metrics_csv, write_atomic, Summary, CONFIG_FILE, METRICS_FILE, MODEL_FILE};
 use crate::backend::{BackendJob, BackendName};
 use crate::config::ExperimentConfig;
-use crate::eval::{evaluate, print_test_line};
+use crate::eval::evaluate;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
 use crate::optim::optimizer;
 use crate::progress::{CsvMetricLogger, ProgressPrinter, SharedLog};
@@ -146,7 +146,6 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             batch_size,
             device.inner(),
         );
-        print_test_line(&test);
 
         let log = log.lock().expect("run log lock");
         write_atomic(&dir.join(METRICS_FILE), metrics_csv(&log.rows).as_bytes())?;
