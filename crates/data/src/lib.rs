@@ -3,6 +3,8 @@
 //! - [`mnist`]: the four standard IDX files of MNIST (or Fashion-MNIST, same format), raw or
 //!   gzip-compressed, from any folder, validated down to the last byte; batchers that make
 //!   `[B, 28, 28]` (rows as a sequence) or `[B, 1, 28, 28]` (images) tensors.
+//! - [`pos`]: part-of-speech tagging: seed 000's toy sentences, a CoNLL-U reader (Universal
+//!   Dependencies treebanks), vocabularies and a length-bucketing batcher of padded sentences.
 //! - [`toy`]: the synthetic regression and two-cluster classification sets of seed 004.
 //!
 //! Every reader returns a typed error naming the file and the fault; nothing here panics on input.
@@ -11,6 +13,7 @@
 mod batch;
 pub mod idx;
 pub mod mnist;
+pub mod pos;
 pub mod toy;
 
 pub use batch::{ClassificationBatch, RegressionBatch};

@@ -26,9 +26,11 @@ mod mlp;
 mod mnist_lstm;
 pub mod nn;
 mod registry;
+mod tagger;
 
 pub use cnn::{MnistCnn, MnistCnnConfig, SmallCnn, SmallCnnConfig};
 pub use error::InvalidConfig;
 pub use mlp::{Mlp, MlpConfig};
 pub use mnist_lstm::{MnistLstm, MnistLstmConfig};
 pub use registry::{find, registry, ModelInfo, ModelKind};
+pub use tagger::{LstmTagger, LstmTaggerConfig};

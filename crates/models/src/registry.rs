@@ -11,6 +11,9 @@ pub enum ModelKind {
     MlpRegression,
     /// [`Mlp`](crate::Mlp) classifying points; input `[B, 2]`.
     MlpClassification,
+    /// [`LstmTagger`](crate::LstmTagger) tagging each word of a sentence; input word ids
+    /// `Int [B, seq]`.
+    LstmTagger,
 }
 
 /// One entry of the [`registry()`]: a model name a user can ask for.
@@ -54,6 +57,11 @@ const REGISTRY: &[ModelInfo] = &[
         name: "classification",
         description: "seed 004: MLP 2-10-2 separating two Gaussian clusters (cross-entropy)",
         kind: ModelKind::MlpClassification,
+    },
+    ModelInfo {
+        name: "pos-tagger",
+        description: "seed 000: part-of-speech tagger, Embedding -> LSTM -> Linear -> log-softmax per word (UD English-EWT or the seed's toy)",
+        kind: ModelKind::LstmTagger,
     },
 ];
 

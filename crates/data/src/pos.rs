@@ -1,0 +1,634 @@
+//! Part-of-speech data: seed 000's two toy sentences, a CoNLL-U reader (Universal Dependencies
+//! treebanks such as English-EWT), word and tag vocabularies, and a batcher of padded,
+//! length-bucketed batches.
+//!
+//! ```
+//! use zoo_data::pos::{toy_sentences, Vocab};
+//!
+//! let train = toy_sentences();
+//! let words = Vocab::build(train.iter().flat_map(|s| s.words.iter().map(String::as_str)), 1, false);
+//! assert_eq!(words.token(words.id("dog")), "dog");
+//! assert_eq!(words.id("cat"), Vocab::UNK_ID); // never seen: `<unk>`
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::*;
+use flate2::read::MultiGzDecoder;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+/// One sentence with a tag per word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedSentence {
+    /// The words, in order.
+    pub words: Vec<String>,
+    /// One tag per word.
+    pub tags: Vec<String>,
+}
+
+/// Seed 000's training data: `The dog ate the apple` (DET NN V DET NN) and
+/// `Everybody read that book` (NN V DET NN).
+pub fn toy_sentences() -> Vec<TaggedSentence> {
+    let sentence = |words: &str, tags: &str| TaggedSentence {
+        words: words.split(' ').map(str::to_string).collect(),
+        tags: tags.split(' ').map(str::to_string).collect(),
+    };
+    vec![
+        sentence("The dog ate the apple", "DET NN V DET NN"),
+        sentence("Everybody read that book", "NN V DET NN"),
+    ]
+}
+
+/// Which CoNLL-U column holds the tags to learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagColumn {
+    /// Column 4: the 17 Universal POS tags.
+    Upos,
+    /// Column 5: the treebank's own tags (Penn Treebank tags for English-EWT).
+    Xpos,
+}
+
+impl TagColumn {
+    /// `upos` or `xpos`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "upos" => Some(Self::Upos),
+            "xpos" => Some(Self::Xpos),
+            _ => None,
+        }
+    }
+
+    /// The name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Upos => "upos",
+            Self::Xpos => "xpos",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Upos => 3,
+            Self::Xpos => 4,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Upos => "UPOS (column 4)",
+            Self::Xpos => "XPOS (column 5)",
+        }
+    }
+}
+
+/// A CoNLL-U file that cannot be read, with the file and line at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConlluError {
+    /// The file could not be opened.
+    #[error("{}: cannot open: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A line breaks the format (or could not be read: bad gzip data, not UTF-8).
+    #[error("{}:{line}: {message}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file holds no sentence at all.
+    #[error("{}: no sentences in this file (is it CoNLL-U?)", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Reads every sentence of a `.conllu` file (or a gzip-compressed one, whatever its name), with
+/// its tags from `column`. Comment lines, multiword-token ranges (`3-4`) and empty nodes (`5.1`)
+/// are skipped; anything else that breaks the format is an error naming `file:line`.
+pub fn read_conllu(path: &Path, column: TagColumn) -> Result<Vec<TaggedSentence>, ConlluError> {
+    let file = std::fs::File::open(path).map_err(|source| ConlluError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = BufReader::new(file);
+    let gzip = reader
+        .fill_buf()
+        .map(|head| head.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    parse_conllu(BufReader::new(reader), path, column)
+}
+
+/// [`read_conllu`] on any reader of plain CoNLL-U text; `path` names it in errors.
+pub fn parse_conllu<R: BufRead>(
+    mut reader: R,
+    path: &Path,
+    column: TagColumn,
+) -> Result<Vec<TaggedSentence>, ConlluError> {
+    let malformed = |line: usize, message: String| ConlluError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut sentences = Vec::new();
+    let mut current = TaggedSentence {
+        words: Vec::new(),
+        tags: Vec::new(),
+    };
+    // Comments or multiword ranges seen since the last sentence ended.
+    let mut opened = false;
+    let mut number = 0;
+    let mut text = String::new();
+    loop {
+        text.clear();
+        let read = reader
+            .read_line(&mut text)
+            .map_err(|e| malformed(number + 1, format!("cannot read this line: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let line = text.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() {
+            if !current.words.is_empty() {
+                sentences.push(std::mem::replace(
+                    &mut current,
+                    TaggedSentence {
+                        words: Vec::new(),
+                        tags: Vec::new(),
+                    },
+                ));
+            } else if opened {
+                return Err(malformed(
+                    number,
+                    "the sentence ending here has no words (only comments or multiword ranges)"
+                        .into(),
+                ));
+            }
+            opened = false;
+            continue;
+        }
+        if line.starts_with('#') {
+            if !current.words.is_empty() {
+                return Err(malformed(
+                    number,
+                    "comment inside a sentence: comments come before a sentence's first word \
+                     (is the blank line that ends the previous sentence missing?)"
+                        .into(),
+                ));
+            }
+            opened = true;
+            continue;
+        }
+        let columns: Vec<&str> = line.split('\t').collect();
+        if columns.len() != 10 {
+            return Err(malformed(
+                number,
+                format!(
+                    "{} tab-separated columns, CoNLL-U has 10 (ID FORM LEMMA UPOS XPOS FEATS \
+                     HEAD DEPREL DEPS MISC)",
+                    columns.len()
+                ),
+            ));
+        }
+        let id = columns[0];
+        let number_pair = |sep: char| {
+            id.split_once(sep)
+                .map(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok())
+                .unwrap_or(false)
+        };
+        if number_pair('-') || number_pair('.') {
+            opened = true; // a multiword token or an empty node: not a word to tag
+            continue;
+        }
+        let expected = current.words.len() + 1;
+        match id.parse::<usize>() {
+            Ok(n) if n == expected => {}
+            Ok(n) => {
+                return Err(malformed(
+                    number,
+                    format!(
+                        "word id {n} where {expected} was expected (ids count from 1 in each \
+                         sentence; is a blank line missing or a line lost?)"
+                    ),
+                ))
+            }
+            Err(_) => {
+                return Err(malformed(
+                    number,
+                    format!(
+                        "`{id}` is not a word id (an integer, a range like 3-4 or a decimal \
+                         like 5.1)"
+                    ),
+                ))
+            }
+        }
+        let form = columns[1];
+        let tag = columns[column.index()];
+        if form.is_empty() {
+            return Err(malformed(number, "empty word form (column 2)".into()));
+        }
+        if tag.is_empty() || tag == "_" {
+            return Err(malformed(
+                number,
+                format!(
+                    "no {} tag for `{form}`; choose the other tag column if this treebank has \
+                     only that one",
+                    column.label()
+                ),
+            ));
+        }
+        current.words.push(form.to_string());
+        current.tags.push(tag.to_string());
+    }
+    if !current.words.is_empty() {
+        sentences.push(current);
+    } else if opened {
+        return Err(malformed(
+            number,
+            "the last sentence has no words (only comments or multiword ranges)".into(),
+        ));
+    }
+    if sentences.is_empty() {
+        return Err(ConlluError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(sentences)
+}
+
+/// A vocabulary file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct VocabError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Tokens (words or tags) numbered from 0: `<pad>` is 0, `<unk>` is 1, then the tokens of the
+/// training data, most frequent first (ties in byte order), so a vocabulary built twice from
+/// the same data numbers its tokens the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vocab {
+    tokens: Vec<String>,
+    ids: HashMap<String, usize>,
+    lowercase: bool,
+}
+
+const VOCAB_HEADER: &str = "# zoo vocabulary v1";
+
+impl Vocab {
+    /// The padding token.
+    pub const PAD: &'static str = "<pad>";
+    /// The token of everything the vocabulary does not hold.
+    pub const UNK: &'static str = "<unk>";
+    /// Id of [`Vocab::PAD`].
+    pub const PAD_ID: usize = 0;
+    /// Id of [`Vocab::UNK`].
+    pub const UNK_ID: usize = 1;
+
+    /// The vocabulary of `tokens` (lowercased first if `lowercase`), keeping those seen at least
+    /// `min_count` times.
+    pub fn build<'a>(
+        tokens: impl IntoIterator<Item = &'a str>,
+        min_count: usize,
+        lowercase: bool,
+    ) -> Self {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for token in tokens {
+            *counts.entry(normalize(token, lowercase)).or_default() += 1;
+        }
+        let mut kept: Vec<(String, usize)> = counts
+            .into_iter()
+            .filter(|(token, count)| *count >= min_count.max(1) && !is_special(token))
+            .collect();
+        kept.sort_by(|(a, ca), (b, cb)| cb.cmp(ca).then_with(|| a.cmp(b)));
+        Self::from_tokens(
+            [Self::PAD.to_string(), Self::UNK.to_string()]
+                .into_iter()
+                .chain(kept.into_iter().map(|(t, _)| t))
+                .collect(),
+            lowercase,
+        )
+    }
+
+    fn from_tokens(tokens: Vec<String>, lowercase: bool) -> Self {
+        let ids = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i))
+            .collect();
+        Self {
+            tokens,
+            ids,
+            lowercase,
+        }
+    }
+
+    /// Tokens, `<pad>` and `<unk>` included.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Never true: `<pad>` and `<unk>` are always there.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// Whether tokens are lowercased before lookup.
+    pub fn lowercase(&self) -> bool {
+        self.lowercase
+    }
+
+    /// The id of `token`, or [`Vocab::UNK_ID`].
+    pub fn id(&self, token: &str) -> usize {
+        self.ids
+            .get(normalize(token, self.lowercase).as_str())
+            .copied()
+            .unwrap_or(Self::UNK_ID)
+    }
+
+    /// The token numbered `id` (`<unk>` for an id out of range).
+    pub fn token(&self, id: usize) -> &str {
+        self.tokens.get(id).map_or(Self::UNK, String::as_str)
+    }
+
+    /// Every token, by id.
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
+    /// The vocabulary as text: a header line, then one token per line in id order.
+    pub fn to_text(&self) -> String {
+        let mut text = format!("{VOCAB_HEADER} lowercase={}\n", self.lowercase);
+        for token in &self.tokens {
+            text.push_str(token);
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Reads what [`Vocab::to_text`] wrote; `path` names the file in errors.
+    pub fn from_text(text: &str, path: &Path) -> Result<Self, VocabError> {
+        let error = |message: String| VocabError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or("");
+        let lowercase = match header.strip_prefix(VOCAB_HEADER).map(str::trim) {
+            Some("lowercase=true") => true,
+            Some("lowercase=false") => false,
+            _ => {
+                return Err(error(format!(
+                    "not a zoo vocabulary (the first line must be `{VOCAB_HEADER} \
+                     lowercase=true|false`); was the run folder written by `zoo train`?"
+                )))
+            }
+        };
+        let tokens: Vec<String> = lines.map(str::to_string).collect();
+        if tokens.len() < 2 || tokens[0] != Self::PAD || tokens[1] != Self::UNK {
+            return Err(error(format!(
+                "a vocabulary starts with `{}` and `{}` on lines 2 and 3",
+                Self::PAD,
+                Self::UNK
+            )));
+        }
+        let vocab = Self::from_tokens(tokens, lowercase);
+        if vocab.ids.len() != vocab.tokens.len() {
+            return Err(error("a token appears twice".into()));
+        }
+        Ok(vocab)
+    }
+
+    /// Reads a vocabulary file written from [`Vocab::to_text`].
+    pub fn load(path: &Path) -> Result<Self, VocabError> {
+        let text = std::fs::read_to_string(path).map_err(|e| VocabError {
+            path: path.to_path_buf(),
+            message: format!("cannot read the vocabulary: {e}"),
+        })?;
+        Self::from_text(&text, path)
+    }
+}
+
+impl fmt::Display for Vocab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} tokens", self.tokens.len())
+    }
+}
+
+fn normalize(token: &str, lowercase: bool) -> String {
+    if lowercase {
+        token.to_lowercase()
+    } else {
+        token.to_string()
+    }
+}
+
+fn is_special(token: &str) -> bool {
+    token == Vocab::PAD || token == Vocab::UNK
+}
+
+/// The word forms of the training split (normalized as the word vocabulary does), to tell which
+/// test words the model never saw, whatever the vocabulary's minimum count.
+#[derive(Debug, Clone, Default)]
+pub struct SeenWords {
+    words: HashSet<String>,
+    lowercase: bool,
+}
+
+impl SeenWords {
+    /// The words of `sentences`.
+    pub fn new(sentences: &[TaggedSentence], lowercase: bool) -> Self {
+        Self {
+            words: sentences
+                .iter()
+                .flat_map(|s| s.words.iter().map(|w| normalize(w, lowercase)))
+                .collect(),
+            lowercase,
+        }
+    }
+
+    /// Whether `word` occurs in the training split.
+    pub fn contains(&self, word: &str) -> bool {
+        self.words.contains(&normalize(word, self.lowercase))
+    }
+}
+
+/// A sentence as ids: its words', its tags', and which words the training split never had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedSentence {
+    /// Word ids.
+    pub words: Vec<usize>,
+    /// Tag ids (a tag missing from the tag vocabulary is `<unk>` and can never be predicted).
+    pub tags: Vec<usize>,
+    /// `true` for a word absent from the training split.
+    pub unseen: Vec<bool>,
+}
+
+impl EncodedSentence {
+    /// Encodes `sentence` with the vocabularies.
+    pub fn new(sentence: &TaggedSentence, words: &Vocab, tags: &Vocab, seen: &SeenWords) -> Self {
+        Self {
+            words: sentence.words.iter().map(|w| words.id(w)).collect(),
+            tags: sentence.tags.iter().map(|t| tags.id(t)).collect(),
+            unseen: sentence.words.iter().map(|w| !seen.contains(w)).collect(),
+        }
+    }
+
+    /// Words in the sentence.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether it has no words (never, for sentences read by [`read_conllu`]).
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+}
+
+/// Sentences of similar length, trained on as one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentenceBucket {
+    /// The sentences.
+    pub sentences: Vec<EncodedSentence>,
+}
+
+/// Cuts `sentences` into buckets of at most `batch_size` sentences of similar length, so a
+/// padded batch wastes little: sentences are ordered by length (ties broken by a shuffle from
+/// `seed`) and cut in order. The data loader shuffles the buckets every epoch.
+pub fn bucket_by_length(
+    mut sentences: Vec<EncodedSentence>,
+    batch_size: usize,
+    seed: u64,
+) -> Vec<SentenceBucket> {
+    sentences.shuffle(&mut StdRng::seed_from_u64(seed));
+    sentences.sort_by_key(EncodedSentence::len);
+    sentences
+        .chunks(batch_size.max(1))
+        .map(|chunk| SentenceBucket {
+            sentences: chunk.to_vec(),
+        })
+        .collect()
+}
+
+/// Padding tokens over real tokens when `sentences` are cut into buckets of `batch_size` as
+/// [`bucket_by_length`] does (0 means no padding at all).
+pub fn padding_ratio(buckets: &[SentenceBucket]) -> f64 {
+    let (mut real, mut padded) = (0usize, 0usize);
+    for bucket in buckets {
+        let longest = bucket.sentences.iter().map(EncodedSentence::len).max();
+        real += bucket.sentences.iter().map(EncodedSentence::len).sum::<usize>();
+        padded += longest.unwrap_or(0) * bucket.sentences.len();
+    }
+    (padded - real) as f64 / real.max(1) as f64
+}
+
+/// A padded batch of sentences.
+#[derive(Debug, Clone)]
+pub struct TaggingBatch<B: Backend> {
+    /// Word ids `Int [batch, longest]`, `<pad>` after each sentence's end.
+    pub words: Tensor<B, 2, Int>,
+    /// Each sentence's length, for the LSTM's packed run.
+    pub lengths: Vec<usize>,
+    /// Where the real tokens are in `words` flattened to `[batch * longest]`: `Int [tokens]`,
+    /// sentence by sentence.
+    pub positions: Tensor<B, 1, Int>,
+    /// The tag of each real token, `Int [tokens]`, in the order of `positions`.
+    pub tags: Tensor<B, 1, Int>,
+    /// 1 where the token's word is absent from the training split, `Int [tokens]`.
+    pub unseen: Tensor<B, 1, Int>,
+}
+
+/// Makes one [`TaggingBatch`] of all the sentences of the buckets it is given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaggingBatcher;
+
+impl<B: Backend> Batcher<B, SentenceBucket, TaggingBatch<B>> for TaggingBatcher {
+    fn batch(&self, items: Vec<SentenceBucket>, device: &B::Device) -> TaggingBatch<B> {
+        let sentences: Vec<&EncodedSentence> =
+            items.iter().flat_map(|b| b.sentences.iter()).collect();
+        let longest = sentences.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
+        let count = sentences.len();
+        let mut words = vec![Vocab::PAD_ID as i64; count * longest];
+        let (mut positions, mut tags, mut unseen) = (Vec::new(), Vec::new(), Vec::new());
+        for (b, sentence) in sentences.iter().enumerate() {
+            for t in 0..sentence.len() {
+                let at = b * longest + t;
+                words[at] = sentence.words[t] as i64;
+                positions.push(at as i64);
+                tags.push(sentence.tags[t] as i64);
+                unseen.push(i64::from(sentence.unseen[t]));
+            }
+        }
+        let ints = |values: Vec<i64>| {
+            let n = values.len();
+            Tensor::<B, 1, Int>::from_data(
+                TensorData::new(values, [n]).convert::<B::IntElem>(),
+                device,
+            )
+        };
+        TaggingBatch {
+            words: ints(words).reshape([count, longest]),
+            lengths: sentences.iter().map(|s| s.len().max(1)).collect(),
+            positions: ints(positions),
+            tags: ints(tags),
+            unseen: ints(unseen),
+        }
+    }
+}
+
+/// Splits a line of text into words the way the treebanks do for the commonest cases: at
+/// whitespace, with leading and trailing punctuation (`"`, `(`, `.`, `,`, `!`, `?`, `;`, `:`, ...)
+/// as words of their own, abbreviations with inner full stops kept whole.
+/// `"The dog ate." → ["The", "dog", "ate", "."]`.
+pub fn tokenize(line: &str) -> Vec<String> {
+    const PUNCT: &[char] = &[
+        '.', ',', '!', '?', ';', ':', '"', '(', ')', '[', ']', '{', '}', '\u{201c}', '\u{201d}',
+    ];
+    let mut words = Vec::new();
+    for piece in line.split_whitespace() {
+        let start = piece.len() - piece.trim_start_matches(PUNCT).len();
+        let (lead, rest) = piece.split_at(start);
+        let mut core = rest.trim_end_matches(PUNCT);
+        // An abbreviation (`e.g.`, `U.S.A.`) keeps its last full stop.
+        if core.contains('.') && rest[core.len()..].starts_with('.') {
+            core = &rest[..core.len() + 1];
+        }
+        let trail = &rest[core.len()..];
+        words.extend(lead.chars().map(String::from));
+        if !core.is_empty() {
+            words.push(core.to_string());
+        }
+        // `...` stays one word, like the treebank's ellipses.
+        if trail.chars().all(|c| c == '.') && trail.len() > 1 {
+            words.push(trail.to_string());
+        } else {
+            words.extend(trail.chars().map(String::from));
+        }
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests;
