@@ -538,7 +538,11 @@ pub fn padding_ratio(buckets: &[SentenceBucket]) -> f64 {
     let (mut real, mut padded) = (0usize, 0usize);
     for bucket in buckets {
         let longest = bucket.sentences.iter().map(EncodedSentence::len).max();
-        real += bucket.sentences.iter().map(EncodedSentence::len).sum::<usize>();
+        real += bucket
+            .sentences
+            .iter()
+            .map(EncodedSentence::len)
+            .sum::<usize>();
         padded += longest.unwrap_or(0) * bucket.sentences.len();
     }
     (padded - real) as f64 / real.max(1) as f64

@@ -109,6 +109,59 @@ pub struct Summary {
     pub seed: u64,
     /// The zoo version that trained it.
     pub zoo_version: String,
+    /// The tagger's test figures (tagging runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagging: Option<TaggingSummary>,
+}
+
+/// A tagger's test-set figures, by token (padding excluded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaggingSummary {
+    /// Tokens tagged correctly / tokens.
+    pub token_accuracy: f64,
+    /// Test tokens.
+    pub tokens: usize,
+    /// Accuracy over tokens whose word form never occurs in the training split (`null` when
+    /// there is none).
+    pub unseen_accuracy: Option<f64>,
+    /// Such tokens.
+    pub unseen_tokens: usize,
+    /// Accuracy and token count of each tag of the test split.
+    pub per_tag: std::collections::BTreeMap<String, TagFigures>,
+}
+
+/// One tag's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagFigures {
+    /// Its tokens tagged correctly / its tokens.
+    pub accuracy: f64,
+    /// Its tokens in the test split.
+    pub count: usize,
+}
+
+impl TaggingSummary {
+    /// The figures of a tagging tally (`None` for another task's), tags named by `tags`.
+    pub fn from_tally(test: &crate::task::Tally, tags: &[String]) -> Option<Self> {
+        let [unseen_correct, unseen_tokens] = test.unseen?;
+        let ratio = |a: usize, b: usize| a as f64 / b.max(1) as f64;
+        Some(Self {
+            token_accuracy: test.accuracy().unwrap_or(0.0),
+            tokens: test.count,
+            unseen_accuracy: (unseen_tokens > 0).then(|| ratio(unseen_correct, unseen_tokens)),
+            unseen_tokens,
+            per_tag: test
+                .per_class
+                .iter()
+                .enumerate()
+                .filter(|(_, [_, total])| *total > 0)
+                .map(|(i, &[correct, count])| {
+                    let name = tags.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+                    let accuracy = ratio(correct, count);
+                    (name, TagFigures { accuracy, count })
+                })
+                .collect(),
+        })
+    }
 }
 
 impl Summary {

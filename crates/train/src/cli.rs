@@ -1,4 +1,4 @@
-//! The `zoo` command line: `zoo train`, `zoo eval`, `zoo models`.
+//! The `zoo` command line: `zoo train`, `zoo eval`, `zoo import`, `zoo predict`, `zoo models`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,6 +10,7 @@ use crate::backend::{dispatch, BackendName};
 use crate::config::{ExperimentConfig, Overrides};
 use crate::eval::EvalRun;
 use crate::import::ImportRun;
+use crate::predict::PredictRun;
 use crate::train::TrainRun;
 
 /// Train, evaluate and list the models of the Burn model zoo.
@@ -31,8 +32,28 @@ pub enum Command {
     /// Load a PyTorch state_dict (`torch.save(model.state_dict(), FILE)`) into a zoo model and
     /// write a run folder that `zoo eval --run DIR` reads.
     Import(ImportArgs),
+    /// Tag sentences with a trained `pos-tagger` run: `zoo predict --run DIR "The dog ate"`.
+    Predict(PredictArgs),
     /// List the models of the zoo.
     Models,
+}
+
+/// `zoo predict` flags.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Run folder of a `pos-tagger` run (written by `zoo train`).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// A text file of sentences, one per line (`-` reads standard input); prints one tagged
+    /// line per line.
+    #[arg(long, value_name = "FILE", conflicts_with = "sentences")]
+    pub file: Option<PathBuf>,
+    /// Sentences to tag, each one argument.
+    #[arg(value_name = "SENTENCE", required_unless_present = "file")]
+    pub sentences: Vec<String>,
+    /// Backend to run the model on.
+    #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
+    pub backend: BackendName,
 }
 
 /// `zoo import` flags.
@@ -116,6 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train(args).map(|_| ()),
         Command::Eval(args) => eval(args),
         Command::Import(args) => import(args),
+        Command::Predict(args) => predict(args),
         Command::Models => {
             for info in zoo_models::registry() {
                 println!("{:<18} {}", info.name, info.description);
@@ -149,6 +171,34 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
     )
 }
 
+fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    let lines = match &args.file {
+        None => args.sentences,
+        Some(path) => {
+            let text = if path.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?
+            } else {
+                std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot read the sentences: {e}", path.display())
+                })?
+            };
+            text.lines().map(str::to_string).collect()
+        }
+    };
+    let tagged = dispatch(
+        args.backend,
+        PredictRun {
+            dir: args.run,
+            lines,
+        },
+    )?;
+    for line in tagged {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 fn import(args: ImportArgs) -> anyhow::Result<()> {
     let mut config = ExperimentConfig::load(args.model.as_deref(), args.config.as_deref())?;
     config.apply(&Overrides {
@@ -179,11 +229,15 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         },
     )?;
     if let Some(summary) = summary {
-        let same = summary.test_correct == test.correct && summary.test_samples == test.count;
+        // A tagger counts tokens, the other models samples.
+        let count = summary
+            .tagging
+            .as_ref()
+            .map_or(summary.test_samples, |t| t.tokens);
+        let same = summary.test_correct == test.correct && count == test.count;
         println!(
-            "The run's summary recorded {}/{} correct: {}",
+            "The run's summary recorded {}/{count} correct: {}",
             summary.test_correct.map_or("-".into(), |c| c.to_string()),
-            summary.test_samples,
             if same {
                 "reproduced exactly"
             } else {

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zoo_data::mnist::MnistVariant;
+use zoo_data::pos::TagColumn;
 use zoo_models::{
-    InvalidConfig, MlpConfig, MnistCnnConfig, MnistLstmConfig, ModelInfo, ModelKind, SmallCnnConfig,
+    InvalidConfig, LstmTaggerConfig, MlpConfig, MnistCnnConfig, MnistLstmConfig, ModelInfo,
+    ModelKind, SmallCnnConfig,
 };
 
 /// The built-in experiment of each registered model: `configs/<name>.toml`.
@@ -34,6 +36,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "classification",
         include_str!("../../../configs/classification.toml"),
     ),
+    (
+        "pos-tagger",
+        include_str!("../../../configs/pos-tagger-ewt.toml"),
+    ),
 ];
 
 /// The model trained when neither `--model` nor a config names one.
@@ -41,6 +47,8 @@ pub const DEFAULT_MODEL: &str = "mnist-lstm";
 
 /// Where the MNIST sample lives in a checkout, relative to its root.
 const MNIST_SAMPLE: &str = "data/mnist-sample";
+/// Where UD English-EWT lives in a checkout, relative to its root.
+const UD_ENGLISH_EWT: &str = "data/ud-english-ewt";
 /// Where Debian's `dataset-fashion-mnist` package installs the full Fashion-MNIST.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
@@ -140,6 +148,48 @@ pub enum Network {
     SmallCnn(SmallCnnConfig),
     /// [`zoo_models::Mlp`].
     Mlp(MlpConfig),
+    /// [`zoo_models::LstmTagger`], less the sizes that come from the data.
+    Tagger(TaggerNetwork),
+}
+
+/// `[model]` of the part-of-speech tagger: [`LstmTaggerConfig`] without `vocab_size` and
+/// `num_tags`, which the training data's vocabularies decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaggerNetwork {
+    /// Size of a word embedding.
+    pub embedding_dim: usize,
+    /// Hidden units of each LSTM layer and direction.
+    pub hidden_size: usize,
+    /// Stacked LSTM layers.
+    pub num_layers: usize,
+    /// Read sentences in both directions.
+    pub bidirectional: bool,
+    /// Dropout on embeddings, between layers and before the tag layer.
+    pub dropout: f64,
+}
+
+impl TaggerNetwork {
+    fn defaults() -> Self {
+        let model = LstmTaggerConfig::new(3, 2);
+        Self {
+            embedding_dim: model.embedding_dim,
+            hidden_size: model.hidden_size,
+            num_layers: model.num_layers,
+            bidirectional: model.bidirectional,
+            dropout: model.dropout,
+        }
+    }
+
+    /// The model's config for vocabularies of `vocab_size` words and `num_tags` tags.
+    pub fn model(&self, vocab_size: usize, num_tags: usize) -> LstmTaggerConfig {
+        LstmTaggerConfig::new(vocab_size, num_tags)
+            .with_embedding_dim(self.embedding_dim)
+            .with_hidden_size(self.hidden_size)
+            .with_num_layers(self.num_layers)
+            .with_bidirectional(self.bidirectional)
+            .with_dropout(self.dropout)
+    }
 }
 
 /// `[data]`: MNIST-format files for the image models, generated points for the toys.
@@ -150,6 +200,31 @@ pub enum DataSection {
     Mnist(MnistData),
     /// The seed-004 synthetic sets.
     Toy(ToyData),
+    /// Tagged sentences: a CoNLL-U treebank or seed 000's toy sentences.
+    Pos(PosData),
+}
+
+/// `[data]` of the part-of-speech tagger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PosData {
+    /// `conllu` (a Universal Dependencies treebank folder) or `toy` (seed 000's two sentences,
+    /// trained and tested on).
+    pub corpus: String,
+    /// The treebank folder, holding `*train.conllu`, `*dev.conllu` and `*test.conllu` (each may
+    /// be `.gz`); absent means `data/ud-english-ewt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// `upos` (column 4, universal tags) or `xpos` (column 5, the treebank's own).
+    pub tag_column: String,
+    /// Lowercase words before looking them up.
+    pub lowercase: bool,
+    /// Training words seen fewer times become `<unk>`, so the model learns what to do with
+    /// words it never saw.
+    pub min_count: usize,
+    /// Train on the first N training sentences only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
 }
 
 /// `[data]` of the MNIST models.
@@ -317,6 +392,25 @@ impl ExperimentConfig {
                     data.train_limit = flags.train_limit;
                 }
             }
+            DataSection::Pos(data) => {
+                if flags.dataset.is_some() {
+                    return Err(ConfigError::Invalid {
+                        file: flag("dataset"),
+                        key: "data.dataset".into(),
+                        reason: format!(
+                            "names an MNIST-format dataset; `{}` reads a treebank (give its \
+                             folder with --data-dir)",
+                            self.model.name
+                        ),
+                    });
+                }
+                if let Some(dir) = &flags.data_dir {
+                    data.dir = Some(dir.clone());
+                }
+                if flags.train_limit.is_some() {
+                    data.train_limit = flags.train_limit;
+                }
+            }
             DataSection::Toy(_) => {
                 for (name, given) in [
                     ("data-dir", flags.data_dir.is_some()),
@@ -356,14 +450,31 @@ impl ExperimentConfig {
         Some((variant, locate_dir(dir)))
     }
 
+    /// The treebank folder of a tagger experiment (`None` for the toy corpus or another model),
+    /// looked up as [`ExperimentConfig::mnist_source`] does.
+    pub fn treebank_dir(&self) -> Option<PathBuf> {
+        match &self.data {
+            DataSection::Pos(data) if data.corpus == "conllu" => Some(locate_dir(
+                data.dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(UD_ENGLISH_EWT)),
+            )),
+            _ => None,
+        }
+    }
+
     /// Fills in the data folder the experiment will read, so the written config names it.
     pub fn pin_data_dir(&mut self) {
-        if let DataSection::Mnist(data) = &mut self.data {
-            if data.dir.is_none() {
+        match &mut self.data {
+            DataSection::Mnist(data) if data.dir.is_none() => {
                 let variant =
                     MnistVariant::from_name(&data.dataset).expect("validated dataset name");
                 data.dir = Some(default_dir(variant));
             }
+            DataSection::Pos(data) if data.dir.is_none() && data.corpus == "conllu" => {
+                data.dir = Some(PathBuf::from(UD_ENGLISH_EWT));
+            }
+            _ => {}
         }
     }
 
@@ -402,11 +513,15 @@ impl ExperimentConfig {
             ModelKind::MlpRegression | ModelKind::MlpClassification => {
                 Network::Mlp(network(MlpConfig::new(), model, file)?)
             }
+            ModelKind::LstmTagger => {
+                Network::Tagger(network(TaggerNetwork::defaults(), model, file)?)
+            }
         };
         let data = match info.kind {
             ModelKind::MlpRegression | ModelKind::MlpClassification => {
                 DataSection::Toy(typed(data, "data", file)?)
             }
+            ModelKind::LstmTagger => DataSection::Pos(typed(data, "data", file)?),
             _ => DataSection::Mnist(typed(data, "data", file)?),
         };
         let config = Self {
@@ -433,6 +548,8 @@ impl ExperimentConfig {
             Network::MnistCnn(c) => c.validate(),
             Network::SmallCnn(c) => c.validate(),
             Network::Mlp(c) => c.validate(),
+            // The vocabulary sizes come from the data; any valid ones check the rest.
+            Network::Tagger(c) => c.model(3, 2).validate(),
         };
         checked.map_err(|InvalidConfig { field, reason }| {
             invalid(&format!("model.{field}"), reason)
@@ -493,6 +610,40 @@ impl ExperimentConfig {
                             "is {}, must be a positive number (and data.mean finite)",
                             data.std
                         ),
+                    ));
+                }
+            }
+            DataSection::Pos(data) => {
+                if !["conllu", "toy"].contains(&data.corpus.as_str()) {
+                    return Err(invalid(
+                        "data.corpus",
+                        format!(
+                            "is \"{}\", must be \"conllu\" (a treebank folder) or \"toy\"",
+                            data.corpus
+                        ),
+                    ));
+                }
+                if TagColumn::from_name(&data.tag_column).is_none() {
+                    return Err(invalid(
+                        "data.tag_column",
+                        format!("is \"{}\", must be \"upos\" or \"xpos\"", data.tag_column),
+                    ));
+                }
+                if data.min_count == 0 {
+                    return Err(invalid("data.min_count", "is 0, must be at least 1".into()));
+                }
+                if data.train_limit == Some(0) {
+                    return Err(invalid(
+                        "data.train_limit",
+                        "is 0, must be at least 1".into(),
+                    ));
+                }
+                if data.corpus == "toy" && (data.dir.is_some() || data.train_limit.is_some()) {
+                    return Err(invalid(
+                        "data.dir",
+                        "does not apply to the toy corpus (seed 000's two sentences are built \
+                         in); set data.corpus = \"conllu\" to read a treebank"
+                            .into(),
                     ));
                 }
             }

@@ -64,6 +64,12 @@ fn print_test_line(test: &Tally) {
             test.count
         ),
     }
+    if let Some([correct, total]) = test.unseen.filter(|[_, total]| *total > 0) {
+        println!(
+            "Words unseen in training: {correct}/{total} tagged correctly ({:.2}%)",
+            100.0 * correct as f64 / total.max(1) as f64
+        );
+    }
 }
 
 /// `zoo eval`: reloads a run's model and evaluates it on the test set.
@@ -74,19 +80,24 @@ pub struct EvalRun {
     pub data_dir: Option<PathBuf>,
 }
 
-impl EvalRun {
-    fn config(&self) -> anyhow::Result<ExperimentConfig> {
-        let path = self.dir.join(CONFIG_FILE);
-        if !path.is_file() {
-            anyhow::bail!("{}: no {CONFIG_FILE} here; pass the folder of a run made by `zoo train` (runs/<name>)", self.dir.display());
-        }
-        let mut config = ExperimentConfig::load(None, Some(&path))?;
-        config.apply(&Overrides {
-            data_dir: self.data_dir.clone(),
-            ..Overrides::default()
-        })?;
-        Ok(config)
+/// The config a run folder was trained with, its data folder replaced by `data_dir` if given.
+pub(crate) fn run_config(
+    dir: &Path,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<ExperimentConfig> {
+    let path = dir.join(CONFIG_FILE);
+    if !path.is_file() {
+        anyhow::bail!(
+            "{}: no {CONFIG_FILE} here; pass the folder of a run made by `zoo train` (runs/<name>)",
+            dir.display()
+        );
     }
+    let mut config = ExperimentConfig::load(None, Some(&path))?;
+    config.apply(&Overrides {
+        data_dir,
+        ..Overrides::default()
+    })?;
+    Ok(config)
 }
 
 impl BackendJob for EvalRun {
@@ -97,21 +108,13 @@ impl BackendJob for EvalRun {
         device: B::Device,
         _backend: BackendName,
     ) -> anyhow::Result<Tally> {
-        let config = self.config()?;
-        with_model::<B, _>(
-            &config,
-            &device,
-            Reload {
-                dir: &self.dir,
-                batch_size: config.train.batch_size,
-            },
-        )
+        let config = run_config(&self.dir, self.data_dir.clone())?;
+        with_model::<B, _>(&config, &device, &self.dir, Reload { dir: &self.dir })
     }
 }
 
 struct Reload<'a> {
     dir: &'a Path,
-    batch_size: usize,
 }
 
 impl<B: AutodiffBackend> ModelJob<B> for Reload<'_> {
@@ -148,7 +151,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Reload<'_> {
             &parts.task,
             parts.data.test,
             parts.batcher,
-            self.batch_size,
+            parts.batch_size,
             parts.device.inner(),
         );
         Ok(test)

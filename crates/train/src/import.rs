@@ -36,7 +36,7 @@ impl BackendJob for ImportRun {
         device: B::Device,
         _backend: BackendName,
     ) -> anyhow::Result<Tally> {
-        with_model::<B, _>(&self.config, &device, Import { run: &self })
+        with_model::<B, _>(&self.config, &device, &self.dir, Import { run: &self })
     }
 }
 
@@ -72,6 +72,9 @@ impl<B: AutodiffBackend> ModelJob<B> for Import<'_> {
             .with_context(|| format!("cannot create the run folder {}", run.dir.display()))?;
         write_atomic(&run.dir.join(CONFIG_FILE), run.config.to_toml().as_bytes())?;
         save_model(&model, &run.dir)?;
+        for (name, contents) in &parts.files {
+            write_atomic(&run.dir.join(name), contents.as_bytes())?;
+        }
         println!(
             "Imported {} into {} ({})",
             run.from.display(),
@@ -83,7 +86,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Import<'_> {
             &parts.task,
             parts.data.test,
             parts.batcher,
-            run.config.train.batch_size,
+            parts.batch_size,
             parts.device.inner(),
         );
         Ok(test)

@@ -3,7 +3,8 @@
 //! `zoo train` reads an experiment config (`configs/<model>.toml`, embedded; flags override it),
 //! trains with burn-train's supervised learner on the chosen backend and writes
 //! `runs/<name>/`: `config.toml`, `checkpoint/`, `metrics.csv`, `model.mpk`, `summary.json`.
-//! `zoo eval --run DIR` reloads the model and reproduces the test figures. `zoo import` turns a
+//! `zoo eval --run DIR` reloads the model and reproduces the test figures; `zoo predict --run DIR
+//! "A sentence"` tags words with a trained `pos-tagger`. `zoo import` turns a
 //! PyTorch `state_dict` file into a run folder.
 
 pub mod artifacts;
@@ -15,6 +16,7 @@ pub mod eval;
 pub mod import;
 pub mod models;
 mod optim;
+pub mod predict;
 pub mod progress;
 mod strategy;
 pub mod task;

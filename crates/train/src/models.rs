@@ -11,14 +11,24 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::tensor::backend::AutodiffBackend;
 use burn::train::{LearningComponentsMarker, SupervisedTraining};
 use zoo_data::mnist::{MnistBatcher, MnistDataset, MnistFolder};
+use zoo_data::pos::{
+    bucket_by_length, read_conllu, toy_sentences, EncodedSentence, SeenWords, SentenceBucket,
+    TagColumn, TaggedSentence, TaggingBatcher, Vocab,
+};
 use zoo_data::toy::{self, ClusterBatcher, CurveBatcher};
-use zoo_models::ModelKind;
+use zoo_models::{LstmTagger, ModelKind};
 
-use crate::config::{DataSection, ExperimentConfig, Network};
+use crate::config::{DataSection, ExperimentConfig, Network, PosData, TaggerNetwork};
 use crate::optim::ZooOptimizer;
 use crate::task::{
-    classification_metrics, regression_metrics, Classification, Regression, Task, Trainee,
+    classification_metrics, regression_metrics, tagging_metrics, Classification, Regression,
+    Tagging, Task, Trainee,
 };
+
+/// The word vocabulary of a tagger run, in its run folder.
+pub const WORD_VOCAB_FILE: &str = "vocab-words.txt";
+/// The tag vocabulary of a tagger run, in its run folder.
+pub const TAG_VOCAB_FILE: &str = "vocab-tags.txt";
 
 /// The learner's components for model `M` and task `T` on backend `B`.
 pub type Components<B, M, T> = LearningComponentsMarker<
@@ -40,6 +50,9 @@ pub struct Splits<D> {
     pub dataset: String,
     /// The class names, by label (empty for a regression).
     pub classes: Vec<String>,
+    /// Samples (images, points or sentences) in train, valid and test; a dataset's items may
+    /// be groups of them.
+    pub samples: [usize; 3],
 }
 
 /// Everything a job needs about one model.
@@ -54,6 +67,10 @@ pub struct ModelParts<B: AutodiffBackend, M, T, D, Bt> {
     pub batcher: Bt,
     /// The device the model lives on.
     pub device: B::Device,
+    /// Dataset items per batch (the config's batch size, or 1 where items are whole batches).
+    pub batch_size: usize,
+    /// Files the run folder keeps beside the model (the tagger's vocabularies): name, contents.
+    pub files: Vec<(&'static str, String)>,
 }
 
 /// Work to do with whichever model a config names.
@@ -81,14 +98,21 @@ pub trait ModelJob<B: AutodiffBackend> {
         ) -> SupervisedTraining<Components<B, M, T>>;
 }
 
-/// Builds the model, data and task of `config` on `device` and hands them to `job`.
+/// Builds the model, data and task of `config` on `device` and hands them to `job`. `run_dir`
+/// is the run's folder: what an earlier run left there (the tagger's vocabularies) is reused.
 pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
     config: &ExperimentConfig,
     device: &B::Device,
+    run_dir: &Path,
     job: J,
 ) -> anyhow::Result<J::Output> {
     let device = device.clone();
+    let batch_size = config.train.batch_size;
     match (&config.model.network, &config.data) {
+        (Network::Tagger(net), DataSection::Pos(data)) => job.run(
+            tagger_parts(net, data, config, run_dir, device)?,
+            tagging_metrics,
+        ),
         (Network::MnistLstm(net), DataSection::Mnist(_)) => job.run(
             mnist_parts(net.init::<B>(&device), Classification::<3>, config, device)?,
             classification_metrics,
@@ -116,6 +140,8 @@ pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
                         ),
                         batcher: CurveBatcher,
                         device,
+                        batch_size,
+                        files: Vec::new(),
                     },
                     regression_metrics,
                 ),
@@ -131,6 +157,8 @@ pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
                         ),
                         batcher: ClusterBatcher,
                         device,
+                        batch_size,
+                        files: Vec::new(),
                     },
                     classification_metrics,
                 ),
@@ -156,7 +184,135 @@ fn mnist_parts<B: AutodiffBackend, M, T>(
         data: mnist_splits(config)?,
         batcher: MnistBatcher::new(data.mean, data.std),
         device,
+        batch_size: config.train.batch_size,
+        files: Vec::new(),
     })
+}
+
+/// The tagger's parts: the corpus's three splits as length buckets of `batch_size` sentences
+/// (one bucket per batch), the vocabularies of the training split (or those of `run_dir`, when
+/// an earlier command saved them there), and the model sized by them.
+fn tagger_parts<B: AutodiffBackend>(
+    net: &TaggerNetwork,
+    data: &PosData,
+    config: &ExperimentConfig,
+    run_dir: &Path,
+    device: B::Device,
+) -> anyhow::Result<
+    ModelParts<B, LstmTagger<B>, Tagging, SharedItems<SentenceBucket>, TaggingBatcher>,
+> {
+    let column = TagColumn::from_name(&data.tag_column).expect("validated tag column");
+    let (dataset, mut train, valid, test) = match config.treebank_dir() {
+        None => {
+            let toy = toy_sentences();
+            ("toy".to_string(), toy.clone(), toy.clone(), toy)
+        }
+        Some(dir) => {
+            let split = |name| -> anyhow::Result<Vec<TaggedSentence>> {
+                Ok(read_conllu(&treebank_file(&dir, name)?, column)?)
+            };
+            let name = dir
+                .file_name()
+                .map_or("conllu".into(), |n| n.to_string_lossy().into_owned());
+            (name, split("train")?, split("dev")?, split("test")?)
+        }
+    };
+    if let Some(limit) = data.train_limit {
+        train.truncate(limit);
+    }
+    let (word_file, tag_file) = (run_dir.join(WORD_VOCAB_FILE), run_dir.join(TAG_VOCAB_FILE));
+    let (words, tags) = if word_file.is_file() {
+        (Vocab::load(&word_file)?, Vocab::load(&tag_file)?)
+    } else {
+        let of = |pick: fn(&TaggedSentence) -> &Vec<String>| {
+            train
+                .iter()
+                .flat_map(move |s| pick(s).iter().map(String::as_str))
+        };
+        (
+            Vocab::build(of(|s| &s.words), data.min_count, data.lowercase),
+            Vocab::build(of(|s| &s.tags), 1, false),
+        )
+    };
+    let seen = SeenWords::new(&train, data.lowercase);
+    let batch_size = config.train.batch_size;
+    let buckets = |sentences: &[TaggedSentence], seed| {
+        let encoded = sentences
+            .iter()
+            .map(|s| EncodedSentence::new(s, &words, &tags, &seen))
+            .collect();
+        SharedItems::new(bucket_by_length(encoded, batch_size, seed))
+    };
+    let model_config = net.model(words.len(), tags.len());
+    model_config.validate().map_err(|e| {
+        anyhow::anyhow!("the training data gives a model that cannot be built: {e}")
+    })?;
+    println!(
+        "Vocabularies of the training split: {} words (min count {}, lowercase {}), {} tags",
+        words.len(),
+        data.min_count,
+        data.lowercase,
+        tags.len()
+    );
+    Ok(ModelParts {
+        model: model_config.init::<B>(&device),
+        task: Tagging,
+        data: Splits {
+            train: buckets(&train, config.train.seed),
+            valid: buckets(&valid, 0),
+            test: buckets(&test, 0),
+            dataset,
+            classes: tags.tokens().to_vec(),
+            samples: [train.len(), valid.len(), test.len()],
+        },
+        batcher: TaggingBatcher,
+        device,
+        batch_size: 1,
+        files: vec![
+            (WORD_VOCAB_FILE, words.to_text()),
+            (TAG_VOCAB_FILE, tags.to_text()),
+        ],
+    })
+}
+
+/// The one file of `dir` whose name ends in `<split>.conllu` or `<split>.conllu.gz`.
+fn treebank_file(dir: &Path, split: &str) -> anyhow::Result<std::path::PathBuf> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot read the treebank folder {} (pass a Universal Dependencies folder with --data-dir)",
+            dir.display()
+        )
+    })?;
+    let mut found: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| {
+                n.ends_with(&format!("{split}.conllu"))
+                    || n.ends_with(&format!("{split}.conllu.gz"))
+            })
+        })
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => anyhow::bail!(
+            "{}: no *{split}.conllu or *{split}.conllu.gz file; a treebank folder holds the train, dev and test splits (e.g. en_ewt-ud-{split}.conllu.gz)",
+            dir.display()
+        ),
+        _ => {
+            found.sort();
+            anyhow::bail!(
+                "{}: several {split} files ({}); keep one",
+                dir.display(),
+                found
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
 }
 
 /// MNIST splits: the training files minus their last `valid_fraction` (then cut to `train_limit`),
@@ -178,7 +334,9 @@ fn mnist_splits(config: &ExperimentConfig) -> anyhow::Result<Splits<MnistDataset
     } else {
         valid
     };
+    let samples = [train.len(), valid.len(), folder.test.len()];
     Ok(Splits {
+        samples,
         train,
         valid,
         test: folder.test,
@@ -207,6 +365,7 @@ fn toy_splits<I: Clone + Send + Sync>(
 ) -> Splits<SharedItems<I>> {
     let test = SharedItems::new(test);
     Splits {
+        samples: [train.len(), test.len(), test.len()],
         train: SharedItems::new(train),
         valid: test.clone(),
         test,

@@ -15,8 +15,9 @@ use burn::train::{
     ClassificationOutput, InferenceStep, ItemLazy, LearningComponentsTypes, RegressionOutput,
     SupervisedTraining, TrainOutput, TrainStep,
 };
+use zoo_data::pos::TaggingBatch;
 use zoo_data::{ClassificationBatch, RegressionBatch};
-use zoo_models::{Mlp, MnistCnn, MnistLstm, SmallCnn};
+use zoo_models::{LstmTagger, Mlp, MnistCnn, MnistLstm, SmallCnn};
 
 use crate::clip::clip_global_norm;
 
@@ -51,7 +52,7 @@ impl<B: Backend> Classifier<B, 2> for Mlp<B> {
 }
 
 /// Loss and metric totals of some batches, for an exact average over samples.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tally {
     /// Sum over samples of the per-sample loss.
     pub loss_sum: f64,
@@ -59,6 +60,10 @@ pub struct Tally {
     pub correct: Option<usize>,
     /// Samples seen.
     pub count: usize,
+    /// `[correct, total]` by true class (tagging only, else empty).
+    pub per_class: Vec<[usize; 2]>,
+    /// `[correct, total]` over words absent from the training split (tagging only).
+    pub unseen: Option<[usize; 2]>,
 }
 
 impl Tally {
@@ -70,6 +75,17 @@ impl Tally {
             (_, b) if first => b,
             (a, _) => a,
         };
+        self.unseen = match (self.unseen, other.unseen) {
+            (Some([a, b]), Some([c, d])) => Some([a + c, b + d]),
+            (a, b) => a.or(b),
+        };
+        if self.per_class.len() < other.per_class.len() {
+            self.per_class.resize(other.per_class.len(), [0, 0]);
+        }
+        for (mine, theirs) in self.per_class.iter_mut().zip(other.per_class) {
+            mine[0] += theirs[0];
+            mine[1] += theirs[1];
+        }
         self.loss_sum += other.loss_sum;
         self.count += other.count;
     }
@@ -135,6 +151,7 @@ impl<B: Backend, M: Classifier<B, D> + Sync + Send, const D: usize> Task<B, M>
             loss_sum: loss * count as f64,
             correct: Some(correct as usize),
             count,
+            ..Tally::default()
         }
     }
 }
@@ -165,6 +182,92 @@ impl<B: Backend> Task<B, Mlp<B>> for Regression {
             loss_sum: loss * count as f64,
             correct: None,
             count,
+            ..Tally::default()
+        }
+    }
+}
+
+/// What the tagger's metrics read: its log-probabilities and the tags of the real (unpadded)
+/// tokens of a batch, `[tokens, tags]` and `[tokens]`, with its mean loss per token, and which
+/// tokens' words the training split never had.
+pub struct TaggingOutput<B: Backend> {
+    /// Burn's accuracy and loss metrics read this.
+    pub tokens: ClassificationOutput<B>,
+    /// 1 for a token whose word the training split lacks, `Int [tokens]`.
+    pub unseen: Tensor<B, 1, Int>,
+}
+
+impl<B: Backend> ItemLazy for TaggingOutput<B> {
+    type ItemSync = <ClassificationOutput<B> as ItemLazy>::ItemSync;
+
+    fn sync(self) -> Self::ItemSync {
+        self.tokens.sync()
+    }
+}
+
+/// Sequence tagging: one tag per word, the NLL of the model's log-probabilities averaged over the
+/// real tokens of a batch (padding is left out of the loss and of every count).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tagging;
+
+impl<B: Backend> Task<B, LstmTagger<B>> for Tagging {
+    type Batch = TaggingBatch<B>;
+    type Output = TaggingOutput<B>;
+
+    fn forward(&self, model: &LstmTagger<B>, batch: Self::Batch) -> Self::Output {
+        let [sentences, longest] = batch.words.dims();
+        let scores = model.forward(batch.words, Some(&batch.lengths));
+        let tags = scores.dims()[2];
+        let scores = scores
+            .reshape([sentences * longest, tags])
+            .select(0, batch.positions);
+        let tokens = batch.tags.dims()[0];
+        let loss = scores
+            .clone()
+            .gather(1, batch.tags.clone().reshape([tokens, 1]))
+            .mean()
+            .neg();
+        TaggingOutput {
+            tokens: ClassificationOutput::new(loss, scores, batch.tags),
+            unseen: batch.unseen,
+        }
+    }
+
+    fn loss(output: &Self::Output) -> Tensor<B, 1> {
+        output.tokens.loss.clone()
+    }
+
+    fn tally(output: &Self::Output) -> Tally {
+        let tokens = &output.tokens;
+        let count = tokens.targets.dims()[0];
+        let ints = |t: Tensor<B, 1, Int>| -> Vec<i64> {
+            t.into_data()
+                .convert::<i64>()
+                .to_vec()
+                .expect("int tensors read back as i64")
+        };
+        let predicted = ints(tokens.output.clone().argmax(1).reshape([count]));
+        let targets = ints(tokens.targets.clone());
+        let unseen = ints(output.unseen.clone());
+        let mut per_class = vec![[0, 0]; tokens.output.dims()[1]];
+        let (mut correct, mut unseen_tally) = (0, [0, 0]);
+        for ((&p, &t), &u) in predicted.iter().zip(&targets).zip(&unseen) {
+            let hit = usize::from(p == t);
+            correct += hit;
+            per_class[t as usize][0] += hit;
+            per_class[t as usize][1] += 1;
+            if u != 0 {
+                unseen_tally[0] += hit;
+                unseen_tally[1] += 1;
+            }
+        }
+        let loss: f64 = tokens.loss.clone().into_scalar().elem();
+        Tally {
+            loss_sum: loss * count as f64,
+            correct: Some(correct),
+            count,
+            per_class,
+            unseen: Some(unseen_tally),
         }
     }
 }
@@ -251,4 +354,15 @@ where
         InferenceStep<Output = RegressionOutput<<LC::Backend as AutodiffBackend>::InnerBackend>>,
 {
     training.metrics((LossMetric::new(),))
+}
+
+/// Registers the metrics of a tagging run: token accuracy and loss, train and valid.
+pub fn tagging_metrics<LC>(training: SupervisedTraining<LC>) -> SupervisedTraining<LC>
+where
+    LC: LearningComponentsTypes,
+    LC::TrainingModel: TrainStep<Output = TaggingOutput<LC::Backend>>,
+    LC::InferenceModel:
+        InferenceStep<Output = TaggingOutput<<LC::Backend as AutodiffBackend>::InnerBackend>>,
+{
+    training.metrics((AccuracyMetric::new(), LossMetric::new()))
 }

@@ -16,7 +16,9 @@ use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
 
-use crate::artifacts::{metrics_csv, write_atomic, Summary, CONFIG_FILE, METRICS_FILE, MODEL_FILE};
+use crate::artifacts::{
+    metrics_csv, write_atomic, Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE, MODEL_FILE,
+};
 use crate::backend::{BackendJob, BackendName};
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate;
@@ -52,6 +54,7 @@ impl BackendJob for TrainRun {
         with_model::<B, _>(
             &self.config,
             &device,
+            &self.dir,
             Fit {
                 run: &self,
                 backend,
@@ -93,11 +96,15 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             data,
             batcher,
             device,
+            batch_size: items_per_batch,
+            files,
         } = parts;
         let config = &self.run.config;
         let dir = &self.run.dir;
-        let (train_samples, valid_samples, test_samples) =
-            (data.train.len(), data.valid.len(), data.test.len());
+        for (name, contents) in &files {
+            write_atomic(&dir.join(name), contents.as_bytes())?;
+        }
+        let [train_samples, valid_samples, test_samples] = data.samples;
         let batch_size = config.train.batch_size;
         let parameters = Module::num_params(&model);
         println!(
@@ -115,12 +122,12 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         );
         // One loader thread: batches arrive in the same order every run, so a seed fixes the metrics.
         let train_loader = DataLoaderBuilder::new(batcher.clone())
-            .batch_size(batch_size)
+            .batch_size(items_per_batch)
             .shuffle(config.train.seed)
             .set_device(device.clone())
             .build(data.train);
         let valid_loader = DataLoaderBuilder::new(batcher.clone())
-            .batch_size(batch_size)
+            .batch_size(items_per_batch)
             .set_device(device.inner().clone())
             .build(data.valid);
 
@@ -143,7 +150,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             &task,
             data.test,
             batcher,
-            batch_size,
+            items_per_batch,
             device.inner(),
         );
 
@@ -163,6 +170,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             backend: self.backend.to_string(),
             device: format!("{device:?}"),
             dataset: data.dataset,
+            tagging: TaggingSummary::from_tally(&test, &data.classes),
             classes: data.classes,
             epochs: config.train.epochs,
             train_samples,

@@ -94,9 +94,15 @@ fn a_sentence_with_no_words_is_named() {
 fn a_missing_blank_line_and_a_missing_tag_are_named() {
     let first = "1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n";
     let message = error_of(&format!("{first}{first}"));
-    assert!(message.starts_with("2: word id 1 where 2 was expected"), "{message}");
+    assert!(
+        message.starts_with("2: word id 1 where 2 was expected"),
+        "{message}"
+    );
     let message = error_of(&format!("{first}# sent_id = 2\n"));
-    assert!(message.starts_with("2: comment inside a sentence"), "{message}");
+    assert!(
+        message.starts_with("2: comment inside a sentence"),
+        "{message}"
+    );
     let message = error_of("1\tHi\thi\t_\tUH\t_\t0\troot\t_\t_\n");
     assert!(
         message.starts_with("1: no UPOS (column 4) tag for `Hi`"),
@@ -128,8 +134,13 @@ fn empty_missing_truncated_and_binary_files_are_errors_not_panics() {
     assert!(message.contains("cannot read this line"), "{message}");
     let binary = dir.path().join("binary.conllu");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x41, b'\n']).unwrap();
-    let message = read_conllu(&binary, TagColumn::Upos).unwrap_err().to_string();
-    assert!(message.contains("binary.conllu:1: cannot read this line"), "{message}");
+    let message = read_conllu(&binary, TagColumn::Upos)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("binary.conllu:1: cannot read this line"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -138,7 +149,10 @@ fn reads_the_real_english_ewt_test_split() {
         .join("../../data/ud-english-ewt/en_ewt-ud-test.conllu.gz");
     let sentences = read_conllu(&path, TagColumn::Upos).unwrap();
     assert_eq!(sentences.len(), 2077);
-    assert_eq!(sentences.iter().map(|s| s.words.len()).sum::<usize>(), 25094);
+    assert_eq!(
+        sentences.iter().map(|s| s.words.len()).sum::<usize>(),
+        25094
+    );
     let tags: HashSet<&str> = sentences
         .iter()
         .flat_map(|s| s.tags.iter().map(String::as_str))
@@ -154,12 +168,17 @@ fn vocab_orders_by_count_drops_rare_words_and_round_trips() {
     assert_eq!(vocab.id("THE"), 2);
     assert_eq!(vocab.id("dog"), Vocab::UNK_ID);
     let cased = Vocab::build(words, 1, false);
-    assert_eq!(cased.tokens(), ["<pad>", "<unk>", "the", "a", "The", "cat", "dog"]);
+    assert_eq!(
+        cased.tokens(),
+        ["<pad>", "<unk>", "the", "a", "The", "cat", "dog"]
+    );
     assert_eq!(cased.id("THE"), Vocab::UNK_ID);
 
     let path = Path::new("runs/x/vocab-words.txt");
     assert_eq!(Vocab::from_text(&vocab.to_text(), path).unwrap(), vocab);
-    let err = Vocab::from_text("the\ndog\n", path).unwrap_err().to_string();
+    let err = Vocab::from_text("the\ndog\n", path)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("runs/x/vocab-words.txt: not a zoo vocabulary"),
         "{err}"
@@ -173,7 +192,9 @@ fn seen_words_follow_the_training_split_not_the_minimum_count() {
     assert!(seen.contains("Apple"));
     assert!(!seen.contains("cat"));
     let words = Vocab::build(
-        train.iter().flat_map(|s| s.words.iter().map(String::as_str)),
+        train
+            .iter()
+            .flat_map(|s| s.words.iter().map(String::as_str)),
         2,
         true,
     );
@@ -205,10 +226,7 @@ fn batches_pad_to_the_longest_sentence_and_list_the_real_tokens() {
     let batch: TaggingBatch<NdArray> = TaggingBatcher.batch(vec![bucket], &Default::default());
     assert_eq!(batch.lengths, [3, 1, 2]);
     let ints = |t: Tensor<NdArray, 1, Int>| t.into_data().convert::<i64>().to_vec::<i64>().unwrap();
-    assert_eq!(
-        ints(batch.words.reshape([9])),
-        [5, 6, 7, 8, 0, 0, 1, 9, 0]
-    );
+    assert_eq!(ints(batch.words.reshape([9])), [5, 6, 7, 8, 0, 0, 1, 9, 0]);
     assert_eq!(ints(batch.positions), [0, 1, 2, 3, 6, 7]);
     assert_eq!(ints(batch.tags), [15, 16, 17, 18, 11, 19]);
     assert_eq!(ints(batch.unseen), [0, 0, 0, 0, 1, 0]);
@@ -220,12 +238,16 @@ fn buckets_keep_every_sentence_and_cut_padding() {
         .join("../../data/ud-english-ewt/en_ewt-ud-test.conllu.gz");
     let sentences = read_conllu(&path, TagColumn::Upos).unwrap();
     let words = Vocab::build(
-        sentences.iter().flat_map(|s| s.words.iter().map(String::as_str)),
+        sentences
+            .iter()
+            .flat_map(|s| s.words.iter().map(String::as_str)),
         1,
         false,
     );
     let tags = Vocab::build(
-        sentences.iter().flat_map(|s| s.tags.iter().map(String::as_str)),
+        sentences
+            .iter()
+            .flat_map(|s| s.tags.iter().map(String::as_str)),
         1,
         false,
     );
@@ -250,7 +272,11 @@ fn buckets_keep_every_sentence_and_cut_padding() {
         bucket_pad < 0.1 && order_pad > 1.0,
         "{bucket_pad} {order_pad}"
     );
-    assert_eq!(bucket_by_length(encoded, 32, 7), bucketed, "same seed, same buckets");
+    assert_eq!(
+        bucket_by_length(encoded, 32, 7),
+        bucketed,
+        "same seed, same buckets"
+    );
 }
 
 #[test]
@@ -261,7 +287,10 @@ fn tokenize_splits_edge_punctuation_only() {
     );
     assert_eq!(
         tokenize("\"Really?\" she said... (twice), e.g. U.S.A."),
-        ["\"", "Really", "?", "\"", "she", "said", "...", "(", "twice", ")", ",", "e.g.", "U.S.A."]
+        [
+            "\"", "Really", "?", "\"", "she", "said", "...", "(", "twice", ")", ",", "e.g.",
+            "U.S.A."
+        ]
     );
     assert!(tokenize("   ").is_empty());
 }

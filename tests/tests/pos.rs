@@ -1,0 +1,229 @@
+//! The part-of-speech tagger: seed 000's toy trained to tag its two sentences exactly, a short run
+//! on the real UD English-EWT treebank, `zoo predict`, and malformed treebanks.
+
+use std::path::Path;
+
+use zoo_tests::{summary, workspace, zoo};
+
+fn config(name: &str) -> String {
+    workspace()
+        .join("configs")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn predict(cwd: &Path, run: &Path, sentences: &[&str]) -> Vec<String> {
+    let mut args = vec!["predict", "--run", run.to_str().unwrap()];
+    args.extend_from_slice(sentences);
+    let out = zoo(cwd, &args);
+    out.assert_ok();
+    out.stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_seed_toy_tags_both_training_sentences_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("toy");
+    zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--config",
+            &config("pos-tagger-toy.toml"),
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    )
+    .assert_ok();
+    let s = summary(&run);
+    assert_eq!(s["test_correct"], 9, "{s}");
+    assert_eq!(s["tagging"]["per_tag"]["V"]["count"], 2, "{s}");
+
+    let tagged = predict(
+        tmp.path(),
+        &run,
+        &[
+            "The dog ate the apple",
+            "Everybody read that book",
+            "",
+            "Everybody ate the zebra",
+        ],
+    );
+    assert_eq!(tagged[0], "The/DET dog/NN ate/V the/DET apple/NN");
+    assert_eq!(tagged[1], "Everybody/NN read/V that/DET book/NN");
+    assert_eq!(tagged[2], "", "an empty line gives an empty line");
+    // `zebra` was never seen: it goes through <unk> and still gets one of the three tags.
+    let unknown: Vec<&str> = tagged[3].split(' ').collect();
+    assert_eq!(unknown.len(), 4, "{}", tagged[3]);
+    assert!(unknown[3].starts_with("zebra/"), "{}", tagged[3]);
+    assert!(
+        ["DET", "NN", "V"].contains(&unknown[3].trim_start_matches("zebra/")),
+        "{}",
+        tagged[3]
+    );
+
+    // --file: one sentence per line, blank lines kept.
+    let file = tmp.path().join("sentences.txt");
+    std::fs::write(&file, "The dog ate the apple\n\nEverybody read that book\n").unwrap();
+    let out = zoo(
+        tmp.path(),
+        &[
+            "predict",
+            "--run",
+            run.to_str().unwrap(),
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    out.assert_ok();
+    assert_eq!(
+        out.stdout,
+        "The/DET dog/NN ate/V the/DET apple/NN\n\nEverybody/NN read/V that/DET book/NN\n"
+    );
+}
+
+#[test]
+fn a_short_ewt_run_reports_token_unseen_and_per_tag_accuracy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("ewt");
+    let out = zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--model",
+            "pos-tagger",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "1500",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    );
+    out.assert_ok();
+    let s = summary(&run);
+    assert_eq!(s["dataset"], "ud-english-ewt");
+    assert_eq!(
+        [&s["train_samples"], &s["valid_samples"], &s["test_samples"]],
+        [1500, 2001, 2077]
+    );
+    let tagging = &s["tagging"];
+    assert_eq!(tagging["tokens"], 25094, "every test word, no padding");
+    let per_tag = tagging["per_tag"].as_object().unwrap();
+    assert_eq!(per_tag.len(), 17, "the 17 UPOS tags: {per_tag:?}");
+    let counted: u64 = per_tag.values().map(|t| t["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 25094);
+    let accuracy = tagging["token_accuracy"].as_f64().unwrap();
+    let unseen = tagging["unseen_accuracy"].as_f64().unwrap();
+    // One epoch on 1,500 sentences already beats always answering NOUN (17% of the tokens).
+    assert!(accuracy > 0.5, "{accuracy}");
+    assert!(
+        unseen < accuracy,
+        "unseen words are harder: {unseen} vs {accuracy}"
+    );
+    assert!(
+        tagging["unseen_tokens"].as_u64().unwrap() > 2000,
+        "{tagging}"
+    );
+    for file in ["vocab-words.txt", "vocab-tags.txt", "model.mpk"] {
+        assert!(run.join(file).is_file(), "missing {file}");
+    }
+
+    // eval reloads the saved vocabularies and reproduces the count exactly.
+    let eval = zoo(tmp.path(), &["eval", "--run", run.to_str().unwrap()]);
+    eval.assert_ok();
+    assert!(
+        eval.stdout.contains("reproduced exactly"),
+        "{}",
+        eval.stdout
+    );
+
+    // Real text, words never seen, punctuation split off.
+    let tagged = predict(tmp.path(), &run, &["I saw the Qwxyzzy yesterday."]);
+    let words: Vec<&str> = tagged[0]
+        .split(' ')
+        .map(|w| w.rsplit_once('/').unwrap().0)
+        .collect();
+    assert_eq!(words, ["I", "saw", "the", "Qwxyzzy", "yesterday", "."]);
+}
+
+#[test]
+fn a_malformed_treebank_is_named_by_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bank = tmp.path().join("bank");
+    std::fs::create_dir(&bank).unwrap();
+    let good = "1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n\n";
+    std::fs::write(bank.join("x-ud-train.conllu"), good).unwrap();
+    std::fs::write(bank.join("x-ud-test.conllu"), good).unwrap();
+    std::fs::write(
+        bank.join("x-ud-dev.conllu"),
+        format!("{good}1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\n"),
+    )
+    .unwrap();
+    let out = zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--model",
+            "pos-tagger",
+            "--data-dir",
+            bank.to_str().unwrap(),
+            "--out",
+            tmp.path().join("run").to_str().unwrap(),
+        ],
+    );
+    let line = out.error_line();
+    assert!(
+        line.contains("x-ud-dev.conllu:3: 9 tab-separated columns, CoNLL-U has 10"),
+        "{line}"
+    );
+
+    std::fs::remove_file(bank.join("x-ud-dev.conllu")).unwrap();
+    let out = zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--model",
+            "pos-tagger",
+            "--data-dir",
+            bank.to_str().unwrap(),
+        ],
+    );
+    let line = out.error_line();
+    assert!(
+        line.contains("no *dev.conllu or *dev.conllu.gz file"),
+        "{line}"
+    );
+}
+
+#[test]
+fn predict_needs_a_tagger_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("cls");
+    zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--model",
+            "classification",
+            "--epochs",
+            "1",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    )
+    .assert_ok();
+    let out = zoo(
+        tmp.path(),
+        &["predict", "--run", run.to_str().unwrap(), "Hello"],
+    );
+    let line = out.error_line();
+    assert!(
+        line.contains(
+            "a `classification` run; `zoo predict` tags sentences with a `pos-tagger` run"
+        ),
+        "{line}"
+    );
+}
