@@ -19,6 +19,7 @@ Commands:
   eval [flags]    `zoo eval --run DIR`: reload a run and evaluate it on the test set
   import [flags]  `zoo import --model NAME --from FILE.pt --out DIR`: a PyTorch state_dict
                   becomes a run folder that `eval` reads
+  predict [flags] `zoo predict --run DIR 'A sentence'`: tag words with a pos-tagger run
   models          list the models of the zoo
   test            the whole suite, as CI runs it: fmt, clippy, every backend compiles, all tests
 
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match command {
-        "train" | "eval" | "import" | "models" => zoo::run(command, rest),
+        "train" | "eval" | "import" | "predict" | "models" => zoo::run(command, rest),
         "test" => test::run(rest),
         "help" | "--help" | "-h" => {
             println!("{HELP}");

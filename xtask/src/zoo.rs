@@ -1,4 +1,4 @@
-//! `cargo xtask train|eval|models`: build `zoo` in release with only the backend asked for, then
+//! `cargo xtask train|eval|import|predict|models`: build `zoo` in release with only the backend asked for, then
 //! run it with the user's flags.
 
 use crate::cmd::{cargo, run as run_command, workspace_root};

@@ -602,9 +602,10 @@ impl<B: Backend> Batcher<B, SentenceBucket, TaggingBatch<B>> for TaggingBatcher 
     }
 }
 
-/// Splits a line of text into words the way the treebanks do for the commonest cases: at
+/// Splits a line of text into words the way the English treebanks do for the commonest cases: at
 /// whitespace, with leading and trailing punctuation (`"`, `(`, `.`, `,`, `!`, `?`, `;`, `:`, ...)
-/// as words of their own, abbreviations with inner full stops kept whole.
+/// as words of their own, abbreviations with inner full stops kept whole, and English clitics
+/// split off (`don't` → `do n't`, `I'd` → `I 'd`, `John's` → `John 's`).
 /// `"The dog ate." → ["The", "dog", "ate", "."]`.
 pub fn tokenize(line: &str) -> Vec<String> {
     const PUNCT: &[char] = &[
@@ -622,7 +623,11 @@ pub fn tokenize(line: &str) -> Vec<String> {
         let trail = &rest[core.len()..];
         words.extend(lead.chars().map(String::from));
         if !core.is_empty() {
-            words.push(core.to_string());
+            let (stem, clitic) = split_clitic(core);
+            if !stem.is_empty() {
+                words.push(stem.to_string());
+            }
+            words.extend(clitic.map(str::to_string));
         }
         // `...` stays one word, like the treebank's ellipses.
         if trail.chars().all(|c| c == '.') && trail.len() > 1 {
@@ -632,6 +637,38 @@ pub fn tokenize(line: &str) -> Vec<String> {
         }
     }
     words
+}
+
+/// `("do", Some("n't"))` for `don't`, `("I", Some("'d"))` for `I'd` (straight or curly
+/// apostrophe); `(word, None)` otherwise.
+fn split_clitic(word: &str) -> (&str, Option<&str>) {
+    let lower = word.to_lowercase();
+    if lower.len() != word.len() {
+        return (word, None); // case mapping changed byte offsets: leave it whole
+    }
+    const CLITICS: &[&str] = &[
+        "n't",
+        "n\u{2019}t",
+        "'s",
+        "'d",
+        "'m",
+        "'ll",
+        "'re",
+        "'ve",
+        "\u{2019}s",
+        "\u{2019}d",
+        "\u{2019}m",
+        "\u{2019}ll",
+        "\u{2019}re",
+        "\u{2019}ve",
+    ];
+    for clitic in CLITICS {
+        if lower.ends_with(clitic) && lower.len() > clitic.len() {
+            let at = word.len() - clitic.len();
+            return (&word[..at], Some(&word[at..]));
+        }
+    }
+    (word, None)
 }
 
 #[cfg(test)]

@@ -293,4 +293,9 @@ fn tokenize_splits_edge_punctuation_only() {
         ]
     );
     assert!(tokenize("   ").is_empty());
+    assert_eq!(
+        tokenize("I'd say John's dog can't, won't."),
+        ["I", "'d", "say", "John", "'s", "dog", "ca", "n't", ",", "wo", "n't", "."]
+    );
+    assert_eq!(tokenize("It\u{2019}s"), ["It", "\u{2019}s"]);
 }
