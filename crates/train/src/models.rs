@@ -189,6 +189,10 @@ fn mnist_parts<B: AutodiffBackend, M, T>(
     })
 }
 
+/// Everything the tagger's jobs get.
+type TaggerParts<B> =
+    ModelParts<B, LstmTagger<B>, Tagging, SharedItems<SentenceBucket>, TaggingBatcher>;
+
 /// The tagger's parts: the corpus's three splits as length buckets of `batch_size` sentences
 /// (one bucket per batch), the vocabularies of the training split (or those of `run_dir`, when
 /// an earlier command saved them there), and the model sized by them.
@@ -198,9 +202,7 @@ fn tagger_parts<B: AutodiffBackend>(
     config: &ExperimentConfig,
     run_dir: &Path,
     device: B::Device,
-) -> anyhow::Result<
-    ModelParts<B, LstmTagger<B>, Tagging, SharedItems<SentenceBucket>, TaggingBatcher>,
-> {
+) -> anyhow::Result<TaggerParts<B>> {
     let column = TagColumn::from_name(&data.tag_column).expect("validated tag column");
     let (dataset, mut train, valid, test) = match config.treebank_dir() {
         None => {
