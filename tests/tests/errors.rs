@@ -110,6 +110,10 @@ fn a_backend_not_compiled_in_names_the_cargo_feature() {
     let line = run.error_line();
     assert!(line.contains("not compiled into this zoo binary"), "{line}");
     assert!(line.contains("cargo xtask train --backend cuda"), "{line}");
+    assert!(
+        !tmp.path().join("r").exists(),
+        "the backend is checked before the run folder is made"
+    );
 }
 
 #[test]

@@ -20,6 +20,9 @@ Commands:
   import [flags]  `zoo import --model NAME --from FILE.pt --out DIR`: a PyTorch state_dict
                   becomes a run folder that `eval` reads
   predict [flags] `zoo predict --run DIR 'A sentence'`: tag words with a pos-tagger run
+  compare [flags] train one experiment on several backends, same seed, and tabulate
+                  s/epoch, samples/s, peak memory and test accuracy (compare.md, compare.json):
+                  --backends ndarray,wgpu[,cuda] [--epochs N] [--train-limit N] [--torch]
   models          list the models of the zoo
   test            the whole suite, as CI runs it: fmt, clippy, every backend compiles, all tests
 
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match command {
-        "train" | "eval" | "import" | "predict" | "models" => zoo::run(command, rest),
+        "train" | "eval" | "import" | "predict" | "compare" | "models" => zoo::run(command, rest),
         "test" => test::run(rest),
         "help" | "--help" | "-h" => {
             println!("{HELP}");

@@ -24,6 +24,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "warnings",
         ],
         &["test", "--workspace", "--release", "--no-fail-fast"],
+        // Every backend compiles (CUDA needs no GPU to build), and the GPU path runs on wgpu:
+        // Mesa's software Vulkan (lavapipe) in CI, any Vulkan GPU elsewhere.
+        &[
+            "test",
+            "--release",
+            "--package",
+            "zoo-train",
+            "--features",
+            "wgpu,cuda",
+            "--test",
+            "backends",
+        ],
     ];
     for step in steps {
         let mut command = cargo();

@@ -1,5 +1,5 @@
-//! `cargo xtask train|eval|import|predict|models`: build `zoo` in release with only the backend asked for, then
-//! run it with the user's flags.
+//! `cargo xtask train|eval|import|predict|compare|models`: build `zoo` in release with only the
+//! backends asked for, then run it with the user's flags.
 
 use crate::cmd::{cargo, run as run_command, workspace_root};
 
@@ -10,20 +10,32 @@ const BACKENDS: &[(&str, Option<&str>)] = &[
     ("cuda", Some("cuda")),
 ];
 
-/// Runs `zoo <subcommand> <args>`, built for the backend named by `--backend` (default ndarray).
+/// Runs `zoo <subcommand> <args>`, built with the backends named by `--backend` (default
+/// ndarray) or, for `compare`, by `--backends a,b,c`.
 pub fn run(subcommand: &str, args: &[String]) -> Result<(), String> {
-    let backend = backend_flag(args)?.unwrap_or("ndarray");
-    let feature = BACKENDS
-        .iter()
-        .find(|(name, _)| *name == backend)
-        .map(|(_, feature)| *feature)
-        .ok_or_else(|| {
-            let names: Vec<_> = BACKENDS.iter().map(|(n, _)| *n).collect();
-            format!(
-                "unknown backend `{backend}`; choose one of: {}",
-                names.join(", ")
-            )
-        })?;
+    let backends: Vec<&str> = if subcommand == "compare" {
+        flag(args, "--backends")?
+            .ok_or("--backends is required: e.g. --backends ndarray,wgpu")?
+            .split(',')
+            .collect()
+    } else {
+        vec![flag(args, "--backend")?.unwrap_or("ndarray")]
+    };
+    let mut features = Vec::new();
+    for backend in backends {
+        let feature = BACKENDS
+            .iter()
+            .find(|(name, _)| *name == backend)
+            .map(|(_, feature)| *feature)
+            .ok_or_else(|| {
+                let names: Vec<_> = BACKENDS.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "unknown backend `{backend}`; choose one of: {}",
+                    names.join(", ")
+                )
+            })?;
+        features.extend(feature);
+    }
     let mut command = cargo();
     command.args([
         "run",
@@ -37,24 +49,24 @@ pub fn run(subcommand: &str, args: &[String]) -> Result<(), String> {
     command
         .arg("--manifest-path")
         .arg(workspace_root().join("Cargo.toml"));
-    if let Some(feature) = feature {
-        command.args(["--features", feature]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
     }
     command.arg("--").arg(subcommand).args(args);
     run_command(command)
 }
 
-/// The value of `--backend X` or `--backend=X`, if given.
-fn backend_flag(args: &[String]) -> Result<Option<&str>, String> {
+/// The value of `--name X` or `--name=X`, if given.
+fn flag<'a>(args: &'a [String], name: &str) -> Result<Option<&'a str>, String> {
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
-        if arg == "--backend" {
+        if arg == name {
             return iter
                 .next()
                 .map(|v| Some(v.as_str()))
-                .ok_or_else(|| "--backend needs a value: ndarray, wgpu or cuda".to_string());
+                .ok_or_else(|| format!("{name} needs a value: ndarray, wgpu or cuda"));
         }
-        if let Some(value) = arg.strip_prefix("--backend=") {
+        if let Some(value) = arg.strip_prefix(name).and_then(|v| v.strip_prefix('=')) {
             return Ok(Some(value));
         }
     }
@@ -72,17 +84,25 @@ mod tests {
     #[test]
     fn finds_the_backend_in_both_spellings() {
         assert_eq!(
-            backend_flag(&args(&["--epochs", "2", "--backend", "wgpu"])),
+            flag(&args(&["--epochs", "2", "--backend", "wgpu"]), "--backend"),
             Ok(Some("wgpu"))
         );
-        assert_eq!(backend_flag(&args(&["--backend=cuda"])), Ok(Some("cuda")));
-        assert_eq!(backend_flag(&args(&["--epochs", "2"])), Ok(None));
-        assert!(backend_flag(&args(&["--backend"])).is_err());
+        assert_eq!(
+            flag(&args(&["--backend=cuda"]), "--backend"),
+            Ok(Some("cuda"))
+        );
+        assert_eq!(flag(&args(&["--backends=cuda"]), "--backend"), Ok(None));
+        assert_eq!(flag(&args(&["--epochs", "2"]), "--backend"), Ok(None));
+        assert!(flag(&args(&["--backend"]), "--backend").is_err());
     }
 
     #[test]
     fn rejects_an_unknown_backend_before_building_anything() {
         let err = run("train", &args(&["--backend", "tpu"])).unwrap_err();
         assert!(err.contains("unknown backend `tpu`"), "{err}");
+        let err = run("compare", &args(&["--backends", "ndarray,tpu"])).unwrap_err();
+        assert!(err.contains("unknown backend `tpu`"), "{err}");
+        let err = run("compare", &args(&["--model", "x"])).unwrap_err();
+        assert!(err.contains("--backends is required"), "{err}");
     }
 }

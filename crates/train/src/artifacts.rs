@@ -109,9 +109,21 @@ pub struct Summary {
     pub seed: u64,
     /// The zoo version that trained it.
     pub zoo_version: String,
+    /// The process's peak resident memory (host RAM, MiB; Linux `VmHWM`), if known. GPU
+    /// memory is not included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_memory_mib: Option<f64>,
     /// The tagger's test figures (tagging runs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tagging: Option<TaggingSummary>,
+}
+
+/// This process's peak resident set size in MiB, from `/proc/self/status` (`None` off Linux).
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// A tagger's test-set figures, by token (padding excluded).

@@ -6,7 +6,8 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::artifacts::{new_run_dir, Summary};
-use crate::backend::{dispatch, BackendName};
+use crate::compare::CompareRun;
+use crate::backend::{dispatch, preflight, BackendName};
 use crate::config::{ExperimentConfig, Overrides};
 use crate::eval::EvalRun;
 use crate::import::ImportRun;
@@ -34,8 +35,63 @@ pub enum Command {
     Import(ImportArgs),
     /// Tag sentences with a trained `pos-tagger` run: `zoo predict --run DIR "The dog ate"`.
     Predict(PredictArgs),
+    /// Train the same experiment on several backends and tabulate speed, memory and accuracy.
+    Compare(CompareArgs),
     /// List the models of the zoo.
     Models,
+}
+
+/// `zoo compare` flags.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The backends, in order, comma-separated: ndarray,wgpu,cuda.
+    #[arg(long, value_enum, value_delimiter = ',', required = true)]
+    pub backends: Vec<BackendName>,
+    /// Add a row for PyTorch running the same model, data and settings
+    /// (tools/torch_reference.py; skipped with a note where `import torch` fails).
+    #[arg(long)]
+    pub torch: bool,
+    /// Folder for the runs and the table [default: runs/compare-<model>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Device number for the GPU backends.
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
+    /// The experiment.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+}
+
+/// Which experiment, and the values that replace the config's.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// Model, a name of `zoo models` [default: mnist-lstm, or the config's model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Experiment file (TOML) over the model's built-in config.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Passes over the training set.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Samples per training step.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long, value_name = "F")]
+    pub lr: Option<f64>,
+    /// Seed of the weights, the shuffling and the toy data.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Folder of the dataset.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which MNIST-format dataset the files hold.
+    #[arg(long, value_parser = ["mnist", "fashion-mnist"])]
+    pub dataset: Option<String>,
+    /// Train on the first N training samples only.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
 }
 
 /// `zoo predict` flags.
@@ -54,6 +110,9 @@ pub struct PredictArgs {
     /// Backend to run the model on.
     #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
     pub backend: BackendName,
+    /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
 }
 
 /// `zoo import` flags.
@@ -77,6 +136,9 @@ pub struct ImportArgs {
     /// Backend to evaluate on.
     #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
     pub backend: BackendName,
+    /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
 }
 
 /// `zoo train` flags; each replaces the value of the config.
@@ -115,6 +177,9 @@ pub struct TrainArgs {
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
     pub backend: BackendName,
+    /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
 }
 
 /// `zoo eval` flags.
@@ -129,6 +194,9 @@ pub struct EvalArgs {
     /// Backend to evaluate on.
     #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
     pub backend: BackendName,
+    /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
 }
 
 /// Runs a parsed command line.
@@ -137,6 +205,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train(args).map(|_| ()),
         Command::Eval(args) => eval(args),
         Command::Import(args) => import(args),
+        Command::Compare(args) => compare(args),
         Command::Predict(args) => predict(args),
         Command::Models => {
             for info in zoo_models::registry() {
@@ -160,15 +229,41 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
         train_limit: args.train_limit,
     })?;
     config.pin_data_dir();
+    preflight(args.backend, args.device)?;
     let dir = new_run_dir(args.out.as_deref(), &config.model.name)?;
     dispatch(
         args.backend,
+        args.device,
         TrainRun {
             config,
             dir,
             started,
         },
     )
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let e = args.experiment;
+    let mut config = ExperimentConfig::load(e.model.as_deref(), e.config.as_deref())?;
+    config.apply(&Overrides {
+        epochs: e.epochs,
+        batch_size: e.batch_size,
+        lr: e.lr,
+        seed: e.seed,
+        data_dir: e.data_dir,
+        dataset: e.dataset,
+        train_limit: e.train_limit,
+    })?;
+    config.pin_data_dir();
+    CompareRun {
+        config,
+        backends: args.backends,
+        device: args.device,
+        torch: args.torch,
+        out: args.out,
+    }
+    .run()
+    .map(|_| ())
 }
 
 fn predict(args: PredictArgs) -> anyhow::Result<()> {
@@ -188,6 +283,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
     };
     let tagged = dispatch(
         args.backend,
+        args.device,
         PredictRun {
             dir: args.run,
             lines,
@@ -206,10 +302,12 @@ fn import(args: ImportArgs) -> anyhow::Result<()> {
         ..Overrides::default()
     })?;
     config.pin_data_dir();
+    preflight(args.backend, args.device)?;
     let name = format!("{}-import", config.model.name);
     let dir = new_run_dir(args.out.as_deref(), &name)?;
     dispatch(
         args.backend,
+        args.device,
         ImportRun {
             config,
             from: args.from,
@@ -223,6 +321,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let summary = Summary::read(&args.run).ok();
     let test = dispatch(
         args.backend,
+        args.device,
         EvalRun {
             dir: args.run.clone(),
             data_dir: args.data_dir,

@@ -13,7 +13,7 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 
 use crate::artifacts::{CONFIG_FILE, MODEL_FILE};
-use crate::backend::{BackendJob, BackendName};
+use crate::backend::{BackendJob, Target};
 use crate::config::{ExperimentConfig, Overrides};
 use burn::train::SupervisedTraining;
 
@@ -106,7 +106,7 @@ impl BackendJob for EvalRun {
     fn run<B: AutodiffBackend>(
         self,
         device: B::Device,
-        _backend: BackendName,
+        _target: Target,
     ) -> anyhow::Result<Tally> {
         let config = run_config(&self.dir, self.data_dir.clone())?;
         with_model::<B, _>(&config, &device, &self.dir, Reload { dir: &self.dir })

@@ -10,7 +10,7 @@ use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 use burn::train::SupervisedTraining;
 
 use crate::artifacts::{write_atomic, CONFIG_FILE, MODEL_FILE};
-use crate::backend::{BackendJob, BackendName};
+use crate::backend::{BackendJob, Target};
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
@@ -34,7 +34,7 @@ impl BackendJob for ImportRun {
     fn run<B: AutodiffBackend>(
         self,
         device: B::Device,
-        _backend: BackendName,
+        _target: Target,
     ) -> anyhow::Result<Tally> {
         with_model::<B, _>(&self.config, &device, &self.dir, Import { run: &self })
     }

@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod backend;
 pub mod cli;
 mod clip;
+pub mod compare;
 pub mod config;
 pub mod eval;
 pub mod import;

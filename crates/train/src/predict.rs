@@ -11,7 +11,7 @@ use zoo_data::pos::{tokenize, Vocab};
 use zoo_models::LstmTagger;
 
 use crate::artifacts::MODEL_FILE;
-use crate::backend::{BackendJob, BackendName};
+use crate::backend::{BackendJob, Target};
 use crate::config::Network;
 use crate::eval::run_config;
 use crate::models::{TAG_VOCAB_FILE, WORD_VOCAB_FILE};
@@ -34,7 +34,7 @@ impl BackendJob for PredictRun {
     fn run<B: AutodiffBackend>(
         self,
         device: B::Device,
-        _backend: BackendName,
+        _target: Target,
     ) -> anyhow::Result<Vec<String>> {
         let config = run_config(&self.dir, None)?;
         let Network::Tagger(net) = &config.model.network else {

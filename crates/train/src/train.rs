@@ -17,9 +17,9 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
 
 use crate::artifacts::{
-    metrics_csv, write_atomic, Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE, MODEL_FILE,
+    metrics_csv, peak_memory_mib, write_atomic, Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE, MODEL_FILE,
 };
-use crate::backend::{BackendJob, BackendName};
+use crate::backend::{BackendJob, Target};
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
@@ -44,7 +44,7 @@ impl BackendJob for TrainRun {
     fn run<B: AutodiffBackend>(
         self,
         device: B::Device,
-        backend: BackendName,
+        target: Target,
     ) -> anyhow::Result<Summary> {
         B::seed(&device, self.config.train.seed);
         write_atomic(
@@ -57,7 +57,7 @@ impl BackendJob for TrainRun {
             &self.dir,
             Fit {
                 run: &self,
-                backend,
+                target,
             },
         )
     }
@@ -65,7 +65,7 @@ impl BackendJob for TrainRun {
 
 struct Fit<'a> {
     run: &'a TrainRun,
-    backend: BackendName,
+    target: Target,
 }
 
 impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
@@ -108,8 +108,8 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         let batch_size = config.train.batch_size;
         let parameters = Module::num_params(&model);
         println!(
-            "Training {} ({parameters} parameters) on {} ({device:?}): {} {train_samples} train / {valid_samples} valid / {test_samples} test, {} epochs, batch {batch_size}, {} lr {}",
-            config.model.name, self.backend, data.dataset, config.train.epochs, config.optimizer.name, config.optimizer.lr,
+            "Training {} ({parameters} parameters) on {} ({}): {} {train_samples} train / {valid_samples} valid / {test_samples} test, {} epochs, batch {batch_size}, {} lr {}",
+            config.model.name, self.target.backend, self.target.device_name, data.dataset, config.train.epochs, config.optimizer.name, config.optimizer.lr,
         );
         println!("Run folder: {}", dir.display());
 
@@ -167,8 +167,8 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         let last_valid = log.rows.iter().rev().find(|r| r.split == "valid");
         let summary = Summary {
             model: config.model.name.clone(),
-            backend: self.backend.to_string(),
-            device: format!("{device:?}"),
+            backend: self.target.backend.to_string(),
+            device: self.target.device_name.clone(),
             dataset: data.dataset,
             tagging: TaggingSummary::from_tally(&test, &data.classes),
             classes: data.classes,
@@ -187,6 +187,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             parameters,
             seed: config.train.seed,
             zoo_version: env!("CARGO_PKG_VERSION").to_string(),
+            peak_memory_mib: peak_memory_mib(),
         };
         summary.write(dir)?;
         println!(

@@ -1,0 +1,355 @@
+//! `zoo compare`: the same experiment (config and seed) trained on several backends, one after
+//! the other, each in its own `zoo train` process (so each has its own peak memory), optionally
+//! beside PyTorch running `tools/torch_reference.py` on the same model, data and settings; one
+//! table (`compare.md`, `compare.json`) of seconds per epoch, samples per second, peak memory and
+//! test accuracy.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::artifacts::{new_run_dir, write_atomic, Summary, CONFIG_FILE};
+use crate::backend::{preflight, BackendName};
+use crate::config::ExperimentConfig;
+
+/// One row of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareRow {
+    /// `ndarray`, `wgpu`, `cuda`, or `torch (cpu)` / `torch (cuda)`.
+    pub backend: String,
+    /// The device's name.
+    pub device: String,
+    /// Seconds of one training pass over the training set.
+    pub seconds_per_epoch: Option<f64>,
+    /// Training samples per second.
+    pub samples_per_second: Option<f64>,
+    /// Peak resident host memory of the process, MiB.
+    pub peak_memory_mib: Option<f64>,
+    /// Test accuracy of the final model.
+    pub test_accuracy: Option<f64>,
+    /// Why the row has no figures, if it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `compare.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The model compared.
+    pub model: String,
+    /// Epochs each backend trained.
+    pub epochs: usize,
+    /// Training samples per epoch.
+    pub train_samples: Option<usize>,
+    /// The seed all rows share.
+    pub seed: u64,
+    /// One row per backend, in the order asked.
+    pub rows: Vec<CompareRow>,
+}
+
+/// What to compare.
+pub struct CompareRun {
+    /// The experiment, flags applied.
+    pub config: ExperimentConfig,
+    /// The backends, in order.
+    pub backends: Vec<BackendName>,
+    /// `--device` for the GPU backends.
+    pub device: Option<usize>,
+    /// Add a PyTorch row.
+    pub torch: bool,
+    /// The output folder [default: `runs/compare-<model>-<UTC time>`].
+    pub out: Option<PathBuf>,
+}
+
+impl CompareRun {
+    /// Trains on every backend and writes the table; fails (after writing what it has) when a
+    /// backend failed.
+    pub fn run(self) -> anyhow::Result<Comparison> {
+        // Every backend is checked before the first one trains.
+        for &backend in &self.backends {
+            let device = (backend != BackendName::Ndarray)
+                .then_some(self.device)
+                .flatten();
+            preflight(backend, device)?;
+        }
+        let out = new_run_dir(
+            self.out.as_deref(),
+            &format!("compare-{}", self.config.model.name),
+        )?;
+        let config_path = out.join(CONFIG_FILE);
+        write_atomic(&config_path, self.config.to_toml().as_bytes())?;
+        let exe = std::env::current_exe().context("cannot find the zoo binary itself")?;
+
+        let mut rows = Vec::new();
+        let mut train_samples = None;
+        for &backend in &self.backends {
+            let dir = out.join(backend.as_str());
+            let log = out.join(format!("{backend}.log"));
+            println!(
+                "[{backend}] training {} ({} epochs); log in {}",
+                self.config.model.name,
+                self.config.train.epochs,
+                log.display()
+            );
+            let mut command = Command::new(&exe);
+            command
+                .arg("train")
+                .arg("--config")
+                .arg(&config_path)
+                .args(["--backend", backend.as_str(), "--out"])
+                .arg(&dir);
+            if let (Some(index), true) = (self.device, backend != BackendName::Ndarray) {
+                command.args(["--device", &index.to_string()]);
+            }
+            let row = match run_logged(command, &log) {
+                Ok(()) => {
+                    let summary = Summary::read(&dir)?;
+                    train_samples = Some(summary.train_samples);
+                    row_of(&summary)
+                }
+                Err(error) => failed_row(backend.as_str(), error),
+            };
+            print_row(&row);
+            rows.push(row);
+        }
+        if self.torch {
+            rows.extend(self.torch_row(&config_path, &out)?);
+        }
+
+        let comparison = Comparison {
+            model: self.config.model.name.clone(),
+            epochs: self.config.train.epochs,
+            train_samples,
+            seed: self.config.train.seed,
+            rows,
+        };
+        let json = serde_json::to_string_pretty(&comparison).expect("comparisons serialize");
+        write_atomic(&out.join("compare.json"), format!("{json}\n").as_bytes())?;
+        let table = markdown(&comparison);
+        write_atomic(&out.join("compare.md"), table.as_bytes())?;
+        println!("\n{table}");
+        println!(
+            "Written: {} and {}",
+            out.join("compare.md").display(),
+            out.join("compare.json").display()
+        );
+        if let Some(bad) = comparison.rows.iter().find(|r| r.error.is_some()) {
+            anyhow::bail!(
+                "backend `{}` failed: {}",
+                bad.backend,
+                bad.error.as_deref().unwrap_or("")
+            );
+        }
+        Ok(comparison)
+    }
+
+    /// The PyTorch row, or `None` (with a note) when `python3` cannot import torch.
+    fn torch_row(&self, config_path: &Path, out: &Path) -> anyhow::Result<Option<CompareRow>> {
+        let importable = Command::new("python3")
+            .args(["-c", "import torch"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !importable {
+            println!("[torch] skipped: `python3 -c \"import torch\"` fails on this machine (pip install torch)");
+            return Ok(None);
+        }
+        let script = torch_script()?;
+        let dir = out.join("torch");
+        let log = out.join("torch.log");
+        println!(
+            "[torch] training {} with {}; log in {}",
+            self.config.model.name,
+            script.display(),
+            log.display()
+        );
+        let mut command = Command::new("python3");
+        command
+            .arg(&script)
+            .arg("--config")
+            .arg(config_path)
+            .arg("--out")
+            .arg(&dir);
+        if let Some(dir) = self.config.mnist_source().map(|(_, dir)| dir) {
+            command.arg("--data-dir").arg(dir);
+        }
+        let row = match run_logged(command, &log) {
+            Ok(()) => {
+                let text = std::fs::read_to_string(dir.join("summary.json"))
+                    .with_context(|| format!("{}: no summary.json", dir.display()))?;
+                let summary: TorchSummary = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not the reference's summary", dir.display()))?;
+                CompareRow {
+                    backend: summary.backend,
+                    device: summary.device,
+                    seconds_per_epoch: Some(summary.seconds_per_epoch),
+                    samples_per_second: Some(summary.samples_per_second),
+                    peak_memory_mib: summary.peak_memory_mib,
+                    test_accuracy: summary.test_accuracy,
+                    error: None,
+                }
+            }
+            Err(error) => failed_row("torch", error),
+        };
+        print_row(&row);
+        Ok(Some(row))
+    }
+}
+
+/// What `tools/torch_reference.py` writes.
+#[derive(Debug, Deserialize)]
+struct TorchSummary {
+    backend: String,
+    device: String,
+    seconds_per_epoch: f64,
+    samples_per_second: f64,
+    peak_memory_mib: Option<f64>,
+    test_accuracy: Option<f64>,
+}
+
+/// `tools/torch_reference.py` of this checkout.
+fn torch_script() -> anyhow::Result<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/torch_reference.py");
+    if !path.is_file() {
+        anyhow::bail!(
+            "{}: the PyTorch reference script is missing (run zoo from its checkout)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Runs `command` with its output in `log`; an error carries its last `error:` line.
+fn run_logged(mut command: Command, log: &Path) -> anyhow::Result<()> {
+    let file = std::fs::File::create(log)
+        .with_context(|| format!("cannot create {}", log.display()))?;
+    let status = command
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .status()
+        .with_context(|| format!("cannot start {:?}", command.get_program()))?;
+    if status.success() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("error:"))
+        .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("no output")
+        .trim_start_matches("error:")
+        .trim()
+        .to_string();
+    anyhow::bail!("{last} (exit {status}; see {})", log.display())
+}
+
+fn row_of(summary: &Summary) -> CompareRow {
+    CompareRow {
+        backend: summary.backend.clone(),
+        device: summary.device.clone(),
+        seconds_per_epoch: Some(summary.seconds_per_epoch),
+        samples_per_second: Some(summary.samples_per_second),
+        peak_memory_mib: summary.peak_memory_mib,
+        test_accuracy: summary.test_accuracy,
+        error: None,
+    }
+}
+
+fn failed_row(backend: &str, error: anyhow::Error) -> CompareRow {
+    CompareRow {
+        backend: backend.to_string(),
+        device: "-".into(),
+        seconds_per_epoch: None,
+        samples_per_second: None,
+        peak_memory_mib: None,
+        test_accuracy: None,
+        error: Some(error.to_string()),
+    }
+}
+
+fn print_row(row: &CompareRow) {
+    match &row.error {
+        Some(error) => println!("[{}] failed: {error}", row.backend),
+        None => println!(
+            "[{}] {}: {} s/epoch, test accuracy {}",
+            row.backend,
+            row.device,
+            figure(row.seconds_per_epoch, 2),
+            figure(row.test_accuracy, 4)
+        ),
+    }
+}
+
+fn figure(value: Option<f64>, decimals: usize) -> String {
+    value.map_or("-".into(), |v| format!("{v:.decimals$}"))
+}
+
+/// The table of `compare.md`.
+pub fn markdown(comparison: &Comparison) -> String {
+    let mut table = format!(
+        "{}, {} epoch(s), {} training samples, seed {}\n\n\
+         | backend | device | s/epoch | samples/s | peak host memory (MiB) | test accuracy |\n\
+         | --- | --- | ---: | ---: | ---: | ---: |\n",
+        comparison.model,
+        comparison.epochs,
+        comparison
+            .train_samples
+            .map_or("?".into(), |n| n.to_string()),
+        comparison.seed
+    );
+    for row in &comparison.rows {
+        let accuracy = match &row.error {
+            Some(error) => format!("failed: {}", error.replace('|', "/")),
+            None => figure(row.test_accuracy, 4),
+        };
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            row.backend,
+            row.device.replace('|', "/"),
+            figure(row.seconds_per_epoch, 2),
+            figure(row.samples_per_second, 0),
+            figure(row.peak_memory_mib, 0),
+            accuracy
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_one_row_per_backend_and_shows_failures() {
+        let comparison = Comparison {
+            model: "mnist-lstm".into(),
+            epochs: 1,
+            train_samples: Some(2000),
+            seed: 1,
+            rows: vec![
+                CompareRow {
+                    backend: "ndarray".into(),
+                    device: "CPU: x (2 threads)".into(),
+                    seconds_per_epoch: Some(9.5),
+                    samples_per_second: Some(210.4),
+                    peak_memory_mib: Some(300.2),
+                    test_accuracy: Some(0.81234),
+                    error: None,
+                },
+                failed_row("wgpu", anyhow::anyhow!("no adapter | none")),
+            ],
+        };
+        let table = markdown(&comparison);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "mnist-lstm, 1 epoch(s), 2000 training samples, seed 1");
+        assert_eq!(
+            lines[4],
+            "| ndarray | CPU: x (2 threads) | 9.50 | 210 | 300 | 0.8123 |"
+        );
+        assert_eq!(lines[5], "| wgpu | - | - | - | - | failed: no adapter / none |");
+    }
+}
