@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch reference for `zoo compare --torch`: the same MNIST model, data split, hyper-parameters
-and seed as a zoo experiment config, trained with PyTorch (cuDNN on a GPU when one is there).
+and seed as a zoo experiment config, trained with PyTorch (cuDNN on a GPU when one is there). Needs torch
+only (no numpy, no torchvision).
 
     python3 tools/torch_reference.py --config runs/compare-x/config.toml --out runs/compare-x/torch
 
 Writes OUT/summary.json with the fields `zoo compare` reads: backend, device, seconds_per_epoch,
 samples_per_second, peak_memory_mib, test_accuracy. Seconds per epoch count the training pass only,
-as `zoo train` does. Needs torch and numpy only.
+as `zoo train` does.
 """
 
 import argparse
@@ -20,7 +21,6 @@ import sys
 import time
 import tomllib
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -43,8 +43,9 @@ def read_idx(folder, stem):
             magic, count = struct.unpack(">II", data[:8])
             if magic == 2051:
                 rows, cols = struct.unpack(">II", data[8:16])
-                return np.frombuffer(data, np.uint8, count * rows * cols, 16).reshape(count, rows, cols)
-            return np.frombuffer(data, np.uint8, count, 8)
+                pixels = torch.frombuffer(bytearray(data), dtype=torch.uint8, count=count * rows * cols, offset=16)
+                return pixels.reshape(count, rows, cols)
+            return torch.frombuffer(bytearray(data), dtype=torch.uint8, count=count, offset=8)
     sys.exit(f"error: {folder}: no {stem} or {stem}.gz")
 
 
@@ -127,7 +128,6 @@ def main():
     folder = args.data_dir or data["dir"]
 
     torch.manual_seed(train["seed"])
-    np.random.seed(train["seed"])
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
 
     images = read_idx(folder, FILES["train_images"])
@@ -142,9 +142,9 @@ def main():
     model = model_class(config["model"]).to(device)
 
     def tensors(x, y):
-        x = (torch.tensor(x, dtype=torch.float32) / 255.0 - data["mean"]) / data["std"]
+        x = (x.float() / 255.0 - data["mean"]) / data["std"]
         x = x.unsqueeze(1) if image_input else x
-        return x.to(device), torch.tensor(y, dtype=torch.long).to(device)
+        return x.to(device), y.long().to(device)
 
     train_x, train_y = tensors(train_x, train_y)
     test_x, test_y = tensors(test_x, test_y)

@@ -60,8 +60,11 @@ pub trait BackendJob {
     /// What the work returns.
     type Output;
     /// Runs the work on backend `B` and its `device`.
-    fn run<B: AutodiffBackend>(self, device: B::Device, target: Target)
-        -> anyhow::Result<Self::Output>;
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        target: Target,
+    ) -> anyhow::Result<Self::Output>;
 }
 
 /// Runs `job` on the backend called `name`, on its device number `device` (the default device
@@ -365,7 +368,10 @@ mod tests {
     #[test]
     fn the_cpu_is_named_with_its_threads() {
         let name = cpu_name();
-        assert!(name.starts_with("CPU: ") && name.ends_with(" threads)"), "{name}");
+        assert!(
+            name.starts_with("CPU: ") && name.ends_with(" threads)"),
+            "{name}"
+        );
     }
 
     #[test]

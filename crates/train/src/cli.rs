@@ -6,8 +6,8 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::artifacts::{new_run_dir, Summary};
-use crate::compare::CompareRun;
 use crate::backend::{dispatch, preflight, BackendName};
+use crate::compare::CompareRun;
 use crate::config::{ExperimentConfig, Overrides};
 use crate::eval::EvalRun;
 use crate::import::ImportRun;

@@ -224,8 +224,8 @@ fn torch_script() -> anyhow::Result<PathBuf> {
 
 /// Runs `command` with its output in `log`; an error carries its last `error:` line.
 fn run_logged(mut command: Command, log: &Path) -> anyhow::Result<()> {
-    let file = std::fs::File::create(log)
-        .with_context(|| format!("cannot create {}", log.display()))?;
+    let file =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let status = command
         .stdout(file.try_clone()?)
         .stderr(file)
@@ -244,7 +244,7 @@ fn run_logged(mut command: Command, log: &Path) -> anyhow::Result<()> {
         .trim_start_matches("error:")
         .trim()
         .to_string();
-    anyhow::bail!("{last} (exit {status}; see {})", log.display())
+    anyhow::bail!("{last} ({status}; see {})", log.display())
 }
 
 fn row_of(summary: &Summary) -> CompareRow {
@@ -345,11 +345,17 @@ mod tests {
         };
         let table = markdown(&comparison);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines[0], "mnist-lstm, 1 epoch(s), 2000 training samples, seed 1");
+        assert_eq!(
+            lines[0],
+            "mnist-lstm, 1 epoch(s), 2000 training samples, seed 1"
+        );
         assert_eq!(
             lines[4],
             "| ndarray | CPU: x (2 threads) | 9.50 | 210 | 300 | 0.8123 |"
         );
-        assert_eq!(lines[5], "| wgpu | - | - | - | - | failed: no adapter / none |");
+        assert_eq!(
+            lines[5],
+            "| wgpu | - | - | - | - | failed: no adapter / none |"
+        );
     }
 }

@@ -103,11 +103,7 @@ pub(crate) fn run_config(
 impl BackendJob for EvalRun {
     type Output = Tally;
 
-    fn run<B: AutodiffBackend>(
-        self,
-        device: B::Device,
-        _target: Target,
-    ) -> anyhow::Result<Tally> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, _target: Target) -> anyhow::Result<Tally> {
         let config = run_config(&self.dir, self.data_dir.clone())?;
         with_model::<B, _>(&config, &device, &self.dir, Reload { dir: &self.dir })
     }

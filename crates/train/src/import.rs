@@ -31,11 +31,7 @@ pub struct ImportRun {
 impl BackendJob for ImportRun {
     type Output = Tally;
 
-    fn run<B: AutodiffBackend>(
-        self,
-        device: B::Device,
-        _target: Target,
-    ) -> anyhow::Result<Tally> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, _target: Target) -> anyhow::Result<Tally> {
         with_model::<B, _>(&self.config, &device, &self.dir, Import { run: &self })
     }
 }

@@ -17,7 +17,8 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
 
 use crate::artifacts::{
-    metrics_csv, peak_memory_mib, write_atomic, Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE, MODEL_FILE,
+    metrics_csv, peak_memory_mib, write_atomic, Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE,
+    MODEL_FILE,
 };
 use crate::backend::{BackendJob, Target};
 use crate::config::ExperimentConfig;
@@ -41,25 +42,13 @@ pub struct TrainRun {
 impl BackendJob for TrainRun {
     type Output = Summary;
 
-    fn run<B: AutodiffBackend>(
-        self,
-        device: B::Device,
-        target: Target,
-    ) -> anyhow::Result<Summary> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, target: Target) -> anyhow::Result<Summary> {
         B::seed(&device, self.config.train.seed);
         write_atomic(
             &self.dir.join(CONFIG_FILE),
             self.config.to_toml().as_bytes(),
         )?;
-        with_model::<B, _>(
-            &self.config,
-            &device,
-            &self.dir,
-            Fit {
-                run: &self,
-                target,
-            },
-        )
+        with_model::<B, _>(&self.config, &device, &self.dir, Fit { run: &self, target })
     }
 }
 

@@ -13,9 +13,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::Distribution;
-use zoo_models::{
-    LstmTaggerConfig, MlpConfig, MnistCnnConfig, MnistLstmConfig, SmallCnnConfig,
-};
+use zoo_models::{LstmTaggerConfig, MlpConfig, MnistCnnConfig, MnistLstmConfig, SmallCnnConfig};
 
 type Cpu = NdArray;
 type Gpu = Wgpu;
@@ -44,7 +42,10 @@ fn random<const D: usize>(shape: [usize; D]) -> TensorData {
 
 fn check(name: &str, error: f32) {
     println!("{name}: max |ndarray - wgpu| = {error:.2e}");
-    assert!(error <= 1e-4, "{name}: outputs differ by {error:e} between ndarray and wgpu");
+    assert!(
+        error <= 1e-4,
+        "{name}: outputs differ by {error:e} between ndarray and wgpu"
+    );
 }
 
 #[test]
@@ -70,7 +71,10 @@ fn every_zoo_model_agrees_on_ndarray_and_wgpu() {
     let twin = on_gpu(&model, MnistCnnConfig::new().init::<Gpu>(&gpu), &gpu);
     check(
         "mnist-cnn",
-        max_error(expected, twin.forward(Tensor::from_data(pictures.clone(), &gpu))),
+        max_error(
+            expected,
+            twin.forward(Tensor::from_data(pictures.clone(), &gpu)),
+        ),
     );
     let model = SmallCnnConfig::new().init::<Cpu>(&cpu);
     let expected = model.forward(Tensor::from_data(pictures.clone(), &cpu));
@@ -130,7 +134,11 @@ fn zoo(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
 
 /// The single `error:` line of a clean failure (exit 1, no panic, no backtrace).
 fn error_line(code: Option<i32>, stdout: &str, stderr: &str) -> String {
-    assert_eq!(code, Some(1), "expected a clean failure:\n{stdout}\n{stderr}");
+    assert_eq!(
+        code,
+        Some(1),
+        "expected a clean failure:\n{stdout}\n{stderr}"
+    );
     assert!(
         !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
         "{stderr}"
@@ -146,30 +154,60 @@ fn wgpu_without_any_vulkan_driver_is_one_clear_line() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let (code, stdout, stderr) = zoo(
-        &["train", "--model", "classification", "--backend", "wgpu", "--out", out.to_str().unwrap()],
+        &[
+            "train",
+            "--model",
+            "classification",
+            "--backend",
+            "wgpu",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         // Hide every installed Vulkan driver from the loader.
-        &[("VK_ICD_FILENAMES", "/nonexistent/icd.json"), ("VK_DRIVER_FILES", "/nonexistent/icd.json")],
+        &[
+            ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+            ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+        ],
     );
     let line = error_line(code, &stdout, &stderr);
-    assert!(line.contains("backend `wgpu` found no Vulkan adapter"), "{line}");
+    assert!(
+        line.contains("backend `wgpu` found no Vulkan adapter"),
+        "{line}"
+    );
     assert!(line.contains("mesa-vulkan-drivers"), "{line}");
-    assert!(!out.exists(), "nothing is created before the backend is checked");
+    assert!(
+        !out.exists(),
+        "nothing is created before the backend is checked"
+    );
 }
 
 #[test]
 fn cuda_without_the_nvidia_driver_is_one_clear_line() {
     if zoo_train::backend::cuda_driver().is_ok() {
-        println!("this machine has the NVIDIA driver; the missing-driver path cannot be shown here");
+        println!(
+            "this machine has the NVIDIA driver; the missing-driver path cannot be shown here"
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let (code, stdout, stderr) = zoo(
-        &["train", "--model", "classification", "--backend", "cuda", "--out", out.to_str().unwrap()],
+        &[
+            "train",
+            "--model",
+            "classification",
+            "--backend",
+            "cuda",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &[],
     );
     let line = error_line(code, &stdout, &stderr);
-    assert!(line.contains("needs the NVIDIA driver's libcuda.so.1"), "{line}");
+    assert!(
+        line.contains("needs the NVIDIA driver's libcuda.so.1"),
+        "{line}"
+    );
     assert!(line.contains("--backend wgpu"), "{line}");
     assert!(!out.exists());
 }
@@ -177,7 +215,15 @@ fn cuda_without_the_nvidia_driver_is_one_clear_line() {
 #[test]
 fn a_device_that_does_not_exist_is_named_with_the_ones_that_do() {
     let (code, stdout, stderr) = zoo(
-        &["train", "--model", "classification", "--backend", "wgpu", "--device", "7"],
+        &[
+            "train",
+            "--model",
+            "classification",
+            "--backend",
+            "wgpu",
+            "--device",
+            "7",
+        ],
         &[],
     );
     let line = error_line(code, &stdout, &stderr);
@@ -185,7 +231,10 @@ fn a_device_that_does_not_exist_is_named_with_the_ones_that_do() {
     assert!(line.contains("0: "), "lists the adapters: {line}");
     let (code, stdout, stderr) = zoo(&["train", "--backend", "ndarray", "--device", "1"], &[]);
     let line = error_line(code, &stdout, &stderr);
-    assert!(line.contains("the ndarray backend has one device"), "{line}");
+    assert!(
+        line.contains("the ndarray backend has one device"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -194,7 +243,14 @@ fn a_toy_trains_on_wgpu_and_names_its_adapter() {
     let out = tmp.path().join("run");
     let (code, stdout, stderr) = zoo(
         &[
-            "train", "--model", "classification", "--backend", "wgpu", "--epochs", "20", "--out",
+            "train",
+            "--model",
+            "classification",
+            "--backend",
+            "wgpu",
+            "--epochs",
+            "20",
+            "--out",
             out.to_str().unwrap(),
         ],
         &[],
