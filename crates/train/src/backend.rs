@@ -5,7 +5,6 @@
 
 use std::fmt;
 
-use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 /// The backends the zoo can train on.
@@ -175,7 +174,12 @@ pub fn cpu_name() -> String {
 /// Runs one tiny computation on `device`, catching the panic with which a backend reports a
 /// device it cannot use, so the user gets one line instead of a worker thread's backtrace.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-fn probe<B: Backend>(device: &B::Device, name: BackendName, label: &str) -> anyhow::Result<()> {
+fn probe<B: burn::prelude::Backend>(
+    device: &B::Device,
+    name: BackendName,
+    label: &str,
+) -> anyhow::Result<()> {
+    use burn::prelude::*;
     use std::sync::{Arc, Mutex};
     let message: Arc<Mutex<Option<String>>> = Arc::default();
     let hook = std::panic::take_hook();
