@@ -5,7 +5,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 
 use super::rnn::{
-    check_input, init_layers, initial_state, run_layers, RnnError, RnnLayer, SeqLayout, StepMask,
+    check_input, init_layers, initial_state, run_direction, run_layers, RnnError, RnnLayer,
+    SeqLayout, StepMask,
 };
 
 /// Configuration of [`Gru`], with `nn.GRU`'s arguments and defaults.
@@ -121,21 +122,21 @@ impl<B: Backend> Gru<B> {
         let h0 = initial_state("Gru", "hidden", hidden, shape, &device)?;
         let mask = StepMask::new(lengths, seq, batch, &device)?;
         let hidden = self.hidden_size;
+        let step = |input_part: Tensor<B, 2>, [h]: [Tensor<B, 2>; 1], hidden_part: Tensor<B, 2>| {
+            let i = |k: usize| input_part.clone().narrow(1, k * hidden, hidden);
+            let hh = |k: usize| hidden_part.clone().narrow(1, k * hidden, hidden);
+            let r = sigmoid(i(0) + hh(0));
+            let z = sigmoid(i(1) + hh(1));
+            let n = tanh(i(2) + r * hh(2));
+            [(z.clone().neg() + 1.0) * n + z * h]
+        };
         let (output, [h_n]) = run_layers(
             &self.layers,
             &self.dropout,
             input,
             self.batch_first,
             [h0],
-            &mask,
-            |input_part, [h]: [Tensor<B, 2>; 1], hidden_part| {
-                let i = |k: usize| input_part.clone().narrow(1, k * hidden, hidden);
-                let hh = |k: usize| hidden_part.clone().narrow(1, k * hidden, hidden);
-                let r = sigmoid(i(0) + hh(0));
-                let z = sigmoid(i(1) + hh(1));
-                let n = tanh(i(2) + r * hh(2));
-                [(z.clone().neg() + 1.0) * n + z * h]
-            },
+            |weights, x, state, reverse| run_direction(weights, x, state, reverse, &mask, &step),
         );
         Ok((output, h_n))
     }

@@ -5,7 +5,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 
 use super::rnn::{
-    check_input, init_layers, initial_state, run_layers, RnnError, RnnLayer, SeqLayout, StepMask,
+    check_input, init_layers, initial_state, run_direction, run_layers, GateWeights, RnnError,
+    RnnLayer, SeqLayout, StepMask,
 };
 
 /// Configuration of [`Lstm`], with `nn.LSTM`'s arguments and defaults.
@@ -139,25 +140,59 @@ impl<B: Backend> Lstm<B> {
         let c0 = initial_state("Lstm", "cell", cell, shape, &device)?;
         let mask = StepMask::new(lengths, seq, batch, &device)?;
         let hidden = self.hidden_size;
+        let step = |gates: Tensor<B, 2>, [_, c]: [Tensor<B, 2>; 2], hidden_part: Tensor<B, 2>| {
+            let gates = gates + hidden_part;
+            let chunk = |k: usize| gates.clone().narrow(1, k * hidden, hidden);
+            let (i, f) = (sigmoid(chunk(0)), sigmoid(chunk(1)));
+            let (g, o) = (tanh(chunk(2)), sigmoid(chunk(3)));
+            let c = f * c + i * g;
+            let h = o * tanh(c.clone());
+            [h, c]
+        };
         let (output, [hidden, cell]) = run_layers(
             &self.layers,
             &self.dropout,
             input,
             self.batch_first,
             [h0, c0],
-            &mask,
-            |gates, [_, c]: [Tensor<B, 2>; 2], hidden_part| {
-                let gates = gates + hidden_part;
-                let chunk = |k: usize| gates.clone().narrow(1, k * hidden, hidden);
-                let (i, f) = (sigmoid(chunk(0)), sigmoid(chunk(1)));
-                let (g, o) = (tanh(chunk(2)), sigmoid(chunk(3)));
-                let c = f * c + i * g;
-                let h = o * tanh(c.clone());
-                [h, c]
+            |weights, x, state, reverse| {
+                #[cfg(feature = "ndarray")]
+                if super::lstm_cpu::available::<B>(x.dtype()) {
+                    return fused_direction(weights, x, state, reverse, lengths);
+                }
+                run_direction(weights, x, state, reverse, &mask, &step)
             },
         );
         Ok((output, LstmState { hidden, cell }))
     }
+}
+
+/// One direction of one layer through [`super::lstm_cpu`]: the input projection of every step as
+/// one tensor product (both biases folded in), then the recurrence as one operation.
+#[cfg(feature = "ndarray")]
+fn fused_direction<B: Backend>(
+    weights: &GateWeights<B>,
+    x: Tensor<B, 3>,
+    [h0, c0]: [Tensor<B, 2>; 2],
+    reverse: bool,
+    lengths: Option<&[usize]>,
+) -> (Tensor<B, 3>, [Tensor<B, 2>; 2]) {
+    let [seq, batch, features] = x.dims();
+    let gates_x = weights.input_part(x.reshape([seq * batch, features]));
+    let gates_x = match &weights.bias_hh {
+        Some(b) => gates_x + b.val().unsqueeze(),
+        None => gates_x,
+    };
+    let gates = gates_x.dims()[1];
+    let (out, h, c) = super::lstm_cpu::recurrence(
+        gates_x.reshape([seq, batch, gates]),
+        weights.weight_hh.val(),
+        h0,
+        c0,
+        reverse,
+        lengths,
+    );
+    (out, [h, c])
 }
 
 #[cfg(test)]

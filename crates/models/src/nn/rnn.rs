@@ -306,7 +306,8 @@ pub(crate) fn initial_state<B: Backend>(
 
 /// Runs every layer and direction of a stack over `input` (already checked; `[batch, seq, in]`
 /// when `batch_first`, else `[seq, batch, in]`) from `initial` (each `[layers * D, batch, H]`,
-/// `h` first), with `dropout` between layers and `step` as in [`run_direction`]. Returns the last
+/// `h` first), with `dropout` between layers; `direction(weights, x, state, reverse)` runs one
+/// direction of one layer over `x [seq, batch, in]` (usually [`run_direction`]). Returns the last
 /// layer's outputs in the input's layout and the final states, stacked like `initial`.
 pub(crate) fn run_layers<B: Backend, const N: usize>(
     layers: &[RnnLayer<B>],
@@ -314,8 +315,12 @@ pub(crate) fn run_layers<B: Backend, const N: usize>(
     input: Tensor<B, 3>,
     batch_first: bool,
     initial: [Tensor<B, 3>; N],
-    mask: &StepMask<B>,
-    step: impl Fn(Tensor<B, 2>, [Tensor<B, 2>; N], Tensor<B, 2>) -> [Tensor<B, 2>; N],
+    direction: impl Fn(
+        &GateWeights<B>,
+        Tensor<B, 3>,
+        [Tensor<B, 2>; N],
+        bool,
+    ) -> (Tensor<B, 3>, [Tensor<B, 2>; N]),
 ) -> (Tensor<B, 3>, [Tensor<B, 3>; N]) {
     // Work in [seq, batch, features].
     let mut x = if batch_first {
@@ -335,7 +340,7 @@ pub(crate) fn run_layers<B: Backend, const N: usize>(
         {
             let state =
                 std::array::from_fn(|s| initial[s].clone().slice(s![index]).squeeze_dim::<2>(0));
-            let (out, state) = run_direction(weights, x.clone(), state, reverse, mask, &step);
+            let (out, state) = direction(weights, x.clone(), state, reverse);
             outputs.push(out);
             for (all, last) in finals.iter_mut().zip(state) {
                 all.push(last);

@@ -1,0 +1,604 @@
+//! The LSTM recurrence on the CPU as one operation: the forward pass over every step of one layer
+//! and direction in plain loops and matrix products, and its own backward pass (one node in the
+//! autodiff graph instead of a dozen per step).
+//!
+//! [`super::Lstm`] uses it automatically on `NdArray` and `Autodiff<NdArray>` (the zoo's CPU
+//! backend); every other backend runs the same math as ordinary tensor operations. The two are
+//! held equal by the tests below and by the PyTorch fixtures (forward and gradients).
+//!
+//! Layout: time-major, row-major `f32`. `gates_x` `[T, B, 4H]` holds `x_t · W_ihᵀ + b_ih + b_hh`
+//! for every step (one matrix product over all steps, done by the caller with tensor operations
+//! so that its gradient is ordinary autodiff); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
+
+use std::any::{Any, TypeId};
+use std::cell::Cell;
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::{Autodiff, NdArray};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData, TensorPrimitive};
+
+thread_local! {
+    static ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Runs `f` with the fused CPU recurrence switched off on this thread, so that [`super::Lstm`]
+/// takes the tensor-operation path on every backend: for benchmarks and for tests that hold the
+/// two paths equal.
+pub fn without_fused_lstm<R>(f: impl FnOnce() -> R) -> R {
+    let before = ENABLED.with(|e| e.replace(false));
+    let result = f();
+    ENABLED.with(|e| e.set(before));
+    result
+}
+
+/// Whether `B` gets the fused recurrence: `NdArray` or `Autodiff<NdArray>` with `f32` floats.
+pub(crate) fn available<B: Backend>(dtype: DType) -> bool {
+    ENABLED.with(Cell::get)
+        && dtype == DType::F32
+        && (TypeId::of::<B>() == TypeId::of::<NdArray>()
+            || TypeId::of::<B>() == TypeId::of::<Autodiff<NdArray>>())
+}
+
+/// Moves a value between two names of the same type (`B` is checked to be `NdArray` or
+/// `Autodiff<NdArray>` before).
+fn cast<From: 'static, To: 'static>(value: From) -> To {
+    *(Box::new(value) as Box<dyn Any>)
+        .downcast::<To>()
+        .unwrap_or_else(|_| unreachable!("lstm_cpu: cast between different backends"))
+}
+
+/// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
+/// `[T, B, H]` (zero at padded steps) and the final `h`, `c`. Call only where
+/// [`available`]`::<B>` is true.
+pub(crate) fn recurrence<B: Backend>(
+    gates_x: Tensor<B, 3>,
+    w_hh: Tensor<B, 2>,
+    h0: Tensor<B, 2>,
+    c0: Tensor<B, 2>,
+    reverse: bool,
+    lengths: Option<&[usize]>,
+) -> (Tensor<B, 3>, Tensor<B, 2>, Tensor<B, 2>) {
+    let [seq, batch, _] = gates_x.dims();
+    let hidden = w_hh.dims()[1];
+    let dims = Dims {
+        seq,
+        batch,
+        hidden,
+        reverse,
+        lengths: lengths.map(<[usize]>::to_vec),
+    };
+    let packed: Tensor<B, 3> = if TypeId::of::<B>() == TypeId::of::<NdArray>() {
+        cast(plain(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
+    } else {
+        cast(tracked(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
+    };
+    // Rows 0..T are the outputs, T the final h, T + 1 the final c.
+    let h = packed.clone().slice(s![seq]).squeeze_dim(0);
+    let c = packed.clone().slice(s![seq + 1]).squeeze_dim(0);
+    (packed.slice(s![0..seq]), h, c)
+}
+
+fn values<const D: usize>(tensor: Tensor<NdArray, D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .into_vec::<f32>()
+        .unwrap_or_else(|err| unreachable!("lstm_cpu: f32 checked before: {err:?}"))
+}
+
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<NdArray, D> {
+    Tensor::from_data(TensorData::new(values, shape), &Default::default())
+}
+
+fn plain(
+    gates_x: Tensor<NdArray, 3>,
+    w_hh: Tensor<NdArray, 2>,
+    h0: Tensor<NdArray, 2>,
+    c0: Tensor<NdArray, 2>,
+    dims: Dims,
+) -> Tensor<NdArray, 3> {
+    let (packed, _) = forward(
+        values(gates_x),
+        &values(w_hh),
+        values(h0),
+        values(c0),
+        &dims,
+        false,
+    );
+    tensor(packed, [dims.seq + 2, dims.batch, dims.hidden])
+}
+
+fn tracked(
+    gates_x: Tensor<Autodiff<NdArray>, 3>,
+    w_hh: Tensor<Autodiff<NdArray>, 2>,
+    h0: Tensor<Autodiff<NdArray>, 2>,
+    c0: Tensor<Autodiff<NdArray>, 2>,
+    dims: Dims,
+) -> Tensor<Autodiff<NdArray>, 3> {
+    let [gates_x, w_hh, h0, c0] = [
+        gates_x.into_primitive().tensor(),
+        w_hh.into_primitive().tensor(),
+        h0.into_primitive().tensor(),
+        c0.into_primitive().tensor(),
+    ];
+    let nodes = [&gates_x, &w_hh, &h0, &c0].map(|t| t.node.clone());
+    let run = |save| {
+        forward(
+            values(Tensor::<NdArray, 3>::from_primitive(
+                TensorPrimitive::Float(gates_x.primitive),
+            )),
+            &values(Tensor::<NdArray, 2>::from_primitive(
+                TensorPrimitive::Float(w_hh.primitive),
+            )),
+            values(Tensor::<NdArray, 2>::from_primitive(
+                TensorPrimitive::Float(h0.primitive),
+            )),
+            values(Tensor::<NdArray, 2>::from_primitive(
+                TensorPrimitive::Float(c0.primitive),
+            )),
+            &dims,
+            save,
+        )
+    };
+    let shape = [dims.seq + 2, dims.batch, dims.hidden];
+    let output = match RecurrenceBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (out, saved) = run(true);
+            let saved = saved.unwrap_or_else(|| unreachable!("lstm_cpu: saved when asked"));
+            prep.finish(Arc::new(saved), primitive(out, shape))
+        }
+        OpsKind::UnTracked(prep) => prep.finish(primitive(run(false).0, shape)),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
+}
+
+fn primitive<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+) -> <NdArray as burn::tensor::backend::BackendTypes>::FloatTensorPrimitive {
+    tensor(values, shape).into_primitive().tensor()
+}
+
+/// The autodiff node of one recurrence; its parents are `gates_x`, `w_hh`, `h0`, `c0`.
+#[derive(Debug)]
+struct RecurrenceBackward;
+
+impl Backward<NdArray, 4> for RecurrenceBackward {
+    type State = Arc<Saved>;
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let saved = ops.state;
+        let grad = grads.consume::<NdArray>(&ops.node);
+        let grad = values(Tensor::<NdArray, 3>::from_primitive(
+            TensorPrimitive::Float(grad),
+        ));
+        let Grads {
+            gates_x,
+            w_hh,
+            h0,
+            c0,
+        } = backward(&saved, &grad);
+        let Dims {
+            seq, batch, hidden, ..
+        } = saved.dims;
+        let [p_gates_x, p_w_hh, p_h0, p_c0] = ops.parents;
+        if let Some(node) = p_gates_x {
+            grads.register::<NdArray>(node.id, primitive(gates_x, [seq, batch, 4 * hidden]));
+        }
+        if let Some(node) = p_w_hh {
+            grads.register::<NdArray>(node.id, primitive(w_hh, [4 * hidden, hidden]));
+        }
+        if let Some(node) = p_h0 {
+            grads.register::<NdArray>(node.id, primitive(h0, [batch, hidden]));
+        }
+        if let Some(node) = p_c0 {
+            grads.register::<NdArray>(node.id, primitive(c0, [batch, hidden]));
+        }
+    }
+}
+
+/// Sizes and padding of one recurrence.
+#[derive(Debug, Clone)]
+struct Dims {
+    seq: usize,
+    batch: usize,
+    hidden: usize,
+    reverse: bool,
+    lengths: Option<Vec<usize>>,
+}
+
+impl Dims {
+    /// Time steps in the order the direction reads them.
+    fn order(&self) -> Box<dyn Iterator<Item = usize>> {
+        if self.reverse {
+            Box::new((0..self.seq).rev())
+        } else {
+            Box::new(0..self.seq)
+        }
+    }
+
+    /// Whether step `t` of sequence `b` is real (not padding).
+    fn real(&self, b: usize, t: usize) -> bool {
+        self.lengths.as_ref().is_none_or(|l| t < l[b])
+    }
+}
+
+/// What the backward pass needs from the forward one.
+#[derive(Debug)]
+struct Saved {
+    dims: Dims,
+    w_hh: Vec<f32>,
+    /// `[T, B, 4H]`: the gate activations i, f, g, o.
+    acts: Vec<f32>,
+    /// `[T, B, H]`: the state each step started from.
+    h_prev: Vec<f32>,
+    c_prev: Vec<f32>,
+    /// `[T, B, H]`: `tanh(c_t)`.
+    tanh_c: Vec<f32>,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// `c[m×n] = beta·c + a[m×k] · b[k×n]` with explicit row and column strides.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+) {
+    assert!(m == 0 || k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
+    assert!(k == 0 || n == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
+    assert!(m == 0 || n == 0 || c.len() > (m - 1) * rsc + (n - 1));
+    // SAFETY: the asserts above keep every index the strides reach inside the slices.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            1,
+        );
+    }
+}
+
+/// The forward pass. Returns `[T + 2, B, H]` (outputs, final h, final c) and, when `save`, what
+/// [`backward`] needs.
+fn forward(
+    gates_x: Vec<f32>,
+    w_hh: &[f32],
+    mut h: Vec<f32>,
+    mut c: Vec<f32>,
+    dims: &Dims,
+    save: bool,
+) -> (Vec<f32>, Option<Saved>) {
+    let Dims {
+        seq, batch, hidden, ..
+    } = *dims;
+    let (bh, g4) = (batch * hidden, 4 * hidden);
+    let mut acts = gates_x;
+    let mut out = vec![0.0f32; (seq + 2) * bh];
+    let (mut h_prev, mut c_prev, mut tanh_c) = if save {
+        let all = || vec![0.0f32; seq * bh];
+        (all(), all(), all())
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+    for t in dims.order() {
+        if save {
+            h_prev[t * bh..(t + 1) * bh].copy_from_slice(&h);
+            c_prev[t * bh..(t + 1) * bh].copy_from_slice(&c);
+        }
+        let gates = &mut acts[t * batch * g4..(t + 1) * batch * g4];
+        // gates += h · W_hhᵀ
+        gemm(
+            batch,
+            hidden,
+            g4,
+            &h,
+            (hidden, 1),
+            w_hh,
+            (1, hidden),
+            1.0,
+            gates,
+            g4,
+        );
+        for b in 0..batch {
+            if !dims.real(b, t) {
+                continue;
+            }
+            let row = &mut gates[b * g4..(b + 1) * g4];
+            let (hs, cs) = (
+                &mut h[b * hidden..][..hidden],
+                &mut c[b * hidden..][..hidden],
+            );
+            let o_row = &mut out[t * bh + b * hidden..][..hidden];
+            for j in 0..hidden {
+                let i = sigmoid(row[j]);
+                let f = sigmoid(row[hidden + j]);
+                let g = row[2 * hidden + j].tanh();
+                let o = sigmoid(row[3 * hidden + j]);
+                row[j] = i;
+                row[hidden + j] = f;
+                row[2 * hidden + j] = g;
+                row[3 * hidden + j] = o;
+                let cn = f * cs[j] + i * g;
+                let tc = cn.tanh();
+                cs[j] = cn;
+                hs[j] = o * tc;
+                o_row[j] = hs[j];
+                if save {
+                    tanh_c[t * bh + b * hidden + j] = tc;
+                }
+            }
+        }
+    }
+    out[seq * bh..(seq + 1) * bh].copy_from_slice(&h);
+    out[(seq + 1) * bh..].copy_from_slice(&c);
+    let saved = save.then(|| Saved {
+        dims: dims.clone(),
+        w_hh: w_hh.to_vec(),
+        acts,
+        h_prev,
+        c_prev,
+        tanh_c,
+    });
+    (out, saved)
+}
+
+/// Gradients of one recurrence.
+struct Grads {
+    /// `[T, B, 4H]`
+    gates_x: Vec<f32>,
+    /// `[4H, H]`
+    w_hh: Vec<f32>,
+    /// `[B, H]`
+    h0: Vec<f32>,
+    /// `[B, H]`
+    c0: Vec<f32>,
+}
+
+/// The backward pass, from the gradient of the forward's packed `[T + 2, B, H]` output.
+fn backward(saved: &Saved, grad: &[f32]) -> Grads {
+    let dims = &saved.dims;
+    let Dims {
+        seq, batch, hidden, ..
+    } = *dims;
+    let (bh, g4) = (batch * hidden, 4 * hidden);
+    let mut dh = grad[seq * bh..(seq + 1) * bh].to_vec();
+    let mut dc = grad[(seq + 1) * bh..].to_vec();
+    let mut d_gates = vec![0.0f32; seq * batch * g4];
+    let mut dh_prev = vec![0.0f32; bh];
+    let order: Vec<usize> = dims.order().collect();
+    for &t in order.iter().rev() {
+        let dg = &mut d_gates[t * batch * g4..(t + 1) * batch * g4];
+        let acts = &saved.acts[t * batch * g4..(t + 1) * batch * g4];
+        for b in 0..batch {
+            if !dims.real(b, t) {
+                continue;
+            }
+            let at = t * bh + b * hidden;
+            let (a, d) = (&acts[b * g4..][..g4], &mut dg[b * g4..][..g4]);
+            let dy = &grad[at..][..hidden];
+            let (tc, cp) = (&saved.tanh_c[at..][..hidden], &saved.c_prev[at..][..hidden]);
+            let (dhs, dcs) = (&dh[b * hidden..][..hidden], &mut dc[b * hidden..][..hidden]);
+            for j in 0..hidden {
+                let (i, f) = (a[j], a[hidden + j]);
+                let (g, o) = (a[2 * hidden + j], a[3 * hidden + j]);
+                let dhj = dhs[j] + dy[j];
+                let dcj = dcs[j] + dhj * o * (1.0 - tc[j] * tc[j]);
+                d[j] = dcj * g * i * (1.0 - i);
+                d[hidden + j] = dcj * cp[j] * f * (1.0 - f);
+                d[2 * hidden + j] = dcj * i * (1.0 - g * g);
+                d[3 * hidden + j] = dhj * tc[j] * o * (1.0 - o);
+                dcs[j] = dcj * f;
+            }
+        }
+        // dh_prev = d_gates_t · W_hh; padded rows keep their gradient (their state passed through).
+        gemm(
+            batch,
+            g4,
+            hidden,
+            dg,
+            (g4, 1),
+            &saved.w_hh,
+            (hidden, 1),
+            0.0,
+            &mut dh_prev,
+            hidden,
+        );
+        for b in 0..batch {
+            if dims.real(b, t) {
+                dh[b * hidden..(b + 1) * hidden]
+                    .copy_from_slice(&dh_prev[b * hidden..(b + 1) * hidden]);
+            }
+        }
+    }
+    // dW_hh = Σ_t d_gates_tᵀ · h_prev_t, one product over all steps.
+    let mut d_w = vec![0.0f32; g4 * hidden];
+    gemm(
+        g4,
+        seq * batch,
+        hidden,
+        &d_gates,
+        (1, g4),
+        &saved.h_prev,
+        (hidden, 1),
+        0.0,
+        &mut d_w,
+        hidden,
+    );
+    Grads {
+        gates_x: d_gates,
+        w_hh: d_w,
+        h0: dh,
+        c0: dc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{AutodiffModule, Param};
+    use burn::tensor::{Distribution, Tolerance};
+
+    use super::*;
+    use crate::nn::{Lstm, LstmConfig, LstmState};
+
+    type A = Autodiff<NdArray>;
+
+    fn random<B: Backend, const D: usize>(shape: [usize; D]) -> Tensor<B, D> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), &Default::default())
+    }
+
+    fn close<B: Backend, const D: usize>(what: &str, a: Tensor<B, D>, b: Tensor<B, D>) {
+        let (a, b) = (a.into_data(), b.into_data());
+        assert_eq!(a.shape, b.shape, "{what}");
+        a.assert_approx_eq::<f32>(&b, Tolerance::absolute(2e-5));
+    }
+
+    /// Everything a loss can read from a run, each weighted differently, and the gradients of
+    /// every input, state and parameter.
+    struct Run {
+        output: Tensor<NdArray, 3>,
+        hidden: Tensor<NdArray, 3>,
+        cell: Tensor<NdArray, 3>,
+        grads: Vec<(String, Tensor<NdArray, 2>)>,
+    }
+
+    fn run(lstm: &Lstm<A>, x: &Tensor<A, 3>, state: &LstmState<A>, lengths: &[usize]) -> Run {
+        let x = x.clone().require_grad();
+        let (h0, c0) = (
+            state.hidden.clone().require_grad(),
+            state.cell.clone().require_grad(),
+        );
+        let (out, last) = lstm.forward_packed(
+            x.clone(),
+            lengths,
+            Some(LstmState {
+                hidden: h0.clone(),
+                cell: c0.clone(),
+            }),
+        );
+        let weigh = |t: Tensor<A, 3>, seed: f32| {
+            let n = t.shape().num_elements();
+            let w = Tensor::<A, 1, Int>::arange(0..n as i64, &Default::default())
+                .float()
+                .mul_scalar(seed)
+                .sin()
+                .reshape(t.dims());
+            (t * w).sum()
+        };
+        let loss = weigh(out.clone(), 0.37)
+            + weigh(last.hidden.clone(), 1.3)
+            + weigh(last.cell.clone(), 2.1);
+        let grads = loss.backward();
+        let flat = |t: Tensor<NdArray, 3>| {
+            let [a, b, c] = t.dims();
+            t.reshape([a * b, c])
+        };
+        let mut all = vec![
+            ("input".to_string(), flat(x.grad(&grads).unwrap())),
+            ("h0".to_string(), flat(h0.grad(&grads).unwrap())),
+            ("c0".to_string(), flat(c0.grad(&grads).unwrap())),
+        ];
+        for (k, layer) in lstm.layers.iter().enumerate() {
+            for (dir, w) in std::iter::once(("fwd", &layer.forward))
+                .chain(layer.reverse.as_ref().map(|w| ("rev", w)))
+            {
+                let g2 = |p: &Param<Tensor<A, 2>>| p.val().grad(&grads).unwrap();
+                let g1 = |p: &Param<Tensor<A, 1>>| p.val().grad(&grads).unwrap().unsqueeze();
+                all.push((format!("{k}.{dir}.weight_ih"), g2(&w.weight_ih)));
+                all.push((format!("{k}.{dir}.weight_hh"), g2(&w.weight_hh)));
+                if let (Some(bi), Some(bh)) = (&w.bias_ih, &w.bias_hh) {
+                    all.push((format!("{k}.{dir}.bias_ih"), g1(bi)));
+                    all.push((format!("{k}.{dir}.bias_hh"), g1(bh)));
+                }
+            }
+        }
+        Run {
+            output: out.inner(),
+            hidden: last.hidden.inner(),
+            cell: last.cell.inner(),
+            grads: all,
+        }
+    }
+
+    #[test]
+    fn fused_and_tensor_paths_agree_on_outputs_states_and_every_gradient() {
+        assert!(available::<A>(DType::F32) && available::<NdArray>(DType::F32));
+        assert!(without_fused_lstm(|| !available::<A>(DType::F32)));
+        for (bidirectional, batch_first, bias) in [
+            (false, false, true),
+            (true, true, true),
+            (true, false, false),
+        ] {
+            let lstm = LstmConfig::new(5, 7)
+                .with_num_layers(2)
+                .with_bidirectional(bidirectional)
+                .with_batch_first(batch_first)
+                .with_bias(bias)
+                .init::<A>(&Default::default());
+            let d = if bidirectional { 2 } else { 1 };
+            let x = if batch_first {
+                random::<A, 3>([4, 6, 5])
+            } else {
+                random([6, 4, 5])
+            };
+            let state = LstmState {
+                hidden: random([2 * d, 4, 7]),
+                cell: random([2 * d, 4, 7]),
+            };
+            let lengths = [6, 3, 1, 5];
+            let fused = run(&lstm, &x, &state, &lengths);
+            let plain = without_fused_lstm(|| run(&lstm, &x, &state, &lengths));
+            let case = format!("bidirectional {bidirectional}, batch_first {batch_first}");
+            close(&format!("{case}: output"), fused.output, plain.output);
+            close(&format!("{case}: h_n"), fused.hidden, plain.hidden);
+            close(&format!("{case}: c_n"), fused.cell, plain.cell);
+            assert_eq!(fused.grads.len(), plain.grads.len());
+            for ((name, a), (_, b)) in fused.grads.into_iter().zip(plain.grads) {
+                close(&format!("{case}: gradient of {name}"), a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn inference_backend_gives_the_autodiff_forward() {
+        let lstm = LstmConfig::new(3, 4)
+            .with_num_layers(2)
+            .init::<A>(&Default::default());
+        let x = random::<A, 3>([5, 2, 3]);
+        let (tracked, _) = lstm.forward(x.clone(), None);
+        let inner = lstm.valid();
+        let (fused, state) = inner.forward(x.clone().inner(), None);
+        let (plain, plain_state) = without_fused_lstm(|| inner.forward(x.inner(), None));
+        close("autodiff vs inner", tracked.inner(), fused.clone());
+        close("fused vs plain", fused, plain);
+        close("h_n", state.hidden, plain_state.hidden);
+    }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""PyTorch side of `cargo xtask bench`: milliseconds per training step of the zoo's benchmark cases,
+on the shapes `zoo bench` uses, with random inputs. Needs torch only (no numpy).
+
+    python3 tools/torch_bench.py [--device cpu|cuda] [--steps N] [--warmup N] [--case NAME]...
+
+One training step is what a training loop does per batch: zero the gradients, forward, cross-entropy,
+backward, optimizer step. Prints one JSON object per case on stdout:
+{"case", "backend", "device", "ms_per_step", "steps"}. On CUDA the LSTM runs on cuDNN.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("PYTHONWARNINGS", "ignore")
+import warnings
+
+warnings.filterwarnings("ignore")
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_reference import MnistCnn, MnistLstm, device_name  # noqa: E402
+
+# The cases of `zoo bench` (crates/train/src/bench.rs): model, batch, input shape, optimizer.
+LSTM = {"input_size": 28, "hidden_size": 128, "num_layers": 2, "num_classes": 10}
+CASES = {
+    "mnist-lstm": (lambda: MnistLstm(LSTM), 100, (28, 28), lambda p: torch.optim.Adam(p, lr=0.01)),
+    "mnist-cnn": (
+        lambda: MnistCnn({"hidden_size": 500, "num_classes": 10}),
+        64,
+        (1, 28, 28),
+        lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.5),
+    ),
+}
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench(case, device, steps, warmup):
+    build, batch, shape, optimizer = CASES[case]
+    torch.manual_seed(1)
+    model = build().to(device)
+    opt = optimizer(model.parameters())
+    x = torch.randn((batch, *shape), device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(warmup):
+        step()
+    sync(device)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step().item()  # waits for the step, as reading the loss does in a training loop
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda [default: cpu]")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per case [default: 20]")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first [default: 3]")
+    parser.add_argument("--case", action="append", choices=sorted(CASES), help="[default: all]")
+    args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("error: --device cuda: torch sees no CUDA device; use --device cpu")
+    device = torch.device(args.device)
+    for case in args.case or list(CASES):
+        ms = bench(case, device, args.steps, args.warmup)
+        print(
+            json.dumps(
+                {
+                    "case": case,
+                    "backend": f"torch {torch.__version__} ({device.type})",
+                    "device": device_name(device),
+                    "ms_per_step": round(ms, 3),
+                    "steps": args.steps,
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
