@@ -19,6 +19,7 @@
 //! [`registry()`] lists the models by name, the way the `zoo` command line picks them.
 #![deny(missing_docs)]
 
+pub mod bench;
 mod cnn;
 mod error;
 pub mod import;

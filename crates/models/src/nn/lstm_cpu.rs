@@ -12,6 +12,7 @@
 
 use std::any::{Any, TypeId};
 use std::cell::Cell;
+use std::ops::Range;
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -21,6 +22,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, NdArray};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData, TensorPrimitive};
+use rayon::prelude::*;
 
 thread_local! {
     static ENABLED: Cell<bool> = const { Cell::new(true) };
@@ -102,10 +104,10 @@ fn plain(
     dims: Dims,
 ) -> Tensor<NdArray, 3> {
     let (packed, _) = forward(
-        values(gates_x),
+        &values(gates_x),
         &values(w_hh),
-        values(h0),
-        values(c0),
+        &values(h0),
+        &values(c0),
         &dims,
         false,
     );
@@ -128,16 +130,16 @@ fn tracked(
     let nodes = [&gates_x, &w_hh, &h0, &c0].map(|t| t.node.clone());
     let run = |save| {
         forward(
-            values(Tensor::<NdArray, 3>::from_primitive(
+            &values(Tensor::<NdArray, 3>::from_primitive(
                 TensorPrimitive::Float(gates_x.primitive),
             )),
             &values(Tensor::<NdArray, 2>::from_primitive(
                 TensorPrimitive::Float(w_hh.primitive),
             )),
-            values(Tensor::<NdArray, 2>::from_primitive(
+            &values(Tensor::<NdArray, 2>::from_primitive(
                 TensorPrimitive::Float(h0.primitive),
             )),
-            values(Tensor::<NdArray, 2>::from_primitive(
+            &values(Tensor::<NdArray, 2>::from_primitive(
                 TensorPrimitive::Float(c0.primitive),
             )),
             &dims,
@@ -217,11 +219,11 @@ struct Dims {
 
 impl Dims {
     /// Time steps in the order the direction reads them.
-    fn order(&self) -> Box<dyn Iterator<Item = usize>> {
+    fn order(&self) -> Vec<usize> {
         if self.reverse {
-            Box::new((0..self.seq).rev())
+            (0..self.seq).rev().collect()
         } else {
-            Box::new(0..self.seq)
+            (0..self.seq).collect()
         }
     }
 
@@ -229,19 +231,63 @@ impl Dims {
     fn real(&self, b: usize, t: usize) -> bool {
         self.lengths.as_ref().is_none_or(|l| t < l[b])
     }
+
+    /// The sequences `rows` of the batch, as a recurrence of their own.
+    fn rows(&self, rows: &Range<usize>) -> Dims {
+        Dims {
+            batch: rows.len(),
+            lengths: self.lengths.as_ref().map(|l| l[rows.clone()].to_vec()),
+            ..self.clone()
+        }
+    }
+
+    /// The batch cut into one block of sequences per thread: the sequences of a batch never
+    /// meet, so each block runs the whole recurrence alone, with no synchronization per step.
+    fn blocks(&self) -> Vec<Range<usize>> {
+        const MIN_ROWS: usize = 8;
+        let n = rayon::current_num_threads()
+            .min(self.batch / MIN_ROWS)
+            .max(1);
+        (0..n)
+            .map(|k| k * self.batch / n..(k + 1) * self.batch / n)
+            .collect()
+    }
 }
 
-/// What the backward pass needs from the forward one.
+/// Copies rows `rows` of every `[.., B, width]` slab of `src` (`slabs` of them) into a dense
+/// `[slabs, rows, width]`.
+fn gather(src: &[f32], slabs: usize, batch: usize, width: usize, rows: &Range<usize>) -> Vec<f32> {
+    let mut out = Vec::with_capacity(slabs * rows.len() * width);
+    for t in 0..slabs {
+        out.extend_from_slice(&src[(t * batch + rows.start) * width..(t * batch + rows.end) * width]);
+    }
+    out
+}
+
+/// The inverse of [`gather`]: writes a dense `[slabs, rows, width]` block into `dst`.
+fn scatter(dst: &mut [f32], block: &[f32], batch: usize, width: usize, rows: &Range<usize>) {
+    let n = rows.len() * width;
+    for (t, part) in block.chunks_exact(n.max(1)).enumerate() {
+        dst[(t * batch + rows.start) * width..][..n].copy_from_slice(part);
+    }
+}
+
+/// What the backward pass needs from the forward one, per block of sequences.
 #[derive(Debug)]
 struct Saved {
     dims: Dims,
     w_hh: Vec<f32>,
-    /// `[T, B, 4H]`: the gate activations i, f, g, o.
+    blocks: Vec<(Range<usize>, BlockSaved)>,
+}
+
+#[derive(Debug)]
+struct BlockSaved {
+    /// `[T, b, 4H]`: the gate activations i, f, g, o.
     acts: Vec<f32>,
-    /// `[T, B, H]`: the state each step started from.
+    /// `[T, b, H]`: the state each step started from.
     h_prev: Vec<f32>,
     c_prev: Vec<f32>,
-    /// `[T, B, H]`: `tanh(c_t)`.
+    /// `[T, b, H]`: `tanh(c_t)`.
     tanh_c: Vec<f32>,
 }
 
@@ -249,7 +295,13 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// `c[m×n] = beta·c + a[m×k] · b[k×n]` with explicit row and column strides.
+/// `tanh` through one `exp` (libm's `tanhf` goes through the slower `expm1f`); absolute error
+/// within a few ulps of 1.
+fn tanh(x: f32) -> f32 {
+    2.0 / (1.0 + (-2.0 * x).exp()) - 1.0
+}
+
+/// `c[m×n] (+)= a[m×k] · b[k×n]` (strides as `(row, column)`), on the calling thread.
 #[allow(clippy::too_many_arguments)]
 fn gemm(
     m: usize,
@@ -259,30 +311,39 @@ fn gemm(
     (rsa, csa): (usize, usize),
     b: &[f32],
     (rsb, csb): (usize, usize),
-    beta: f32,
+    accumulate: bool,
     c: &mut [f32],
     rsc: usize,
 ) {
-    assert!(m == 0 || k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
-    assert!(k == 0 || n == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
-    assert!(m == 0 || n == 0 || c.len() > (m - 1) * rsc + (n - 1));
-    // SAFETY: the asserts above keep every index the strides reach inside the slices.
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
+    assert!(k == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
+    assert!(c.len() > (m - 1) * rsc + (n - 1));
+    // SAFETY: the asserts above keep every index the strides reach inside the slices, and `c`
+    // is borrowed mutably, so it overlaps neither `a` nor `b`.
     unsafe {
-        matrixmultiply::sgemm(
+        gemm::gemm(
             m,
-            k,
             n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
+            k,
             c.as_mut_ptr(),
-            rsc as isize,
             1,
+            rsc as isize,
+            accumulate,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }
@@ -290,18 +351,59 @@ fn gemm(
 /// The forward pass. Returns `[T + 2, B, H]` (outputs, final h, final c) and, when `save`, what
 /// [`backward`] needs.
 fn forward(
-    gates_x: Vec<f32>,
+    gates_x: &[f32],
     w_hh: &[f32],
-    mut h: Vec<f32>,
-    mut c: Vec<f32>,
+    h0: &[f32],
+    c0: &[f32],
     dims: &Dims,
     save: bool,
 ) -> (Vec<f32>, Option<Saved>) {
     let Dims {
         seq, batch, hidden, ..
     } = *dims;
+    let blocks: Vec<_> = dims
+        .blocks()
+        .into_par_iter()
+        .map(|rows| {
+            let block = forward_block(
+                gather(gates_x, seq, batch, 4 * hidden, &rows),
+                w_hh,
+                h0[rows.start * hidden..rows.end * hidden].to_vec(),
+                c0[rows.start * hidden..rows.end * hidden].to_vec(),
+                &dims.rows(&rows),
+                save,
+            );
+            (rows, block)
+        })
+        .collect();
+    let mut out = vec![0.0f32; (seq + 2) * batch * hidden];
+    let mut saved = Vec::with_capacity(blocks.len());
+    for (rows, (block_out, block_saved)) in blocks {
+        scatter(&mut out, &block_out, batch, hidden, &rows);
+        saved.extend(block_saved.map(|s| (rows, s)));
+    }
+    let saved = save.then(|| Saved {
+        dims: dims.clone(),
+        w_hh: w_hh.to_vec(),
+        blocks: saved,
+    });
+    (out, saved)
+}
+
+/// [`forward`] for one block of sequences: `acts` `[T, b, 4H]` starts as the block's `gates_x`.
+/// Returns `[T + 2, b, H]`.
+fn forward_block(
+    mut acts: Vec<f32>,
+    w_hh: &[f32],
+    mut h: Vec<f32>,
+    mut c: Vec<f32>,
+    dims: &Dims,
+    save: bool,
+) -> (Vec<f32>, Option<BlockSaved>) {
+    let Dims {
+        seq, batch, hidden, ..
+    } = *dims;
     let (bh, g4) = (batch * hidden, 4 * hidden);
-    let mut acts = gates_x;
     let mut out = vec![0.0f32; (seq + 2) * bh];
     let (mut h_prev, mut c_prev, mut tanh_c) = if save {
         let all = || vec![0.0f32; seq * bh];
@@ -324,7 +426,7 @@ fn forward(
             (hidden, 1),
             w_hh,
             (1, hidden),
-            1.0,
+            true,
             gates,
             g4,
         );
@@ -333,22 +435,19 @@ fn forward(
                 continue;
             }
             let row = &mut gates[b * g4..(b + 1) * g4];
-            let (hs, cs) = (
-                &mut h[b * hidden..][..hidden],
-                &mut c[b * hidden..][..hidden],
-            );
+            let (hs, cs) = (&mut h[b * hidden..][..hidden], &mut c[b * hidden..][..hidden]);
             let o_row = &mut out[t * bh + b * hidden..][..hidden];
             for j in 0..hidden {
                 let i = sigmoid(row[j]);
                 let f = sigmoid(row[hidden + j]);
-                let g = row[2 * hidden + j].tanh();
+                let g = tanh(row[2 * hidden + j]);
                 let o = sigmoid(row[3 * hidden + j]);
                 row[j] = i;
                 row[hidden + j] = f;
                 row[2 * hidden + j] = g;
                 row[3 * hidden + j] = o;
                 let cn = f * cs[j] + i * g;
-                let tc = cn.tanh();
+                let tc = tanh(cn);
                 cs[j] = cn;
                 hs[j] = o * tc;
                 o_row[j] = hs[j];
@@ -360,9 +459,7 @@ fn forward(
     }
     out[seq * bh..(seq + 1) * bh].copy_from_slice(&h);
     out[(seq + 1) * bh..].copy_from_slice(&c);
-    let saved = save.then(|| Saved {
-        dims: dims.clone(),
-        w_hh: w_hh.to_vec(),
+    let saved = save.then_some(BlockSaved {
         acts,
         h_prev,
         c_prev,
@@ -371,7 +468,7 @@ fn forward(
     (out, saved)
 }
 
-/// Gradients of one recurrence.
+/// Gradients of one recurrence (or of one block of it).
 struct Grads {
     /// `[T, B, 4H]`
     gates_x: Vec<f32>,
@@ -385,7 +482,37 @@ struct Grads {
 
 /// The backward pass, from the gradient of the forward's packed `[T + 2, B, H]` output.
 fn backward(saved: &Saved, grad: &[f32]) -> Grads {
-    let dims = &saved.dims;
+    let Dims {
+        seq, batch, hidden, ..
+    } = saved.dims;
+    let blocks: Vec<_> = saved
+        .blocks
+        .par_iter()
+        .map(|(rows, block)| {
+            let grad = gather(grad, seq + 2, batch, hidden, rows);
+            let grads = backward_block(block, &saved.w_hh, &saved.dims.rows(rows), &grad);
+            (rows, grads)
+        })
+        .collect();
+    let mut all = Grads {
+        gates_x: vec![0.0; seq * batch * 4 * hidden],
+        w_hh: vec![0.0; 4 * hidden * hidden],
+        h0: vec![0.0; batch * hidden],
+        c0: vec![0.0; batch * hidden],
+    };
+    for (rows, g) in blocks {
+        scatter(&mut all.gates_x, &g.gates_x, batch, 4 * hidden, rows);
+        scatter(&mut all.h0, &g.h0, batch, hidden, rows);
+        scatter(&mut all.c0, &g.c0, batch, hidden, rows);
+        for (sum, part) in all.w_hh.iter_mut().zip(&g.w_hh) {
+            *sum += part;
+        }
+    }
+    all
+}
+
+/// [`backward`] for one block of sequences; `grad` is the block's `[T + 2, b, H]`.
+fn backward_block(saved: &BlockSaved, w_hh: &[f32], dims: &Dims, grad: &[f32]) -> Grads {
     let Dims {
         seq, batch, hidden, ..
     } = *dims;
@@ -394,8 +521,7 @@ fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     let mut dc = grad[(seq + 1) * bh..].to_vec();
     let mut d_gates = vec![0.0f32; seq * batch * g4];
     let mut dh_prev = vec![0.0f32; bh];
-    let order: Vec<usize> = dims.order().collect();
-    for &t in order.iter().rev() {
+    for t in dims.order().into_iter().rev() {
         let dg = &mut d_gates[t * batch * g4..(t + 1) * batch * g4];
         let acts = &saved.acts[t * batch * g4..(t + 1) * batch * g4];
         for b in 0..batch {
@@ -426,9 +552,9 @@ fn backward(saved: &Saved, grad: &[f32]) -> Grads {
             hidden,
             dg,
             (g4, 1),
-            &saved.w_hh,
+            w_hh,
             (hidden, 1),
-            0.0,
+            false,
             &mut dh_prev,
             hidden,
         );
@@ -449,7 +575,7 @@ fn backward(saved: &Saved, grad: &[f32]) -> Grads {
         (1, g4),
         &saved.h_prev,
         (hidden, 1),
-        0.0,
+        false,
         &mut d_w,
         hidden,
     );
@@ -564,17 +690,31 @@ mod tests {
                 .with_bias(bias)
                 .init::<A>(&Default::default());
             let d = if bidirectional { 2 } else { 1 };
+            // 19 sequences: on 3 threads, two blocks of 9 and 10 run the recurrence in parallel.
+            let batch = 19;
             let x = if batch_first {
-                random::<A, 3>([4, 6, 5])
+                random::<A, 3>([batch, 6, 5])
             } else {
-                random([6, 4, 5])
+                random([6, batch, 5])
             };
             let state = LstmState {
-                hidden: random([2 * d, 4, 7]),
-                cell: random([2 * d, 4, 7]),
+                hidden: random([2 * d, batch, 7]),
+                cell: random([2 * d, batch, 7]),
             };
-            let lengths = [6, 3, 1, 5];
-            let fused = run(&lstm, &x, &state, &lengths);
+            let lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 7) % 6).collect();
+            let dims = Dims {
+                seq: 6,
+                batch,
+                hidden: 7,
+                reverse: false,
+                lengths: None,
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            assert_eq!(pool.install(|| dims.blocks()), [0..9, 9..19]);
+            let fused = pool.install(|| run(&lstm, &x, &state, &lengths));
             let plain = without_fused_lstm(|| run(&lstm, &x, &state, &lengths));
             let case = format!("bidirectional {bidirectional}, batch_first {batch_first}");
             close(&format!("{case}: output"), fused.output, plain.output);
