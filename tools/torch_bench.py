@@ -73,11 +73,13 @@ def bench(case, device, steps, warmup):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda [default: cpu]")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, or auto (cuda when torch sees a GPU) [default: cpu]")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per case [default: 20]")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first [default: 3]")
     parser.add_argument("--case", action="append", choices=sorted(CASES), help="[default: all]")
     args = parser.parse_args()
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("error: --device cuda: torch sees no CUDA device; use --device cpu")
     device = torch.device(args.device)

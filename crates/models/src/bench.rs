@@ -134,7 +134,14 @@ impl<B: AutodiffBackend> Stepper<B> {
             Case::MnistLstm | Case::MnistLstmTensorOps => {
                 let fused = case == Case::MnistLstm;
                 let model = MnistLstmConfig::new().init::<B>(device);
-                let mut step = stepper(model, AdamConfig::new().init(), 0.01, images, labels, MnistLstm::forward);
+                let mut step = stepper(
+                    model,
+                    AdamConfig::new().init(),
+                    0.01,
+                    images,
+                    labels,
+                    MnistLstm::forward,
+                );
                 Box::new(move || {
                     if fused {
                         step()
@@ -210,7 +217,9 @@ where
     let loss_fn = CrossEntropyLossConfig::new().init(&images.device());
     let mut model = Some(model);
     move || {
-        let current = model.take().expect("the model is put back after every step");
+        let current = model
+            .take()
+            .expect("the model is put back after every step");
         let logits = forward(&current, images.clone());
         let loss = loss_fn.forward(logits, labels.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &current);

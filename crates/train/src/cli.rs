@@ -5,8 +5,11 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
+use zoo_models::bench::Case;
+
 use crate::artifacts::{new_run_dir, Summary};
 use crate::backend::{dispatch, preflight, BackendName};
+use crate::bench::{bench, BenchRun};
 use crate::compare::CompareRun;
 use crate::config::{ExperimentConfig, Overrides};
 use crate::eval::EvalRun;
@@ -37,6 +40,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Train the same experiment on several backends and tabulate speed, memory and accuracy.
     Compare(CompareArgs),
+    /// Time training steps of the zoo's LSTM and CNN (and Burn's own LSTM) on one backend,
+    /// beside PyTorch on the same shapes: milliseconds per step and the ratio to PyTorch.
+    Bench(BenchArgs),
     /// List the models of the zoo.
     Models,
 }
@@ -182,6 +188,41 @@ pub struct TrainArgs {
     pub device: Option<usize>,
 }
 
+/// `zoo bench` flags.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Backend to time.
+    #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
+    pub backend: BackendName,
+    /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
+    /// Only these cases (repeatable) [default: all]: mnist-lstm, mnist-lstm/tensor-ops,
+    /// mnist-lstm/burn-nn-lstm, mnist-cnn.
+    #[arg(long = "case", value_name = "NAME", value_parser = parse_case)]
+    pub cases: Vec<Case>,
+    /// Timed steps per case; the median is reported.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub steps: usize,
+    /// Untimed steps before them.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub warmup: usize,
+    /// Add PyTorch's times for the same cases (tools/torch_bench.py; on the GPU when the backend
+    /// is wgpu or cuda and torch sees one) and the ratio to them.
+    #[arg(long)]
+    pub torch: bool,
+}
+
+fn parse_case(name: &str) -> Result<Case, String> {
+    Case::from_name(name).ok_or_else(|| {
+        let all: Vec<&str> = Case::ALL.iter().map(|c| c.name()).collect();
+        format!(
+            "no benchmark case `{name}`; the cases are {}",
+            all.join(", ")
+        )
+    })
+}
+
 /// `zoo eval` flags.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -206,6 +247,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval(args),
         Command::Import(args) => import(args),
         Command::Compare(args) => compare(args),
+        Command::Bench(args) => {
+            let cases = if args.cases.is_empty() {
+                Case::ALL.to_vec()
+            } else {
+                args.cases
+            };
+            let run = BenchRun {
+                cases,
+                steps: args.steps,
+                warmup: args.warmup,
+            };
+            bench(args.backend, args.device, run, args.torch).map(|_| ())
+        }
         Command::Predict(args) => predict(args),
         Command::Models => {
             for info in zoo_models::registry() {

@@ -147,17 +147,11 @@ impl CompareRun {
 
     /// The PyTorch row, or `None` (with a note) when `python3` cannot import torch.
     fn torch_row(&self, config_path: &Path, out: &Path) -> anyhow::Result<Option<CompareRow>> {
-        let importable = Command::new("python3")
-            .args(["-c", "import torch"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !importable {
+        if !torch_importable() {
             println!("[torch] skipped: `python3 -c \"import torch\"` fails on this machine (pip install torch)");
             return Ok(None);
         }
-        let script = torch_script()?;
+        let script = tool_script("torch_reference.py")?;
         let dir = out.join("torch");
         let log = out.join("torch.log");
         println!(
@@ -210,16 +204,32 @@ struct TorchSummary {
     test_accuracy: Option<f64>,
 }
 
-/// `tools/torch_reference.py` of this checkout.
-fn torch_script() -> anyhow::Result<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/torch_reference.py");
-    if !path.is_file() {
-        anyhow::bail!(
-            "{}: the PyTorch reference script is missing (run zoo from its checkout)",
-            path.display()
-        );
-    }
-    Ok(path)
+/// `tools/NAME` of this checkout: beside the sources `zoo` was built from, or under the current
+/// folder (a copied checkout on another machine).
+pub(crate) fn tool_script(name: &str) -> anyhow::Result<PathBuf> {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tools")
+        .join(name);
+    let here = Path::new("tools").join(name);
+    [built.clone(), here]
+        .into_iter()
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "{}: the PyTorch script is missing (run zoo from its checkout)",
+                built.display()
+            )
+        })
+}
+
+/// Whether `python3 -c "import torch"` works here.
+pub(crate) fn torch_importable() -> bool {
+    Command::new("python3")
+        .args(["-c", "import torch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Runs `command` with its output in `log`; an error carries its last `error:` line.

@@ -9,6 +9,7 @@
 
 pub mod artifacts;
 pub mod backend;
+pub mod bench;
 pub mod cli;
 mod clip;
 pub mod compare;

@@ -259,7 +259,9 @@ impl Dims {
 fn gather(src: &[f32], slabs: usize, batch: usize, width: usize, rows: &Range<usize>) -> Vec<f32> {
     let mut out = Vec::with_capacity(slabs * rows.len() * width);
     for t in 0..slabs {
-        out.extend_from_slice(&src[(t * batch + rows.start) * width..(t * batch + rows.end) * width]);
+        out.extend_from_slice(
+            &src[(t * batch + rows.start) * width..(t * batch + rows.end) * width],
+        );
     }
     out
 }
@@ -435,7 +437,10 @@ fn forward_block(
                 continue;
             }
             let row = &mut gates[b * g4..(b + 1) * g4];
-            let (hs, cs) = (&mut h[b * hidden..][..hidden], &mut c[b * hidden..][..hidden]);
+            let (hs, cs) = (
+                &mut h[b * hidden..][..hidden],
+                &mut c[b * hidden..][..hidden],
+            );
             let o_row = &mut out[t * bh + b * hidden..][..hidden];
             for j in 0..hidden {
                 let i = sigmoid(row[j]);
