@@ -24,6 +24,15 @@ pub fn forward_conv2d<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Tens
         PaddingConfig2d::Same => None,
     };
     match padding {
+        #[cfg(feature = "ndarray")]
+        Some(padding) if plain && super::cpu::supported::<B>(input.dtype()) => {
+            super::conv_cpu::conv2d(
+                input,
+                conv.weight.val(),
+                conv.bias.as_ref().map(|bias| bias.val()),
+                padding,
+            )
+        }
         Some(padding) if plain && B::name(&input.device()).contains("ndarray") => conv2d_gemm(
             input,
             conv.weight.val(),

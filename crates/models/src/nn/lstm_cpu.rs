@@ -10,7 +10,6 @@
 //! for every step (one matrix product over all steps, done by the caller with tensor operations
 //! so that its gradient is ordinary autodiff); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
 
-use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::ops::Range;
 use std::sync::Arc;
@@ -21,8 +20,10 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, NdArray};
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData, TensorPrimitive};
+use burn::tensor::{DType, TensorPrimitive};
 use rayon::prelude::*;
+
+use super::cpu::{self, cast, gemm, primitive, tensor, values};
 
 thread_local! {
     static ENABLED: Cell<bool> = const { Cell::new(true) };
@@ -38,20 +39,10 @@ pub fn without_fused_lstm<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Whether `B` gets the fused recurrence: `NdArray` or `Autodiff<NdArray>` with `f32` floats.
+/// Whether `B` gets the fused recurrence: `NdArray` or `Autodiff<NdArray>` with `f32` floats,
+/// unless switched off by [`without_fused_lstm`].
 pub(crate) fn available<B: Backend>(dtype: DType) -> bool {
-    ENABLED.with(Cell::get)
-        && dtype == DType::F32
-        && (TypeId::of::<B>() == TypeId::of::<NdArray>()
-            || TypeId::of::<B>() == TypeId::of::<Autodiff<NdArray>>())
-}
-
-/// Moves a value between two names of the same type (`B` is checked to be `NdArray` or
-/// `Autodiff<NdArray>` before).
-fn cast<From: 'static, To: 'static>(value: From) -> To {
-    *(Box::new(value) as Box<dyn Any>)
-        .downcast::<To>()
-        .unwrap_or_else(|_| unreachable!("lstm_cpu: cast between different backends"))
+    ENABLED.with(Cell::get) && cpu::supported::<B>(dtype)
 }
 
 /// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
@@ -74,7 +65,7 @@ pub(crate) fn recurrence<B: Backend>(
         reverse,
         lengths: lengths.map(<[usize]>::to_vec),
     };
-    let packed: Tensor<B, 3> = if TypeId::of::<B>() == TypeId::of::<NdArray>() {
+    let packed: Tensor<B, 3> = if cpu::is_inference::<B>() {
         cast(plain(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
     } else {
         cast(tracked(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
@@ -83,17 +74,6 @@ pub(crate) fn recurrence<B: Backend>(
     let h = packed.clone().slice(s![seq]).squeeze_dim(0);
     let c = packed.clone().slice(s![seq + 1]).squeeze_dim(0);
     (packed.slice(s![0..seq]), h, c)
-}
-
-fn values<const D: usize>(tensor: Tensor<NdArray, D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .into_vec::<f32>()
-        .unwrap_or_else(|err| unreachable!("lstm_cpu: f32 checked before: {err:?}"))
-}
-
-fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<NdArray, D> {
-    Tensor::from_data(TensorData::new(values, shape), &Default::default())
 }
 
 fn plain(
@@ -160,13 +140,6 @@ fn tracked(
         OpsKind::UnTracked(prep) => prep.finish(primitive(run(false).0, shape)),
     };
     Tensor::from_primitive(TensorPrimitive::Float(output))
-}
-
-fn primitive<const D: usize>(
-    values: Vec<f32>,
-    shape: [usize; D],
-) -> <NdArray as burn::tensor::backend::BackendTypes>::FloatTensorPrimitive {
-    tensor(values, shape).into_primitive().tensor()
 }
 
 /// The autodiff node of one recurrence; its parents are `gates_x`, `w_hh`, `h0`, `c0`.
@@ -301,53 +274,6 @@ fn sigmoid(x: f32) -> f32 {
 /// within a few ulps of 1.
 fn tanh(x: f32) -> f32 {
     2.0 / (1.0 + (-2.0 * x).exp()) - 1.0
-}
-
-/// `c[m×n] (+)= a[m×k] · b[k×n]` (strides as `(row, column)`), on the calling thread.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
-    accumulate: bool,
-    c: &mut [f32],
-    rsc: usize,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
-    assert!(k == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
-    assert!(c.len() > (m - 1) * rsc + (n - 1));
-    // SAFETY: the asserts above keep every index the strides reach inside the slices, and `c`
-    // is borrowed mutably, so it overlaps neither `a` nor `b`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            rsc as isize,
-            accumulate,
-            a.as_ptr(),
-            csa as isize,
-            rsa as isize,
-            b.as_ptr(),
-            csb as isize,
-            rsb as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
 }
 
 /// The forward pass. Returns `[T + 2, B, H]` (outputs, final h, final c) and, when `save`, what

@@ -2,6 +2,10 @@
 //! convolution.
 
 mod conv;
+#[cfg(feature = "ndarray")]
+mod conv_cpu;
+#[cfg(feature = "ndarray")]
+mod cpu;
 mod gru;
 mod lstm;
 #[cfg(feature = "ndarray")]

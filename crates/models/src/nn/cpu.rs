@@ -1,0 +1,98 @@
+//! What the fused CPU operations ([`super::lstm_cpu`], [`super::conv_cpu`]) share: which backends
+//! get them, moving tensors between the generic `B` and `NdArray`, and a single-threaded matrix
+//! product on plain slices.
+
+use std::any::{Any, TypeId};
+
+use burn::backend::{Autodiff, NdArray};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+
+/// Whether `B` is `NdArray` or `Autodiff<NdArray>` and the tensors are `f32`: the backends the
+/// fused CPU operations serve.
+pub(crate) fn supported<B: Backend>(dtype: DType) -> bool {
+    dtype == DType::F32
+        && (TypeId::of::<B>() == TypeId::of::<NdArray>()
+            || TypeId::of::<B>() == TypeId::of::<Autodiff<NdArray>>())
+}
+
+/// Whether `B` is `NdArray` itself (no autodiff graph to record into).
+pub(crate) fn is_inference<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<NdArray>()
+}
+
+/// Moves a value between two names of the same type (`B` is checked to be `NdArray` or
+/// `Autodiff<NdArray>` before).
+pub(crate) fn cast<From: 'static, To: 'static>(value: From) -> To {
+    *(Box::new(value) as Box<dyn Any>)
+        .downcast::<To>()
+        .unwrap_or_else(|_| unreachable!("cpu: cast between different backends"))
+}
+
+/// The `f32` values of a tensor, row-major.
+pub(crate) fn values<const D: usize>(tensor: Tensor<NdArray, D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .into_vec::<f32>()
+        .unwrap_or_else(|err| unreachable!("cpu: f32 checked before: {err:?}"))
+}
+
+/// A tensor of the CPU backend from row-major values.
+pub(crate) fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<NdArray, D> {
+    Tensor::from_data(TensorData::new(values, shape), &Default::default())
+}
+
+/// [`tensor`] as the backend's primitive, for autodiff nodes and gradients.
+pub(crate) fn primitive<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+) -> <NdArray as burn::tensor::backend::BackendTypes>::FloatTensorPrimitive {
+    tensor(values, shape).into_primitive().tensor()
+}
+
+/// `c[m×n] (+)= a[m×k] · b[k×n]` (strides as `(row, column)`), on the calling thread.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    accumulate: bool,
+    c: &mut [f32],
+    rsc: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
+    assert!(k == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
+    assert!(c.len() > (m - 1) * rsc + (n - 1));
+    // SAFETY: the asserts above keep every index the strides reach inside the slices, and `c`
+    // is borrowed mutably, so it overlaps neither `a` nor `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            rsc as isize,
+            accumulate,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
