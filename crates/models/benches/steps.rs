@@ -13,6 +13,7 @@ use zoo_models::nn::{without_fused_lstm, LstmConfig};
 type B = Autodiff<NdArray>;
 
 fn train_steps(c: &mut Criterion) {
+    zoo_models::bench::keep_freed_memory();
     let mut group = c.benchmark_group("train-step");
     group.sample_size(10);
     for case in Case::ALL {

@@ -4,6 +4,7 @@ use clap::Parser;
 use zoo_train::cli::{run, Cli};
 
 fn main() -> ExitCode {
+    zoo_models::bench::keep_freed_memory();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -61,16 +61,20 @@ impl Dims {
             .collect()
     }
 
-    /// For each tap `(c, i, j)` and output row `oy`, the input row it reads, if inside.
+    /// The input row that output row `oy` reads through kernel row `i`, if not in the padding.
     fn source_row(&self, i: usize, oy: usize) -> Option<usize> {
         (oy + i)
             .checked_sub(self.padding[0])
             .filter(|&y| y < self.height)
     }
-    fn source_col(&self, j: usize, ox: usize) -> Option<usize> {
-        (ox + j)
-            .checked_sub(self.padding[1])
-            .filter(|&x| x < self.width)
+
+    /// For kernel column `j`: the output columns `lo..hi` that read inside the input, and the
+    /// input column that `lo` reads (output column `ox` reads `ox + j - left`).
+    fn source_cols(&self, j: usize) -> (usize, usize, usize) {
+        let left = self.padding[1];
+        let lo = left.saturating_sub(j).min(self.out_w());
+        let hi = (self.width + left).saturating_sub(j).min(self.out_w()).max(lo);
+        (lo, hi, lo + j - left.min(lo + j))
     }
 }
 
@@ -81,16 +85,17 @@ fn im2col(image: &[f32], d: &Dims, cols: &mut [f32]) {
         for i in 0..d.kh {
             for j in 0..d.kw {
                 let row = &mut cols[((c * d.kh + i) * d.kw + j) * p..][..p];
+                let (lo, hi, x0) = d.source_cols(j);
                 for oy in 0..oh {
                     let out = &mut row[oy * ow..][..ow];
                     let Some(y) = d.source_row(i, oy) else {
                         out.fill(0.0);
                         continue;
                     };
-                    let src = &image[(c * d.height + y) * d.width..][..d.width];
-                    for (ox, v) in out.iter_mut().enumerate() {
-                        *v = d.source_col(j, ox).map_or(0.0, |x| src[x]);
-                    }
+                    let src = &image[(c * d.height + y) * d.width + x0..][..hi - lo];
+                    out[..lo].fill(0.0);
+                    out[lo..hi].copy_from_slice(src);
+                    out[hi..].fill(0.0);
                 }
             }
         }
@@ -104,15 +109,14 @@ fn col2im(cols: &[f32], d: &Dims, image: &mut [f32]) {
         for i in 0..d.kh {
             for j in 0..d.kw {
                 let row = &cols[((c * d.kh + i) * d.kw + j) * p..][..p];
+                let (lo, hi, x0) = d.source_cols(j);
                 for oy in 0..oh {
                     let Some(y) = d.source_row(i, oy) else {
                         continue;
                     };
-                    let dst = &mut image[(c * d.height + y) * d.width..][..d.width];
-                    for (ox, v) in row[oy * ow..][..ow].iter().enumerate() {
-                        if let Some(x) = d.source_col(j, ox) {
-                            dst[x] += v;
-                        }
+                    let dst = &mut image[(c * d.height + y) * d.width + x0..][..hi - lo];
+                    for (v, g) in dst.iter_mut().zip(&row[oy * ow + lo..oy * ow + hi]) {
+                        *v += g;
                     }
                 }
             }
