@@ -7,6 +7,7 @@
 //! [`super::forward_conv2d`] uses it automatically on `NdArray` and `Autodiff<NdArray>`;
 //! the tests hold it equal to Burn's own convolution, forward and gradients.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -73,7 +74,10 @@ impl Dims {
     fn source_cols(&self, j: usize) -> (usize, usize, usize) {
         let left = self.padding[1];
         let lo = left.saturating_sub(j).min(self.out_w());
-        let hi = (self.width + left).saturating_sub(j).min(self.out_w()).max(lo);
+        let hi = (self.width + left)
+            .saturating_sub(j)
+            .min(self.out_w())
+            .max(lo);
         (lo, hi, lo + j - left.min(lo + j))
     }
 }
@@ -124,50 +128,64 @@ fn col2im(cols: &[f32], d: &Dims, image: &mut [f32]) {
     }
 }
 
-/// `x [N, C, H, W]`, `w [O, C, kh, kw]`, `bias [O]` → `[N, O, OH, OW]`.
-fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims) -> Vec<f32> {
+/// The column matrices of a block of images, `[images, C·kh·kw, OH·OW]`, kept by the forward
+/// pass for the backward one.
+type Columns = Vec<(Range<usize>, Vec<f32>)>;
+
+/// `x [N, C, H, W]`, `w [O, C, kh, kw]`, `bias [O]` → `[N, O, OH, OW]`, and the columns when
+/// `save`.
+fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32>, Columns) {
     let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
     let mut out = vec![0.0f32; d.batch * o * p];
     let per_block: Vec<_> = d
         .blocks()
         .into_par_iter()
         .map(|images| {
-            let mut cols = vec![0.0f32; taps * p];
+            let per_image = if save { images.len() } else { 1 };
+            let mut cols = vec![0.0f32; per_image * taps * p];
             let mut block = vec![0.0f32; images.len() * o * p];
             for (k, n) in images.clone().enumerate() {
-                im2col(&x[n * d.image()..][..d.image()], d, &mut cols);
+                let cols = &mut cols[if save { k } else { 0 } * taps * p..][..taps * p];
+                im2col(&x[n * d.image()..][..d.image()], d, cols);
                 let y = &mut block[k * o * p..][..o * p];
                 for (ch, row) in y.chunks_exact_mut(p).enumerate() {
                     row.fill(bias[ch]);
                 }
-                gemm(o, taps, p, w, (taps, 1), &cols, (p, 1), true, y, p);
+                gemm(o, taps, p, w, (taps, 1), cols, (p, 1), true, y, p);
             }
-            (images, block)
+            (images, block, cols)
         })
         .collect();
-    for (images, block) in per_block {
+    let mut columns = Vec::new();
+    for (images, block, cols) in per_block {
         out[images.start * o * p..images.end * o * p].copy_from_slice(&block);
+        if save {
+            columns.push((images, cols));
+        }
     }
-    out
+    (out, columns)
 }
 
 /// Gradients of `x`, `w` and `bias` from `grad [N, O, OH, OW]`.
-fn backward(x: &[f32], w: &[f32], d: &Dims, grad: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+fn backward(
+    columns: &Columns,
+    w: &[f32],
+    d: &Dims,
+    grad: &[f32],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
-    let per_block: Vec<_> = d
-        .blocks()
-        .into_par_iter()
-        .map(|images| {
-            let mut cols = vec![0.0f32; taps * p];
+    let per_block: Vec<_> = columns
+        .par_iter()
+        .map(|(images, cols)| {
             let mut d_cols = vec![0.0f32; taps * p];
             let mut d_x = vec![0.0f32; images.len() * d.image()];
             let mut d_w = vec![0.0f32; o * taps];
             let mut d_b = vec![0.0f32; o];
             for (k, n) in images.clone().enumerate() {
                 let dy = &grad[n * o * p..][..o * p];
+                let cols = &cols[k * taps * p..][..taps * p];
                 // dW += dY · colsᵀ
-                im2col(&x[n * d.image()..][..d.image()], d, &mut cols);
-                gemm(o, p, taps, dy, (p, 1), &cols, (1, p), true, &mut d_w, taps);
+                gemm(o, p, taps, dy, (p, 1), cols, (1, p), true, &mut d_w, taps);
                 for (b, row) in d_b.iter_mut().zip(dy.chunks_exact(p)) {
                     *b += row.iter().sum::<f32>();
                 }
@@ -175,7 +193,7 @@ fn backward(x: &[f32], w: &[f32], d: &Dims, grad: &[f32]) -> (Vec<f32>, Vec<f32>
                 gemm(taps, o, p, w, (1, taps), dy, (p, 1), false, &mut d_cols, p);
                 col2im(&d_cols, d, &mut d_x[k * d.image()..][..d.image()]);
             }
-            (images, d_x, d_w, d_b)
+            (images.clone(), d_x, d_w, d_b)
         })
         .collect();
     let mut d_x = vec![0.0f32; d.batch * d.image()];
@@ -217,7 +235,7 @@ pub(crate) fn conv2d<B: Backend>(
     if cpu::is_inference::<B>() {
         let (x, w, b): (Tensor<NdArray, 4>, Tensor<NdArray, 4>, Tensor<NdArray, 1>) =
             (cast(input), cast(weight), cast(bias));
-        let out = forward(&values(x), &values(w), &values(b), &d);
+        let (out, _) = forward(&values(x), &values(w), &values(b), &d, false);
         cast(tensor(out, [batch, out_channels, d.out_h(), d.out_w()]))
     } else {
         cast(tracked(cast(input), cast(weight), cast(bias), d))
@@ -245,24 +263,27 @@ fn tracked(
     let bs = values(Tensor::<NdArray, 1>::from_primitive(
         TensorPrimitive::Float(b.primitive),
     ));
-    let out = primitive(
-        forward(&xs, &ws, &bs, &d),
-        [d.batch, d.out_channels, d.out_h(), d.out_w()],
-    );
+    let shape = [d.batch, d.out_channels, d.out_h(), d.out_w()];
     let output = match ConvBackward
         .prepare::<NoCheckpointing>(nodes)
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish(Arc::new(ConvSaved { x: xs, w: ws, d }), out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
+        OpsKind::Tracked(prep) => {
+            let (out, columns) = forward(&xs, &ws, &bs, &d, true);
+            let saved = ConvSaved { columns, w: ws, d };
+            prep.finish(Arc::new(saved), primitive(out, shape))
+        }
+        OpsKind::UnTracked(prep) => {
+            prep.finish(primitive(forward(&xs, &ws, &bs, &d, false).0, shape))
+        }
     };
     Tensor::from_primitive(TensorPrimitive::Float(output))
 }
 
 #[derive(Debug)]
 struct ConvSaved {
-    x: Vec<f32>,
+    columns: Columns,
     w: Vec<f32>,
     d: Dims,
 }
@@ -281,7 +302,7 @@ impl Backward<NdArray, 3> for ConvBackward {
         let grad = values(Tensor::<NdArray, 4>::from_primitive(
             TensorPrimitive::Float(grad),
         ));
-        let (d_x, d_w, d_b) = backward(&saved.x, &saved.w, &d, &grad);
+        let (d_x, d_w, d_b) = backward(&saved.columns, &saved.w, &d, &grad);
         let [p_x, p_w, p_b] = ops.parents;
         if let Some(node) = p_x {
             let shape = [d.batch, d.channels, d.height, d.width];
