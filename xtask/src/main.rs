@@ -23,6 +23,9 @@ Commands:
   compare [flags] train one experiment on several backends, same seed, and tabulate
                   s/epoch, samples/s, peak memory and test accuracy (compare.md, compare.json):
                   --backends ndarray,wgpu[,cuda] [--epochs N] [--train-limit N] [--torch]
+  bench [flags]   ms per training step of the zoo MNIST-LSTM, its tensor-op path, Burn's stock
+                  Lstm and the MNIST CNN, beside PyTorch on the same shapes (when `import torch`
+                  works), with the ratio to PyTorch: [--backend B] [--steps N] [--case NAME]
   models          list the models of the zoo
   test            the whole suite, as CI runs it: fmt, clippy, every backend compiles, all tests
 
@@ -36,6 +39,14 @@ fn main() -> ExitCode {
     };
     let result = match command {
         "train" | "eval" | "import" | "predict" | "compare" | "models" => zoo::run(command, rest),
+        "bench" => {
+            // PyTorch's row is what the figures are read against: always asked for here.
+            let mut args = rest.to_vec();
+            if !args.iter().any(|a| a == "--torch") {
+                args.push("--torch".to_string());
+            }
+            zoo::run(command, &args)
+        }
         "test" => test::run(rest),
         "help" | "--help" | "-h" => {
             println!("{HELP}");
