@@ -33,10 +33,15 @@ thread_local! {
 /// takes the tensor-operation path on every backend: for benchmarks and for tests that hold the
 /// two paths equal.
 pub fn without_fused_lstm<R>(f: impl FnOnce() -> R) -> R {
-    let before = ENABLED.with(|e| e.replace(false));
-    let result = f();
-    ENABLED.with(|e| e.set(before));
-    result
+    /// Puts the switch back however `f` ends, unwinding included.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ENABLED.with(|e| e.set(self.0));
+        }
+    }
+    let _restore = Restore(ENABLED.with(|e| e.replace(false)));
+    f()
 }
 
 /// Whether `B` gets the fused recurrence: `NdArray` or `Autodiff<NdArray>` with `f32` floats,
