@@ -678,3 +678,63 @@ mod tests {
         close("h_n", state.hidden, plain_state.hidden);
     }
 }
+
+#[cfg(test)]
+mod seed_size {
+    use burn::module::Module;
+    use burn::tensor::Distribution;
+
+    use super::*;
+    use crate::MnistLstmConfig;
+
+    type A = Autodiff<NdArray>;
+
+    /// Seed 001's model at its own sizes (batch 100, 2 × 128, 28 steps, two thread blocks on
+    /// two threads): every parameter's gradient from the fused path equals the tensor path's.
+    #[test]
+    fn mnist_lstm_gradients_match_the_tensor_path_at_the_seeds_sizes() {
+        let device = Default::default();
+        let model = MnistLstmConfig::new().init::<A>(&device);
+        let x = Tensor::<A, 3>::random([100, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+        let grads_of = || {
+            let loss = model.forward(x.clone()).powf_scalar(2.0).mean();
+            let grads = loss.backward();
+            let mut all = Vec::new();
+            model.visit(&mut Collect {
+                grads: &grads,
+                all: &mut all,
+            });
+            all
+        };
+        let fused = grads_of();
+        let plain = without_fused_lstm(grads_of);
+        assert_eq!(fused.len(), plain.len());
+        for (a, b) in fused.iter().zip(&plain) {
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+            let worst = a
+                .iter()
+                .zip(b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                worst / scale < 1e-4,
+                "relative gradient error {}",
+                worst / scale
+            );
+        }
+    }
+
+    struct Collect<'a> {
+        grads: &'a <A as burn::tensor::backend::AutodiffBackend>::Gradients,
+        all: &'a mut Vec<Vec<f32>>,
+    }
+
+    impl burn::module::ModuleVisitor<A> for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<A, D>>) {
+            let g = param
+                .val()
+                .grad(self.grads)
+                .expect("every parameter has a gradient");
+            self.all.push(g.into_data().into_vec::<f32>().unwrap());
+        }
+    }
+}
