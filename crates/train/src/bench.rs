@@ -88,19 +88,13 @@ pub fn bench(
     let (steps, warmup) = (run.steps, run.warmup);
     let cases = run.cases.clone();
     let mut rows = dispatch(backend, device, run)?;
-    if torch {
-        if torch_importable() {
-            let torch_device = if backend == BackendName::Ndarray {
-                "cpu"
-            } else {
-                "auto"
-            };
-            rows.extend(torch_rows(&cases, torch_device, steps, warmup)?);
+    if torch && torch_importable() {
+        let torch_device = if backend == BackendName::Ndarray {
+            "cpu"
         } else {
-            println!(
-                "[torch] skipped: `python3 -c \"import torch\"` fails on this machine (pip install torch)"
-            );
-        }
+            "auto"
+        };
+        rows.extend(torch_rows(&cases, torch_device, steps, warmup)?);
     }
     println!("\n{}", table(&rows));
     Ok(rows)

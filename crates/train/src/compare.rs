@@ -148,7 +148,6 @@ impl CompareRun {
     /// The PyTorch row, or `None` (with a note) when `python3` cannot import torch.
     fn torch_row(&self, config_path: &Path, out: &Path) -> anyhow::Result<Option<CompareRow>> {
         if !torch_importable() {
-            println!("[torch] skipped: `python3 -c \"import torch\"` fails on this machine (pip install torch)");
             return Ok(None);
         }
         let script = tool_script("torch_reference.py")?;
@@ -222,14 +221,20 @@ pub(crate) fn tool_script(name: &str) -> anyhow::Result<PathBuf> {
         })
 }
 
-/// Whether `python3 -c "import torch"` works here.
+/// Whether `python3 -c "import torch"` works here; when not, says that PyTorch's row is skipped.
 pub(crate) fn torch_importable() -> bool {
-    Command::new("python3")
+    let importable = Command::new("python3")
         .args(["-c", "import torch"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    if !importable {
+        println!(
+            "[torch] skipped: `python3 -c \"import torch\"` fails on this machine (pip install torch)"
+        );
+    }
+    importable
 }
 
 /// Runs `command` with its output in `log`; an error carries its last `error:` line.

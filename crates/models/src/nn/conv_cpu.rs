@@ -19,7 +19,7 @@ use burn::prelude::*;
 use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
-use super::cpu::{self, cast, gemm, primitive, tensor, values};
+use super::cpu::{self, cast, gemm, primitive, primitive_values, tensor, values};
 
 /// Sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
@@ -254,15 +254,9 @@ fn tracked(
         b.into_primitive().tensor(),
     ];
     let nodes = [&x, &w, &b].map(|t| t.node.clone());
-    let xs = values(Tensor::<NdArray, 4>::from_primitive(
-        TensorPrimitive::Float(x.primitive),
-    ));
-    let ws = values(Tensor::<NdArray, 4>::from_primitive(
-        TensorPrimitive::Float(w.primitive),
-    ));
-    let bs = values(Tensor::<NdArray, 1>::from_primitive(
-        TensorPrimitive::Float(b.primitive),
-    ));
+    let xs = primitive_values::<4>(x.primitive);
+    let ws = primitive_values::<4>(w.primitive);
+    let bs = primitive_values::<1>(b.primitive);
     let shape = [d.batch, d.out_channels, d.out_h(), d.out_w()];
     let output = match ConvBackward
         .prepare::<NoCheckpointing>(nodes)
@@ -299,9 +293,7 @@ impl Backward<NdArray, 3> for ConvBackward {
         let saved = ops.state;
         let d = saved.d;
         let grad = grads.consume::<NdArray>(&ops.node);
-        let grad = values(Tensor::<NdArray, 4>::from_primitive(
-            TensorPrimitive::Float(grad),
-        ));
+        let grad = primitive_values::<4>(grad);
         let (d_x, d_w, d_b) = backward(&saved.columns, &saved.w, &d, &grad);
         let [p_x, p_w, p_b] = ops.parents;
         if let Some(node) = p_x {

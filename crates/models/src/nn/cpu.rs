@@ -6,7 +6,7 @@ use std::any::{Any, TypeId};
 
 use burn::backend::{Autodiff, NdArray};
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::{DType, TensorData, TensorPrimitive};
 
 /// Whether `B` is `NdArray` or `Autodiff<NdArray>` and the tensors are `f32`: the backends the
 /// fused CPU operations serve.
@@ -29,9 +29,17 @@ pub(crate) fn cast<From: 'static, To: 'static>(value: From) -> To {
         .unwrap_or_else(|_| unreachable!("cpu: cast between different backends"))
 }
 
+/// The backend's float primitive, as autodiff nodes and gradients hold it.
+pub(crate) type Primitive = <NdArray as burn::tensor::backend::BackendTypes>::FloatTensorPrimitive;
+
 /// The `f32` values of a tensor, row-major.
 pub(crate) fn values<const D: usize>(tensor: Tensor<NdArray, D>) -> Vec<f32> {
-    tensor
+    primitive_values::<D>(tensor.into_primitive().tensor())
+}
+
+/// [`values`] of a rank-`D` primitive (an autodiff tensor's inner value, a gradient).
+pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32> {
+    Tensor::<NdArray, D>::from_primitive(TensorPrimitive::Float(primitive))
         .into_data()
         .into_vec::<f32>()
         .unwrap_or_else(|err| unreachable!("cpu: f32 checked before: {err:?}"))
@@ -43,10 +51,7 @@ pub(crate) fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Ten
 }
 
 /// [`tensor`] as the backend's primitive, for autodiff nodes and gradients.
-pub(crate) fn primitive<const D: usize>(
-    values: Vec<f32>,
-    shape: [usize; D],
-) -> <NdArray as burn::tensor::backend::BackendTypes>::FloatTensorPrimitive {
+pub(crate) fn primitive<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Primitive {
     tensor(values, shape).into_primitive().tensor()
 }
 

@@ -23,7 +23,7 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::cpu::{self, cast, gemm, primitive, tensor, values};
+use super::cpu::{self, cast, gemm, primitive, primitive_values, tensor, values};
 
 thread_local! {
     static ENABLED: Cell<bool> = const { Cell::new(true) };
@@ -90,7 +90,7 @@ fn plain(
 ) -> Tensor<NdArray, 3> {
     let (packed, _) = forward(
         &values(gates_x),
-        &values(w_hh),
+        values(w_hh),
         &values(h0),
         &values(c0),
         &dims,
@@ -115,18 +115,10 @@ fn tracked(
     let nodes = [&gates_x, &w_hh, &h0, &c0].map(|t| t.node.clone());
     let run = |save| {
         forward(
-            &values(Tensor::<NdArray, 3>::from_primitive(
-                TensorPrimitive::Float(gates_x.primitive),
-            )),
-            &values(Tensor::<NdArray, 2>::from_primitive(
-                TensorPrimitive::Float(w_hh.primitive),
-            )),
-            &values(Tensor::<NdArray, 2>::from_primitive(
-                TensorPrimitive::Float(h0.primitive),
-            )),
-            &values(Tensor::<NdArray, 2>::from_primitive(
-                TensorPrimitive::Float(c0.primitive),
-            )),
+            &primitive_values::<3>(gates_x.primitive),
+            primitive_values::<2>(w_hh.primitive),
+            &primitive_values::<2>(h0.primitive),
+            &primitive_values::<2>(c0.primitive),
             &dims,
             save,
         )
@@ -157,9 +149,7 @@ impl Backward<NdArray, 4> for RecurrenceBackward {
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
         let saved = ops.state;
         let grad = grads.consume::<NdArray>(&ops.node);
-        let grad = values(Tensor::<NdArray, 3>::from_primitive(
-            TensorPrimitive::Float(grad),
-        ));
+        let grad = primitive_values::<3>(grad);
         let Grads {
             gates_x,
             w_hh,
@@ -285,7 +275,7 @@ fn tanh(x: f32) -> f32 {
 /// [`backward`] needs.
 fn forward(
     gates_x: &[f32],
-    w_hh: &[f32],
+    w_hh: Vec<f32>,
     h0: &[f32],
     c0: &[f32],
     dims: &Dims,
@@ -300,7 +290,7 @@ fn forward(
         .map(|rows| {
             let block = forward_block(
                 gather(gates_x, seq, batch, 4 * hidden, &rows),
-                w_hh,
+                &w_hh,
                 h0[rows.start * hidden..rows.end * hidden].to_vec(),
                 c0[rows.start * hidden..rows.end * hidden].to_vec(),
                 &dims.rows(&rows),
@@ -317,7 +307,7 @@ fn forward(
     }
     let saved = save.then(|| Saved {
         dims: dims.clone(),
-        w_hh: w_hh.to_vec(),
+        w_hh,
         blocks: saved,
     });
     (out, saved)
