@@ -18,6 +18,7 @@ pub mod eval;
 pub mod import;
 pub mod models;
 mod optim;
+pub mod plots;
 pub mod predict;
 pub mod progress;
 mod strategy;

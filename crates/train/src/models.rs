@@ -6,8 +6,10 @@ use std::path::Path;
 use anyhow::Context;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, InMemDataset};
+use burn::module::Module;
 use burn::module::{AutodiffModule, ModuleDisplay};
 use burn::optim::adaptor::OptimizerAdaptor;
+use burn::prelude::{Backend, Tensor, TensorData};
 use burn::tensor::backend::AutodiffBackend;
 use burn::train::{LearningComponentsMarker, SupervisedTraining};
 use zoo_data::mnist::{MnistBatcher, MnistDataset, MnistFolder};
@@ -16,10 +18,11 @@ use zoo_data::pos::{
     TagColumn, TaggedSentence, TaggingBatcher, Vocab,
 };
 use zoo_data::toy::{self, ClusterBatcher, CurveBatcher};
-use zoo_models::{LstmTagger, ModelKind};
+use zoo_models::{LstmTagger, Mlp, ModelKind};
 
 use crate::config::{DataSection, ExperimentConfig, Network, PosData, TaggerNetwork};
 use crate::optim::ZooOptimizer;
+use crate::plots;
 use crate::task::{
     classification_metrics, regression_metrics, tagging_metrics, Classification, Regression,
     Tagging, Task, Trainee,
@@ -56,7 +59,7 @@ pub struct Splits<D> {
 }
 
 /// Everything a job needs about one model.
-pub struct ModelParts<B: AutodiffBackend, M, T, D, Bt> {
+pub struct ModelParts<B: AutodiffBackend, M: AutodiffModule<B>, T, D, Bt> {
     /// The model, freshly initialized on the device.
     pub model: M,
     /// How its batches become a loss.
@@ -71,6 +74,75 @@ pub struct ModelParts<B: AutodiffBackend, M, T, D, Bt> {
     pub batch_size: usize,
     /// Files the run folder keeps beside the model (the tagger's vocabularies): name, contents.
     pub files: Vec<(&'static str, String)>,
+    /// What the trained model learned, drawn into the run folder (the toys' fit or regions).
+    pub picture: Option<Picture<M::InnerModule>>,
+}
+
+/// Draws a trained model into a run folder.
+pub type Picture<M> = Box<dyn FnOnce(&M, &Path) -> anyhow::Result<()>>;
+
+/// Cells per side of the classification toy's decision-region grid.
+const REGION_RESOLUTION: usize = 160;
+
+/// `fit.png` of the regression toy: its training points and the model's curve over their range.
+fn regression_picture<B: Backend>(points: Vec<toy::CurvePoint>) -> Picture<Mlp<B>> {
+    Box::new(move |model: &Mlp<B>, dir: &Path| {
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        let (low, high) = points
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), p| {
+                (l.min(p.x), h.max(p.x))
+            });
+        let n = 200;
+        let xs: Vec<f32> = (0..n)
+            .map(|i| low + (high - low) * i as f32 / (n - 1) as f32)
+            .collect();
+        let inputs = Tensor::<B, 2>::from_data(TensorData::new(xs.clone(), [n, 1]), &device);
+        let ys = model
+            .forward(inputs)
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>();
+        let ys = ys.map_err(|e| anyhow::anyhow!("cannot read the model's curve: {e:?}"))?;
+        let data: Vec<(f32, f32)> = points.iter().map(|p| (p.x, p.y)).collect();
+        plots::regression_fit(dir, &data, &xs.into_iter().zip(ys).collect::<Vec<_>>())
+    })
+}
+
+/// `regions.png` of the classification toy: the class the model picks over the plane, and the
+/// training points.
+fn regions_picture<B: Backend>(
+    points: Vec<toy::ClusterPoint>,
+    classes: Vec<String>,
+) -> Picture<Mlp<B>> {
+    Box::new(move |model: &Mlp<B>, dir: &Path| {
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        let labelled: Vec<([f32; 2], usize)> = points
+            .iter()
+            .map(|p| (p.xy, usize::from(p.label)))
+            .collect();
+        let (low, high) = plots::region_bounds(&labelled);
+        let n = REGION_RESOLUTION;
+        let step = (high - low) / n as f64;
+        let centres: Vec<f32> = (0..n * n)
+            .flat_map(|i| {
+                let (row, column) = (i / n, i % n);
+                [
+                    (low + (column as f64 + 0.5) * step) as f32,
+                    (low + (row as f64 + 0.5) * step) as f32,
+                ]
+            })
+            .collect();
+        let inputs = Tensor::<B, 2>::from_data(TensorData::new(centres, [n * n, 2]), &device);
+        let picked = model.forward(inputs).argmax(1).reshape([n * n]);
+        let picked = picked
+            .into_data()
+            .convert::<i64>()
+            .to_vec::<i64>()
+            .map_err(|e| anyhow::anyhow!("cannot read the model's classes: {e:?}"))?;
+        let picked: Vec<usize> = picked.into_iter().map(|c| c as usize).collect();
+        plots::decision_regions(dir, &labelled, (low, high), n, &picked, &classes)
+    })
 }
 
 /// Work to do with whichever model a config names.
@@ -128,40 +200,52 @@ pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
         (Network::Mlp(net), DataSection::Toy(data)) => {
             let seed = config.train.seed;
             match config.model_info().kind {
-                ModelKind::MlpRegression => job.run(
-                    ModelParts {
-                        model: net.init::<B>(&device),
-                        task: Regression,
-                        data: toy_splits(
-                            toy::curve_on_grid(data.train_points, seed),
-                            toy::curve_sampled(data.test_points, seed.wrapping_add(1)),
-                            "curve",
-                            &[],
-                        ),
-                        batcher: CurveBatcher,
-                        device,
-                        batch_size,
-                        files: Vec::new(),
-                    },
-                    regression_metrics,
-                ),
-                _ => job.run(
-                    ModelParts {
-                        model: net.init::<B>(&device),
-                        task: Classification::<2>,
-                        data: toy_splits(
-                            toy::two_clusters(data.train_points, seed),
-                            toy::two_clusters(data.test_points, seed.wrapping_add(1)),
-                            "two-clusters",
-                            &["(2, 2)", "(-2, -2)"],
-                        ),
-                        batcher: ClusterBatcher,
-                        device,
-                        batch_size,
-                        files: Vec::new(),
-                    },
-                    classification_metrics,
-                ),
+                ModelKind::MlpRegression => {
+                    let train = toy::curve_on_grid(data.train_points, seed);
+                    job.run(
+                        ModelParts {
+                            model: net.init::<B>(&device),
+                            task: Regression,
+                            picture: Some(regression_picture::<B::InnerBackend>(train.clone())),
+                            data: toy_splits(
+                                train,
+                                toy::curve_sampled(data.test_points, seed.wrapping_add(1)),
+                                "curve",
+                                &[],
+                            ),
+                            batcher: CurveBatcher,
+                            device,
+                            batch_size,
+                            files: Vec::new(),
+                        },
+                        regression_metrics,
+                    )
+                }
+                _ => {
+                    let train = toy::two_clusters(data.train_points, seed);
+                    let data = toy_splits(
+                        train.clone(),
+                        toy::two_clusters(data.test_points, seed.wrapping_add(1)),
+                        "two-clusters",
+                        &["(2, 2)", "(-2, -2)"],
+                    );
+                    job.run(
+                        ModelParts {
+                            model: net.init::<B>(&device),
+                            task: Classification::<2>,
+                            picture: Some(regions_picture::<B::InnerBackend>(
+                                train,
+                                data.classes.clone(),
+                            )),
+                            data,
+                            batcher: ClusterBatcher,
+                            device,
+                            batch_size,
+                            files: Vec::new(),
+                        },
+                        classification_metrics,
+                    )
+                }
             }
         }
         _ => unreachable!("a validated config pairs each model with its kind of data"),
@@ -169,7 +253,7 @@ pub fn with_model<B: AutodiffBackend, J: ModelJob<B>>(
 }
 
 /// The parts of an MNIST model: the config's splits and its normalizing batcher.
-fn mnist_parts<B: AutodiffBackend, M, T>(
+fn mnist_parts<B: AutodiffBackend, M: AutodiffModule<B>, T>(
     model: M,
     task: T,
     config: &ExperimentConfig,
@@ -186,6 +270,7 @@ fn mnist_parts<B: AutodiffBackend, M, T>(
         device,
         batch_size: config.train.batch_size,
         files: Vec::new(),
+        picture: None,
     })
 }
 
@@ -274,6 +359,7 @@ fn tagger_parts<B: AutodiffBackend>(
             (WORD_VOCAB_FILE, words.to_text()),
             (TAG_VOCAB_FILE, tags.to_text()),
         ],
+        picture: None,
     })
 }
 

@@ -64,6 +64,8 @@ pub struct Tally {
     pub per_class: Vec<[usize; 2]>,
     /// `[correct, total]` over words absent from the training split (tagging only).
     pub unseen: Option<[usize; 2]>,
+    /// `confusion[true][predicted]` counts (classification and tagging, else empty).
+    pub confusion: Vec<Vec<usize>>,
 }
 
 impl Tally {
@@ -85,6 +87,14 @@ impl Tally {
         for (mine, theirs) in self.per_class.iter_mut().zip(other.per_class) {
             mine[0] += theirs[0];
             mine[1] += theirs[1];
+        }
+        let classes = self.confusion.len().max(other.confusion.len());
+        self.confusion.resize(classes, vec![0; classes]);
+        for (mine, theirs) in self.confusion.iter_mut().zip(other.confusion) {
+            mine.resize(classes, 0);
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
         }
         self.loss_sum += other.loss_sum;
         self.count += other.count;
@@ -138,22 +148,37 @@ impl<B: Backend, M: Classifier<B, D> + Sync + Send, const D: usize> Task<B, M>
     }
 
     fn tally(output: &Self::Output) -> Tally {
-        let count = output.targets.dims()[0];
-        let predicted = output.output.clone().argmax(1).reshape([count]);
-        let correct: i64 = predicted
-            .equal(output.targets.clone())
-            .int()
-            .sum()
-            .into_scalar()
-            .elem();
+        let [count, classes] = output.output.dims();
+        let predicted = ints(output.output.clone().argmax(1).reshape([count]));
+        let targets = ints(output.targets.clone());
+        let confusion = confusion(&predicted, &targets, classes);
         let loss: f64 = output.loss.clone().into_scalar().elem();
         Tally {
             loss_sum: loss * count as f64,
-            correct: Some(correct as usize),
+            correct: Some((0..classes).map(|c| confusion[c][c]).sum()),
             count,
+            confusion,
             ..Tally::default()
         }
     }
+}
+
+/// An `Int` tensor's values, read back to the host.
+fn ints<B: Backend>(tensor: Tensor<B, 1, Int>) -> Vec<i64> {
+    tensor
+        .into_data()
+        .convert::<i64>()
+        .to_vec()
+        .expect("int tensors read back as i64")
+}
+
+/// `[true][predicted]` counts of `classes` classes.
+fn confusion(predicted: &[i64], targets: &[i64], classes: usize) -> Vec<Vec<usize>> {
+    let mut matrix = vec![vec![0; classes]; classes];
+    for (&p, &t) in predicted.iter().zip(targets) {
+        matrix[t as usize][p as usize] += 1;
+    }
+    matrix
 }
 
 /// Regression with a mean-squared error.
@@ -240,12 +265,6 @@ impl<B: Backend> Task<B, LstmTagger<B>> for Tagging {
     fn tally(output: &Self::Output) -> Tally {
         let tokens = &output.tokens;
         let count = tokens.targets.dims()[0];
-        let ints = |t: Tensor<B, 1, Int>| -> Vec<i64> {
-            t.into_data()
-                .convert::<i64>()
-                .to_vec()
-                .expect("int tensors read back as i64")
-        };
         let predicted = ints(tokens.output.clone().argmax(1).reshape([count]));
         let targets = ints(tokens.targets.clone());
         let unseen = ints(output.unseen.clone());
@@ -266,6 +285,7 @@ impl<B: Backend> Task<B, LstmTagger<B>> for Tagging {
             loss_sum: loss * count as f64,
             correct: Some(correct),
             count,
+            confusion: confusion(&predicted, &targets, tokens.output.dims()[1]),
             per_class,
             unseen: Some(unseen_tally),
         }

@@ -17,17 +17,18 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
 
 use crate::artifacts::{
-    metrics_csv, peak_memory_mib, write_atomic, Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE,
-    MODEL_FILE,
+    metrics_csv, peak_memory_mib, write_atomic, EpochRow, Summary, TaggingSummary, CONFIG_FILE,
+    METRICS_FILE, MODEL_FILE,
 };
 use crate::backend::{BackendJob, Target};
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
 use crate::optim::optimizer;
+use crate::plots;
 use crate::progress::{CsvMetricLogger, ProgressPrinter, SharedLog};
 use crate::strategy::TimedSingleDevice;
-use crate::task::{Task, Trainee};
+use crate::task::{Tally, Task, Trainee};
 
 /// A training run to start: the resolved config and the folder it writes.
 pub struct TrainRun {
@@ -87,6 +88,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             device,
             batch_size: items_per_batch,
             files,
+            picture,
         } = parts;
         let config = &self.run.config;
         let dir = &self.run.dir;
@@ -145,6 +147,10 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
 
         let log = log.lock().expect("run log lock");
         write_atomic(&dir.join(METRICS_FILE), metrics_csv(&log.rows).as_bytes())?;
+        draw(dir, &log.rows, &test, &data.classes, |dir| match picture {
+            Some(picture) => picture(&model, dir),
+            None => Ok(()),
+        });
         let train_seconds: Vec<f64> = log
             .rows
             .iter()
@@ -187,6 +193,30 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         );
         Ok(summary)
     }
+}
+
+/// Draws the run's pictures: the curves, the test set's confusion matrix (classifiers), and what
+/// `picture` draws. A picture that cannot be drawn is a warning: the run's results stand.
+fn draw(
+    dir: &Path,
+    rows: &[EpochRow],
+    test: &Tally,
+    classes: &[String],
+    picture: impl FnOnce(&Path) -> anyhow::Result<()>,
+) {
+    let warn = |what: &str, result: anyhow::Result<()>| {
+        if let Err(error) = result {
+            eprintln!("warning: cannot draw {what}: {error:#}");
+        }
+    };
+    warn(plots::CURVES_PNG, plots::curves(dir, rows));
+    if !test.confusion.is_empty() {
+        warn(
+            plots::CONFUSION_PNG,
+            plots::confusion(dir, &test.confusion, classes),
+        );
+    }
+    warn("the model's picture", picture(dir));
 }
 
 /// Saves the trained weights as `model.mpk`, through a temporary file.
