@@ -117,3 +117,30 @@ pub fn summary(run: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(run.join("summary.json")).expect("summary.json");
     serde_json::from_str(&text).expect("summary.json is JSON")
 }
+
+/// Checks that `path` is a PNG file (signature and header) and returns its `(width, height)`.
+pub fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        bytes.len() > 33 && bytes.starts_with(b"\x89PNG\r\n\x1a\n") && &bytes[12..16] == b"IHDR",
+        "{} is not a PNG file",
+        path.display()
+    );
+    let number = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    let size = (number(16), number(20));
+    assert!(size.0 > 0 && size.1 > 0, "{}: empty image", path.display());
+    size
+}
+
+/// Checks that `path` is an SVG document naming each of `words`.
+pub fn assert_svg_names(path: &Path, words: &[&str]) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        text.contains("<svg") && text.trim_end().ends_with("</svg>"),
+        "{} is not an SVG document",
+        path.display()
+    );
+    for word in words {
+        assert!(text.contains(word), "{} lacks {word:?}", path.display());
+    }
+}

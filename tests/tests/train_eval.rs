@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use zoo_tests::{mnist_sample, summary, zoo};
+use zoo_tests::{assert_svg_names, mnist_sample, png_size, summary, zoo};
 
 fn losses(run: &Path) -> Vec<String> {
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
@@ -55,6 +55,25 @@ fn a_run_writes_every_artifact_and_eval_reproduces_its_test_accuracy() {
     ] {
         assert!(run_dir.join(file).is_file(), "missing {file}");
     }
+    // The pictures: both panels of the curves, both splits; the 10×10 confusion matrix.
+    assert_svg_names(
+        &run_dir.join("curves.svg"),
+        &[
+            "loss per epoch",
+            "accuracy per epoch",
+            "train loss",
+            "valid loss",
+            "train accuracy",
+            "valid accuracy",
+            "epoch",
+        ],
+    );
+    assert_eq!(png_size(&run_dir.join("curves.png")), (1100, 420));
+    let (width, height) = png_size(&run_dir.join("confusion.png"));
+    assert!(
+        width >= 10 * 24 && height >= 10 * 24,
+        "confusion.png is {width}×{height}"
+    );
     let csv = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows[0], "epoch,split,loss,accuracy,seconds");

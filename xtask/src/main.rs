@@ -21,8 +21,10 @@ Commands:
                   becomes a run folder that `eval` reads
   predict [flags] `zoo predict --run DIR 'A sentence'`: tag words with a pos-tagger run
   compare [flags] train one experiment on several backends, same seed, and tabulate
-                  s/epoch, samples/s, peak memory and test accuracy (compare.md, compare.json):
-                  --backends ndarray,wgpu[,cuda] [--epochs N] [--train-limit N] [--torch]
+                  s/epoch, samples/s, peak memory and test accuracy (compare.md, compare.json,
+                  report.html): --backends ndarray,wgpu[,cuda] [--epochs N] [--train-limit N] [--torch]
+  report RUN...   one self-contained page (report.html, or --out FILE) of finished runs side by
+                  side: their figures, bar charts of s/epoch and accuracy, curves, confusion
   bench [flags]   ms per training step of the zoo MNIST-LSTM, its tensor-op path, Burn's stock
                   Lstm and the MNIST CNN, beside PyTorch on the same shapes (when `import torch`
                   works), with the ratio to PyTorch: [--backend B] [--steps N] [--case NAME]
@@ -38,7 +40,9 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match command {
-        "train" | "eval" | "import" | "predict" | "compare" | "models" => zoo::run(command, rest),
+        "train" | "eval" | "import" | "predict" | "compare" | "report" | "models" => {
+            zoo::run(command, rest)
+        }
         "bench" => {
             // PyTorch's row is what the figures are read against: always asked for here.
             let mut args = rest.to_vec();

@@ -1,4 +1,4 @@
-//! `cargo xtask train|eval|import|predict|compare|bench|models`: build `zoo` in release with only the
+//! `cargo xtask train|eval|import|predict|compare|bench|report|models`: build `zoo` in release with only the
 //! backends asked for, then run it with the user's flags.
 
 use crate::cmd::{cargo, run as run_command, workspace_root};

@@ -1,4 +1,5 @@
-//! The `zoo` command line: `zoo train`, `zoo eval`, `zoo import`, `zoo predict`, `zoo models`.
+//! The `zoo` command line: `zoo train`, `zoo eval`, `zoo import`, `zoo predict`, `zoo compare`,
+//! `zoo bench`, `zoo report`, `zoo models`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use crate::config::{ExperimentConfig, Overrides};
 use crate::eval::EvalRun;
 use crate::import::ImportRun;
 use crate::predict::PredictRun;
+use crate::report::{self, Entry, REPORT_FILE};
 use crate::train::TrainRun;
 
 /// Train, evaluate and list the models of the Burn model zoo.
@@ -43,8 +45,25 @@ pub enum Command {
     /// Time training steps of the zoo's LSTM and CNN (and Burn's own LSTM) on one backend,
     /// beside PyTorch on the same shapes: milliseconds per step and the ratio to PyTorch.
     Bench(BenchArgs),
+    /// Put finished runs side by side in one self-contained HTML page: their figures, bar charts
+    /// of seconds per epoch and test accuracy, and each run's curves and confusion matrix.
+    Report(ReportArgs),
     /// List the models of the zoo.
     Models,
+}
+
+/// `zoo report` flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run folders written by `zoo train` (or `zoo import`), in the order to show them.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// The page to write.
+    #[arg(long, value_name = "FILE", default_value = REPORT_FILE)]
+    pub out: PathBuf,
+    /// The page's title.
+    #[arg(long, default_value = "zoo report")]
+    pub title: String,
 }
 
 /// `zoo compare` flags.
@@ -261,6 +280,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             bench(args.backend, args.device, run, args.torch).map(|_| ())
         }
         Command::Predict(args) => predict(args),
+        Command::Report(args) => {
+            let entries = args
+                .runs
+                .iter()
+                .map(|dir| Entry::from_run(dir))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            report::write(&args.out, &args.title, &entries)?;
+            println!("Report of {} runs: {}", entries.len(), args.out.display());
+            Ok(())
+        }
         Command::Models => {
             for info in zoo_models::registry() {
                 println!("{:<18} {}", info.name, info.description);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::artifacts::{new_run_dir, write_atomic, Summary, CONFIG_FILE};
 use crate::backend::{preflight, BackendName};
 use crate::config::ExperimentConfig;
+use crate::report::{self, Entry, REPORT_FILE};
 
 /// One row of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,11 +130,17 @@ impl CompareRun {
         write_atomic(&out.join("compare.json"), format!("{json}\n").as_bytes())?;
         let table = markdown(&comparison);
         write_atomic(&out.join("compare.md"), table.as_bytes())?;
+        report::write(
+            &out.join(REPORT_FILE),
+            &format!("zoo compare: {}", comparison.model),
+            &report_entries(&comparison, &out),
+        )?;
         println!("\n{table}");
         println!(
-            "Written: {} and {}",
+            "Written: {}, {} and {}",
             out.join("compare.md").display(),
-            out.join("compare.json").display()
+            out.join("compare.json").display(),
+            out.join(REPORT_FILE).display()
         );
         if let Some(bad) = comparison.rows.iter().find(|r| r.error.is_some()) {
             anyhow::bail!(
@@ -190,6 +197,35 @@ impl CompareRun {
         print_row(&row);
         Ok(Some(row))
     }
+}
+
+/// The report's entries of a comparison: each backend's run (with its pictures), the PyTorch
+/// row and failed rows from the table.
+fn report_entries(comparison: &Comparison, out: &Path) -> Vec<Entry> {
+    comparison
+        .rows
+        .iter()
+        .map(|row| {
+            let dir = out.join(&row.backend);
+            match Summary::read(&dir) {
+                Ok(summary) if row.error.is_none() => {
+                    Entry::from_summary(row.backend.clone(), &summary, Some(dir))
+                }
+                _ => Entry {
+                    name: row.backend.clone(),
+                    model: comparison.model.clone(),
+                    backend: row.backend.clone(),
+                    device: row.device.clone(),
+                    epochs: row.error.is_none().then_some(comparison.epochs),
+                    seconds_per_epoch: row.seconds_per_epoch,
+                    test_accuracy: row.test_accuracy,
+                    test_loss: None,
+                    dir: None,
+                    error: row.error.clone(),
+                },
+            }
+        })
+        .collect()
 }
 
 /// What `tools/torch_reference.py` writes.

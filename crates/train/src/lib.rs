@@ -21,6 +21,7 @@ mod optim;
 pub mod plots;
 pub mod predict;
 pub mod progress;
+pub mod report;
 mod strategy;
 pub mod task;
 pub mod train;

@@ -24,7 +24,8 @@ pub const FIT_PNG: &str = "fit.png";
 /// `regions.png`: the classification toy's decision regions and its points.
 pub const REGIONS_PNG: &str = "regions.png";
 
-const FONT: &str = "sans-serif";
+/// The font family every picture uses (the embedded DejaVu Sans).
+pub(crate) const FONT: &str = "sans-serif";
 const TRAIN_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const VALID_COLOUR: RGBColor = RGBColor(255, 127, 14);
 /// Light and dark shades per class for the decision regions (cycled past four classes).
@@ -34,6 +35,11 @@ const CLASS_COLOURS: [(RGBColor, RGBColor); 4] = [
     (RGBColor(199, 233, 192), RGBColor(49, 163, 84)),
     (RGBColor(218, 218, 235), RGBColor(117, 107, 177)),
 ];
+
+/// The `i`-th colour of the bar charts and class points.
+pub(crate) fn palette(i: usize) -> RGBColor {
+    CLASS_COLOURS[i % CLASS_COLOURS.len()].1
+}
 
 /// Registers the embedded font once: plotters measures and draws text with it, in SVG and PNG.
 fn fonts() {
@@ -57,7 +63,7 @@ fn drawing_error<E: std::fmt::Display>(error: E) -> anyhow::Error {
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// Renders `draw` as an SVG document.
-fn svg(
+pub(crate) fn svg_document(
     size: (u32, u32),
     draw: impl FnOnce(DrawingArea<SVGBackend, Shift>) -> Drawn<SVGBackend>,
 ) -> anyhow::Result<String> {
@@ -207,7 +213,7 @@ pub fn curves(dir: &Path, rows: &[EpochRow]) -> anyhow::Result<()> {
     };
     write_atomic(
         &dir.join(CURVES_SVG),
-        svg(size, |root| draw_curves(root, rows))?.as_bytes(),
+        svg_document(size, |root| draw_curves(root, rows))?.as_bytes(),
     )?;
     write_png(dir, CURVES_PNG, size, |root| draw_curves(root, rows))
 }
