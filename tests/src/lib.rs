@@ -21,30 +21,34 @@ pub fn mnist_sample() -> PathBuf {
 /// never exercises a stale binary.
 pub fn zoo_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // target/<profile>/deps/<test-binary>
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps");
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut build = Command::new(env!("CARGO"));
-        build.current_dir(workspace()).args([
-            "build",
-            "--quiet",
-            "--package",
-            "zoo-train",
-            "--bin",
-            "zoo",
-        ]);
-        if release {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build for the zoo binary");
-        assert!(status.success(), "building the zoo binary failed");
-        profile_dir.join("zoo")
-    })
+    BIN.get_or_init(|| build_bin("zoo-train", "zoo"))
+}
+
+/// The binary of the `examples/use-zoo-models` crate, built like [`zoo_bin`].
+pub fn example_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_bin("use-zoo-models", "use-zoo-models"))
+}
+
+/// Builds `bin` of `package` in the running tests' profile and returns its path.
+fn build_bin(package: &str, bin: &str) -> PathBuf {
+    // target/<profile>/deps/<test-binary>
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .current_dir(workspace())
+        .args(["build", "--quiet", "--package", package, "--bin", bin]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "building {bin} failed");
+    profile_dir.join(bin)
 }
 
 /// What a run of `zoo` printed and how it ended.

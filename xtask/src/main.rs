@@ -29,7 +29,8 @@ Commands:
                   Lstm and the MNIST CNN, beside PyTorch on the same shapes (when `import torch`
                   works), with the ratio to PyTorch: [--backend B] [--steps N] [--case NAME]
   models          list the models of the zoo
-  test            the whole suite, as CI runs it: fmt, clippy, every backend compiles, all tests
+  test            the whole suite, as CI runs it: fmt, clippy, docs without warnings, every
+                  backend compiles, all tests (doctests and the example crate included)
 
 `cargo xtask train --help` shows the flags of `zoo train`.";
 

@@ -23,6 +23,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "-D",
             "warnings",
         ],
+        // The API docs, warnings as errors (RUSTDOCFLAGS below); reuses clippy's checked deps.
+        &["doc", "--no-deps", "--workspace"],
         &["test", "--workspace", "--release", "--no-fail-fast"],
         // Every backend compiles (CUDA needs no GPU to build), and the GPU path runs on wgpu:
         // Mesa's software Vulkan (lavapipe) in CI, any Vulkan GPU elsewhere.
@@ -40,6 +42,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for step in steps {
         let mut command = cargo();
         command.current_dir(&root).args(*step);
+        if step[0] == "doc" {
+            command.env("RUSTDOCFLAGS", "-D warnings");
+        }
         run_command(command)?;
     }
     eprintln!("all checks passed");

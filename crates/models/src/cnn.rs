@@ -41,6 +41,17 @@ impl MnistCnnConfig {
 /// ReLU, max-pool 2; Linear 800→500, ReLU; Linear 500→10.
 ///
 /// Input `[batch, 1, 28, 28]`, output logits `[batch, num_classes]`.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use zoo_models::MnistCnnConfig;
+///
+/// let device = Default::default();
+/// let model = MnistCnnConfig::new().init::<NdArray>(&device);
+/// let images = Tensor::<NdArray, 4>::zeros([2, 1, 28, 28], &device); // [batch, channel, h, w]
+/// assert_eq!(model.forward(images).dims(), [2, 10]); // [batch, classes]
+/// ```
 #[derive(Module, Debug)]
 pub struct MnistCnn<B: Backend> {
     /// `[B, 1, 28, 28]` → `[B, 20, 24, 24]`.
@@ -107,6 +118,17 @@ impl SmallCnnConfig {
 /// max-pool 2; Linear 1568→10.
 ///
 /// Input `[batch, 1, 28, 28]`, output logits `[batch, num_classes]`.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use zoo_models::SmallCnnConfig;
+///
+/// let device = Default::default();
+/// let model = SmallCnnConfig::new().init::<NdArray>(&device);
+/// let images = Tensor::<NdArray, 4>::zeros([3, 1, 28, 28], &device);
+/// assert_eq!(model.forward(images).dims(), [3, 10]);
+/// ```
 #[derive(Module, Debug)]
 pub struct SmallCnn<B: Backend> {
     /// `[B, 1, 28, 28]` → `[B, 16, 28, 28]`.

@@ -39,6 +39,22 @@ impl MlpConfig {
 /// two-cluster classification toys.
 ///
 /// Input `[batch, input_size]`, output `[batch, output_size]` (predictions or logits).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use zoo_models::MlpConfig;
+///
+/// let device = Default::default();
+/// // The regression net: x [batch, 1] → y [batch, 1].
+/// let regression = MlpConfig::new().init::<NdArray>(&device);
+/// let x = Tensor::<NdArray, 2>::from_floats([[-1.0], [0.0], [0.5]], &device);
+/// assert_eq!(regression.forward(x).dims(), [3, 1]);
+/// // The two-cluster classifier: points [batch, 2] → logits [batch, 2].
+/// let classifier = MlpConfig::new().with_input_size(2).with_output_size(2).init::<NdArray>(&device);
+/// let points = Tensor::<NdArray, 2>::from_floats([[2.0, 2.0], [-2.0, -2.0]], &device);
+/// assert_eq!(classifier.forward(points).dims(), [2, 2]);
+/// ```
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
     /// `[B, input]` → `[B, hidden]`.

@@ -47,6 +47,18 @@ impl MnistLstmConfig {
 ///
 /// Input `[batch, seq = rows, input_size = columns]` (`[B, 28, 28]` for MNIST), output logits
 /// `[batch, num_classes]`.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use zoo_models::MnistLstmConfig;
+///
+/// let device = Default::default();
+/// let model = MnistLstmConfig::new().init::<NdArray>(&device); // seed 001: hidden 128, 2 layers
+/// let images = Tensor::<NdArray, 3>::zeros([4, 28, 28], &device); // [batch, rows, columns]
+/// let logits = model.forward(images);
+/// assert_eq!(logits.dims(), [4, 10]);
+/// ```
 #[derive(Module, Debug)]
 pub struct MnistLstm<B: Backend> {
     /// `nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)`, PyTorch's layout.

@@ -1,5 +1,7 @@
 //! The `zoo` command line: `zoo train`, `zoo eval`, `zoo import`, `zoo predict`, `zoo compare`,
 //! `zoo bench`, `zoo report`, `zoo models`.
+// The flags' doc comments are clap's help texts, which name placeholders as `<model>`.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 use std::time::Instant;

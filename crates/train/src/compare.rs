@@ -60,7 +60,7 @@ pub struct CompareRun {
     pub device: Option<usize>,
     /// Add a PyTorch row.
     pub torch: bool,
-    /// The output folder [default: `runs/compare-<model>-<UTC time>`].
+    /// The output folder (default: `runs/compare-<model>-<UTC time>`).
     pub out: Option<PathBuf>,
 }
 

@@ -179,7 +179,10 @@ fn curve_panel<DB: DrawingBackend>(
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
-        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+        // A marker per epoch while they can be told apart.
+        if points.len() <= 30 {
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+        }
     }
     chart
         .configure_series_labels()

@@ -95,9 +95,9 @@ pub fn render(title: &str, entries: &[Entry]) -> anyhow::Result<String> {
     for e in entries {
         let figure =
             |v: Option<f64>, digits: usize| v.map_or("—".into(), |v| format!("{v:.digits$}"));
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(&e.name),
             escape(&e.model),
             escape(&e.backend),

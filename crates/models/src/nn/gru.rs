@@ -64,6 +64,20 @@ impl GruConfig {
 ///
 /// Input `[seq, batch, input_size]` (`[batch, seq, input_size]` with `batch_first`); output
 /// `[seq, batch, D * H]` (or `[batch, seq, D * H]`); state `[num_layers * D, batch, H]`.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use zoo_models::nn::GruConfig;
+///
+/// let device = Default::default();
+/// // nn.GRU(8, 16, batch_first=True)
+/// let gru = GruConfig::new(8, 16).with_batch_first(true).init::<NdArray>(&device);
+/// let input = Tensor::<NdArray, 3>::zeros([2, 7, 8], &device); // [batch, seq, input]
+/// let (output, h_n) = gru.forward(input, None);
+/// assert_eq!(output.dims(), [2, 7, 16]);
+/// assert_eq!(h_n.dims(), [1, 2, 16]); // [layers, batch, hidden]
+/// ```
 #[derive(Module, Debug)]
 pub struct Gru<B: Backend> {
     /// The layers, first to last; PyTorch's `weight_ih_l{k}` is `layers[k].forward.weight_ih`,

@@ -5,8 +5,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 
 use super::rnn::{
-    check_input, init_layers, initial_state, run_direction, run_layers, GateWeights, RnnError,
-    RnnLayer, SeqLayout, StepMask,
+    check_input, init_layers, initial_state, run_direction, run_layers, RnnError, RnnLayer,
+    SeqLayout, StepMask,
 };
 
 /// Configuration of [`Lstm`], with `nn.LSTM`'s arguments and defaults.
@@ -74,6 +74,27 @@ pub struct LstmState<B: Backend> {
 ///
 /// Input `[seq, batch, input_size]` (`[batch, seq, input_size]` with `batch_first`); output
 /// `[seq, batch, D * H]` (or `[batch, seq, D * H]`), `D` = 2 when bidirectional, else 1.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use zoo_models::nn::LstmConfig;
+///
+/// let device = Default::default();
+/// // nn.LSTM(10, 20, num_layers=2, bidirectional=True)
+/// let lstm = LstmConfig::new(10, 20)
+///     .with_num_layers(2)
+///     .with_bidirectional(true)
+///     .init::<NdArray>(&device);
+/// let input = Tensor::<NdArray, 3>::zeros([5, 3, 10], &device); // [seq, batch, input]
+/// let (output, state) = lstm.forward(input.clone(), None);
+/// assert_eq!(output.dims(), [5, 3, 40]); // [seq, batch, 2 * hidden]
+/// assert_eq!(state.hidden.dims(), [4, 3, 20]); // [layers * 2, batch, hidden]
+/// assert_eq!(state.cell.dims(), [4, 3, 20]);
+/// // Padded sequences of 5, 2 and 4 steps, as pack_padded_sequence.
+/// let (output, _) = lstm.forward_packed(input, &[5, 2, 4], None);
+/// assert_eq!(output.dims(), [5, 3, 40]);
+/// ```
 #[derive(Module, Debug)]
 pub struct Lstm<B: Backend> {
     /// The layers, first to last; PyTorch's `weight_ih_l{k}` is `layers[k].forward.weight_ih`,
@@ -171,7 +192,7 @@ impl<B: Backend> Lstm<B> {
 /// one tensor product (both biases folded in), then the recurrence as one operation.
 #[cfg(feature = "ndarray")]
 fn fused_direction<B: Backend>(
-    weights: &GateWeights<B>,
+    weights: &super::GateWeights<B>,
     x: Tensor<B, 3>,
     [h0, c0]: [Tensor<B, 2>; 2],
     reverse: bool,
