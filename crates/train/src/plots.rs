@@ -189,7 +189,12 @@ fn curve_panel<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
         .label_font((FONT, 15))
-        .position(SeriesLabelPosition::UpperRight)
+        // Where a falling loss or a rising accuracy leaves room.
+        .position(if name == "loss" {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
         .draw()?;
     Ok(())
 }
