@@ -40,7 +40,8 @@ pub enum Command {
     /// Load a PyTorch state_dict (`torch.save(model.state_dict(), FILE)`) into a zoo model and
     /// write a run folder that `zoo eval --run DIR` reads.
     Import(ImportArgs),
-    /// Tag sentences with a trained `pos-tagger` run: `zoo predict --run DIR "The dog ate"`.
+    /// Tag sentences with a trained `pos-tagger` run (`zoo predict --run DIR "The dog ate"`), or
+    /// classify images with an MNIST model's run (`zoo predict --run DIR digit.png [--invert]`).
     Predict(PredictArgs),
     /// Train the same experiment on several backends and tabulate speed, memory and accuracy.
     Compare(CompareArgs),
@@ -124,16 +125,21 @@ pub struct ExperimentArgs {
 /// `zoo predict` flags.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Run folder of a `pos-tagger` run (written by `zoo train`).
+    /// Run folder (written by `zoo train`) of a `pos-tagger`, or of an MNIST-format model
+    /// (mnist-lstm, mnist-cnn, small-cnn, ...).
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// A text file of sentences, one per line (`-` reads standard input); prints one tagged
     /// line per line.
-    #[arg(long, value_name = "FILE", conflicts_with = "sentences")]
+    #[arg(long, value_name = "FILE", conflicts_with = "inputs")]
     pub file: Option<PathBuf>,
-    /// Sentences to tag, each one argument.
-    #[arg(value_name = "SENTENCE", required_unless_present = "file")]
-    pub sentences: Vec<String>,
+    /// Sentences to tag (a tagger run), each one argument; or image files to classify (an MNIST
+    /// model's run: PNG of any size, grey or colour), each printed with its class and top 3.
+    #[arg(value_name = "SENTENCE|IMAGE", required_unless_present = "file")]
+    pub inputs: Vec<String>,
+    /// The images are dark ink on a light background (a drawing); MNIST's are light on dark.
+    #[arg(long)]
+    pub invert: bool,
     /// Backend to run the model on.
     #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
     pub backend: BackendName,
@@ -353,7 +359,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
 
 fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let lines = match &args.file {
-        None => args.sentences,
+        None => args.inputs,
         Some(path) => {
             let text = if path.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())
@@ -371,7 +377,8 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
         args.device,
         PredictRun {
             dir: args.run,
-            lines,
+            inputs: lines,
+            invert: args.invert,
         },
     )?;
     for line in tagged {

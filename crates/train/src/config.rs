@@ -72,10 +72,12 @@ pub enum ConfigError {
         message: String,
     },
     /// No registered model has this name.
-    #[error("unknown model `{name}`; the zoo has: {known} (`zoo models` describes them)")]
+    #[error("unknown model `{name}`{origin}; the zoo has: {known} (`zoo models` describes them)")]
     UnknownModel {
         /// The name asked for.
         name: String,
+        /// Where the name came from, when a file gave it: ` (model.name in FILE)`.
+        origin: String,
         /// The registered names.
         known: String,
     },
@@ -352,7 +354,18 @@ impl ExperimentConfig {
             (None, Some(in_file)) => in_file,
             (None, None) => DEFAULT_MODEL.to_string(),
         };
-        let (info, builtin) = builtin(&name)?;
+        let (info, builtin) = builtin(&name).map_err(|error| match error {
+            ConfigError::UnknownModel { name, known, .. }
+                if model.is_none() && !label.is_empty() =>
+            {
+                ConfigError::UnknownModel {
+                    name,
+                    known,
+                    origin: format!(" (model.name in {label})"),
+                }
+            }
+            other => other,
+        })?;
         let builtin_label = format!("configs/{name}.toml (built in)");
         let mut table = parse_toml(builtin, &builtin_label)?;
         let label = match user {
@@ -742,6 +755,7 @@ fn locate_dir(dir: PathBuf) -> PathBuf {
 fn builtin(name: &str) -> Result<(&'static ModelInfo, &'static str), ConfigError> {
     let unknown = || ConfigError::UnknownModel {
         name: name.to_string(),
+        origin: String::new(),
         known: zoo_models::registry()
             .iter()
             .map(|m| m.name)

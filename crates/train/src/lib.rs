@@ -20,6 +20,7 @@ pub mod models;
 mod optim;
 pub mod plots;
 pub mod predict;
+pub mod predict_image;
 pub mod progress;
 pub mod report;
 mod strategy;

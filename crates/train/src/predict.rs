@@ -1,4 +1,5 @@
-//! `zoo predict`: tags sentences with a trained part-of-speech tagger run.
+//! `zoo predict`: tags sentences with a trained part-of-speech tagger run, or classifies images
+//! with a trained MNIST-format model run.
 
 use std::path::{Path, PathBuf};
 
@@ -12,23 +13,29 @@ use zoo_models::LstmTagger;
 
 use crate::artifacts::MODEL_FILE;
 use crate::backend::{BackendJob, Target};
-use crate::config::Network;
+use crate::config::{DataSection, ExperimentConfig, Network};
 use crate::eval::run_config;
 use crate::models::{TAG_VOCAB_FILE, WORD_VOCAB_FILE};
+use crate::predict_image::{classify, describe, read_digit, Prediction, SIDE};
+use zoo_data::mnist::MnistBatcher;
 
 /// Sentences tagged in one forward pass.
 const LINES_PER_BATCH: usize = 64;
 
-/// Tags `lines` (one sentence each) with the model of the run in `dir`.
+/// Tags `inputs` (one sentence each) with the tagger of the run in `dir`, or classifies them
+/// (image files) with its MNIST-format model.
 pub struct PredictRun {
-    /// The run folder of a `pos-tagger` run.
+    /// The run folder of a `pos-tagger` run or of an MNIST-format model's run.
     pub dir: PathBuf,
-    /// The sentences; an empty line gives an empty line.
-    pub lines: Vec<String>,
+    /// Sentences (an empty line gives an empty line), or image files.
+    pub inputs: Vec<String>,
+    /// Images are dark ink on a light background.
+    pub invert: bool,
 }
 
 impl BackendJob for PredictRun {
-    /// Each line, tagged: `The/DET dog/NOUN ...`.
+    /// Each line, tagged (`The/DET dog/NOUN ...`), or each image's class and top 3
+    /// (`digit.png: 7  (7 0.981, 2 0.011, 1 0.004)`).
     type Output = Vec<String>;
 
     fn run<B: AutodiffBackend>(
@@ -37,33 +44,97 @@ impl BackendJob for PredictRun {
         _target: Target,
     ) -> anyhow::Result<Vec<String>> {
         let config = run_config(&self.dir, None)?;
-        let Network::Tagger(net) = &config.model.network else {
-            anyhow::bail!(
-                "{}: a `{}` run; `zoo predict` tags sentences with a `pos-tagger` run (train one \
-                 with `zoo train --model pos-tagger`)",
+        let device = device.inner().clone();
+        let images = || -> anyhow::Result<Vec<[u8; SIDE * SIDE]>> {
+            self.inputs
+                .iter()
+                .map(|path| read_digit(Path::new(path), self.invert))
+                .collect()
+        };
+        let net = match &config.model.network {
+            Network::Tagger(net) => net,
+            Network::MnistLstm(net) => {
+                let digits = images()?;
+                let model = load(net.init::<B::InnerBackend>(&device), &self.dir, &device)?;
+                return Ok(self.describe(&config, classify::<_, _, 3>(&model, &batcher(&config), &digits, &device)));
+            }
+            Network::MnistCnn(net) => {
+                let digits = images()?;
+                let model = load(net.init::<B::InnerBackend>(&device), &self.dir, &device)?;
+                return Ok(self.describe(&config, classify::<_, _, 4>(&model, &batcher(&config), &digits, &device)));
+            }
+            Network::SmallCnn(net) => {
+                let digits = images()?;
+                let model = load(net.init::<B::InnerBackend>(&device), &self.dir, &device)?;
+                return Ok(self.describe(&config, classify::<_, _, 4>(&model, &batcher(&config), &digits, &device)));
+            }
+            Network::Mlp(_) => anyhow::bail!(
+                "{}: a `{}` run; `zoo predict` tags sentences with a `pos-tagger` run and \
+                 classifies images with an MNIST model's run (mnist-lstm, mnist-cnn, small-cnn, ...)",
                 self.dir.display(),
                 config.model.name
-            );
+            ),
         };
+        if self.invert {
+            anyhow::bail!(
+                "--invert is for images; {} is a `pos-tagger` run, which tags sentences",
+                self.dir.display()
+            );
+        }
         let words = load_vocab(&self.dir, WORD_VOCAB_FILE)?;
         let tags = load_vocab(&self.dir, TAG_VOCAB_FILE)?;
-        let device = device.inner().clone();
-        let path = self.dir.join(MODEL_FILE);
-        let model: LstmTagger<B::InnerBackend> = net
-            .model(words.len(), tags.len())
-            .init(&device)
-            .load_file(
-                &path,
-                &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
-                &device,
-            )
-            .with_context(|| format!("{}: cannot load the model weights", path.display()))?;
-        let mut tagged = Vec::with_capacity(self.lines.len());
-        for chunk in self.lines.chunks(LINES_PER_BATCH) {
+        let model: LstmTagger<B::InnerBackend> = load(
+            net.model(words.len(), tags.len()).init(&device),
+            &self.dir,
+            &device,
+        )?;
+        let mut tagged = Vec::with_capacity(self.inputs.len());
+        for chunk in self.inputs.chunks(LINES_PER_BATCH) {
             tagged.extend(tag_lines(&model, &words, &tags, chunk, &device));
         }
         Ok(tagged)
     }
+}
+
+impl PredictRun {
+    /// One line per image: its path, class and top 3, classes by the dataset's names.
+    fn describe(&self, config: &ExperimentConfig, predictions: Vec<Prediction>) -> Vec<String> {
+        let classes: Vec<String> = config
+            .mnist_source()
+            .map(|(variant, _)| {
+                variant
+                    .class_names()
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.inputs
+            .iter()
+            .zip(&predictions)
+            .map(|(name, p)| describe(name, p, &classes))
+            .collect()
+    }
+}
+
+/// The training batcher of an MNIST-format run (its normalization).
+fn batcher(config: &ExperimentConfig) -> MnistBatcher {
+    match &config.data {
+        DataSection::Mnist(data) => MnistBatcher::new(data.mean, data.std),
+        _ => unreachable!("a validated config pairs an MNIST model with MNIST data"),
+    }
+}
+
+/// `model` with the weights of the run in `dir`.
+fn load<B: Backend, M: Module<B>>(model: M, dir: &Path, device: &B::Device) -> anyhow::Result<M> {
+    let path = dir.join(MODEL_FILE);
+    model
+        .load_file(
+            &path,
+            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
+            device,
+        )
+        .with_context(|| format!("{}: cannot load the model weights", path.display()))
 }
 
 fn load_vocab(dir: &Path, name: &str) -> anyhow::Result<Vocab> {

@@ -27,6 +27,19 @@ pub struct RunLog {
     pub rows: Vec<EpochRow>,
     /// Seconds of each finished pass, by epoch and split name.
     pub seconds: HashMap<(usize, &'static str), f64>,
+    /// Where the training loss stopped being a finite number, if it did.
+    pub diverged: Option<Divergence>,
+}
+
+/// A training step whose loss was NaN or infinite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Divergence {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 1-based step within the epoch.
+    pub step: usize,
+    /// The loss (NaN or ±infinity).
+    pub loss: f64,
 }
 
 /// A [`RunLog`] shared between threads.

@@ -14,18 +14,22 @@ use burn::train::{
     TrainingComponents, TrainingItem, TrainingModel, ValidLoader,
 };
 
-use crate::progress::SharedLog;
+use crate::progress::{Divergence, SharedLog};
+use crate::task::LossWatch;
 
-/// One device; times every pass into the run log before announcing its end.
+/// One device; times every pass into the run log before announcing its end, and stops at the
+/// first step whose loss `watch` reports as NaN or infinite (recorded in the log), before that
+/// step's update and without a checkpoint of the epoch.
 pub struct TimedSingleDevice<LC: LearningComponentsTypes> {
     device: Device<TrainingBackend<LC>>,
     log: SharedLog,
+    watch: LossWatch,
 }
 
 impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
-    /// Trains on `device`, recording pass durations in `log`.
-    pub fn new(device: Device<TrainingBackend<LC>>, log: SharedLog) -> Self {
-        Self { device, log }
+    /// Trains on `device`, recording pass durations and any divergence in `log`.
+    pub fn new(device: Device<TrainingBackend<LC>>, log: SharedLog, watch: LossWatch) -> Self {
+        Self { device, log, watch }
     }
 
     fn record(&self, epoch: usize, split: &'static str, started: Instant) {
@@ -67,6 +71,14 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
                 learner.lr_step();
                 let progress = batches.progress();
                 let output = learner.train_step(batch);
+                if let Some(loss) = self.watch.take() {
+                    self.log.lock().expect("run log lock").diverged = Some(Divergence {
+                        epoch,
+                        step: iteration,
+                        loss,
+                    });
+                    return (learner.model(), processor);
+                }
                 learner.optimizer_step(output.grads);
                 let item = TrainingItem::new(
                     output.item,

@@ -303,7 +303,28 @@ pub struct Trainee<B: Backend, M, T> {
     /// Global gradient-norm clipping, if any.
     #[module(skip)]
     pub clip_norm: Option<f32>,
+    /// Where a training step reports a loss that is not a finite number.
+    #[module(skip)]
+    pub loss_watch: Option<LossWatch>,
     _backend: PhantomData<B>,
+}
+
+/// The first non-finite training loss, reported by [`Trainee`]'s step and read by the training
+/// loop, which then stops before the update (the divergence guard).
+#[derive(Debug, Clone, Default)]
+pub struct LossWatch(std::sync::Arc<std::sync::Mutex<Option<f64>>>);
+
+impl LossWatch {
+    /// Records `loss` unless an earlier one is waiting.
+    pub fn report(&self, loss: f64) {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(loss);
+    }
+
+    /// The reported loss, if any, clearing it.
+    pub fn take(&self) -> Option<f64> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 impl<B: Backend, M, T> Trainee<B, M, T> {
@@ -313,8 +334,16 @@ impl<B: Backend, M, T> Trainee<B, M, T> {
             model,
             task,
             clip_norm,
+            loss_watch: None,
             _backend: PhantomData,
         }
+    }
+
+    /// Makes every training step check its loss, reporting a NaN or infinite one to `watch`
+    /// (one read of the loss per step).
+    pub fn with_loss_watch(mut self, watch: LossWatch) -> Self {
+        self.loss_watch = Some(watch);
+        self
     }
 }
 
@@ -330,7 +359,14 @@ where
 
     fn step(&self, batch: T::Batch) -> TrainOutput<T::Output> {
         let output = self.task.forward(&self.model, batch);
-        let grads = T::loss(&output).backward();
+        let loss = T::loss(&output);
+        if let Some(watch) = &self.loss_watch {
+            let value: f64 = loss.clone().into_scalar().elem();
+            if !value.is_finite() {
+                watch.report(value);
+            }
+        }
+        let grads = loss.backward();
         let mut train = TrainOutput::new(self, grads, output);
         if let Some(max_norm) = self.clip_norm {
             clip_global_norm::<B, _>(self, &mut train.grads, max_norm);

@@ -26,9 +26,9 @@ use crate::eval::evaluate;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
 use crate::optim::optimizer;
 use crate::plots;
-use crate::progress::{CsvMetricLogger, ProgressPrinter, SharedLog};
+use crate::progress::{CsvMetricLogger, Divergence, ProgressPrinter, SharedLog};
 use crate::strategy::TimedSingleDevice;
-use crate::task::{Tally, Task, Trainee};
+use crate::task::{LossWatch, Tally, Task, Trainee};
 
 /// A training run to start: the resolved config and the folder it writes.
 pub struct TrainRun {
@@ -105,7 +105,8 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         println!("Run folder: {}", dir.display());
 
         let clip = config.optimizer.grad_clip_norm.map(|norm| norm as f32);
-        let trainee = Trainee::new(model, task.clone(), clip);
+        let watch = LossWatch::default();
+        let trainee = Trainee::new(model, task.clone(), clip).with_loss_watch(watch.clone());
         let learner = Learner::new(
             trainee,
             optimizer::<B, Trainee<B, M, T>>(&config.optimizer),
@@ -123,7 +124,8 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             .build(data.valid);
 
         let log = SharedLog::default();
-        let strategy = TimedSingleDevice::<Components<B, M, T>>::new(device.clone(), log.clone());
+        let strategy =
+            TimedSingleDevice::<Components<B, M, T>>::new(device.clone(), log.clone(), watch);
         let training = SupervisedTraining::new(dir, train_loader, valid_loader)
             .with_application_logger(None)
             .with_metric_logger(CsvMetricLogger::new(dir.join(METRICS_FILE), log.clone()))
@@ -133,6 +135,12 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             .with_training_strategy(TrainingStrategy::Custom(Arc::new(strategy)))
             .num_epochs(config.train.epochs);
         let result = metrics(training).launch(learner);
+        let diverged = log.lock().expect("run log lock").diverged;
+        if let Some(diverged) = diverged {
+            let rows = metrics_csv(&log.lock().expect("run log lock").rows);
+            write_atomic(&dir.join(METRICS_FILE), rows.as_bytes())?;
+            return Err(divergence_error(diverged, dir, config));
+        }
         let model = result.model.model;
         save_model(&model, dir)?;
 
@@ -193,6 +201,31 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         );
         Ok(summary)
     }
+}
+
+/// The message of a run stopped by a NaN or infinite loss: where, what was kept, what to try.
+fn divergence_error(d: Divergence, dir: &Path, config: &ExperimentConfig) -> anyhow::Error {
+    let kept = if d.epoch > 1 {
+        format!(
+            "the weights of the last complete epoch are kept in {} (no model.mpk was written)",
+            dir.join(format!("checkpoint/model-{}.mpk", d.epoch - 1))
+                .display()
+        )
+    } else {
+        "no epoch had finished, so no weights were kept".to_string()
+    };
+    let clip = match config.optimizer.grad_clip_norm {
+        Some(norm) => format!("a tighter gradient clipping (grad_clip_norm is {norm})"),
+        None => "gradient clipping (`grad_clip_norm = 1.0` under [optimizer] in a config file)"
+            .to_string(),
+    };
+    anyhow::anyhow!(
+        "training diverged: the loss became {} at epoch {}, step {}; training stopped before that step's update and {kept}. Usual remedies: a lower learning rate (--lr, now {:?}), {clip}, or another seed",
+        d.loss,
+        d.epoch,
+        d.step,
+        config.optimizer.lr
+    )
 }
 
 /// Draws the run's pictures: the curves, the test set's confusion matrix (classifiers), and what
