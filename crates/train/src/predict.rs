@@ -16,8 +16,11 @@ use crate::backend::{BackendJob, Target};
 use crate::config::{DataSection, ExperimentConfig, Network};
 use crate::eval::run_config;
 use crate::models::{TAG_VOCAB_FILE, WORD_VOCAB_FILE};
-use crate::predict_image::{classify, describe, read_digit, Prediction, SIDE};
-use zoo_data::mnist::MnistBatcher;
+use crate::predict_image::{classify, describe, read_digit};
+use crate::task::Classifier;
+use burn::data::dataloader::batcher::Batcher;
+use zoo_data::mnist::{MnistBatcher, MnistItem};
+use zoo_data::ClassificationBatch;
 
 /// Sentences tagged in one forward pass.
 const LINES_PER_BATCH: usize = 64;
@@ -45,28 +48,16 @@ impl BackendJob for PredictRun {
     ) -> anyhow::Result<Vec<String>> {
         let config = run_config(&self.dir, None)?;
         let device = device.inner().clone();
-        let images = || -> anyhow::Result<Vec<[u8; SIDE * SIDE]>> {
-            self.inputs
-                .iter()
-                .map(|path| read_digit(Path::new(path), self.invert))
-                .collect()
-        };
         let net = match &config.model.network {
             Network::Tagger(net) => net,
             Network::MnistLstm(net) => {
-                let digits = images()?;
-                let model = load(net.init::<B::InnerBackend>(&device), &self.dir, &device)?;
-                return Ok(self.describe(&config, classify::<_, _, 3>(&model, &batcher(&config), &digits, &device)));
+                return self.classify_images::<B::InnerBackend, _, 3>(net.init(&device), &config, &device)
             }
             Network::MnistCnn(net) => {
-                let digits = images()?;
-                let model = load(net.init::<B::InnerBackend>(&device), &self.dir, &device)?;
-                return Ok(self.describe(&config, classify::<_, _, 4>(&model, &batcher(&config), &digits, &device)));
+                return self.classify_images::<B::InnerBackend, _, 4>(net.init(&device), &config, &device)
             }
             Network::SmallCnn(net) => {
-                let digits = images()?;
-                let model = load(net.init::<B::InnerBackend>(&device), &self.dir, &device)?;
-                return Ok(self.describe(&config, classify::<_, _, 4>(&model, &batcher(&config), &digits, &device)));
+                return self.classify_images::<B::InnerBackend, _, 4>(net.init(&device), &config, &device)
             }
             Network::Mlp(_) => anyhow::bail!(
                 "{}: a `{}` run; `zoo predict` tags sentences with a `pos-tagger` run and \
@@ -97,8 +88,26 @@ impl BackendJob for PredictRun {
 }
 
 impl PredictRun {
-    /// One line per image: its path, class and top 3, classes by the dataset's names.
-    fn describe(&self, config: &ExperimentConfig, predictions: Vec<Prediction>) -> Vec<String> {
+    /// Reads every image, then classifies them with `model` (its weights loaded from the run):
+    /// one line per image with its path, class and top 3, classes by the dataset's names.
+    fn classify_images<B, M, const D: usize>(
+        &self,
+        model: M,
+        config: &ExperimentConfig,
+        device: &B::Device,
+    ) -> anyhow::Result<Vec<String>>
+    where
+        B: Backend,
+        M: Module<B> + Classifier<B, D>,
+        MnistBatcher: Batcher<B, MnistItem, ClassificationBatch<B, D>>,
+    {
+        let digits = self
+            .inputs
+            .iter()
+            .map(|path| read_digit(Path::new(path), self.invert))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let model = load(model, &self.dir, device)?;
+        let predictions = classify::<B, M, D>(&model, &batcher(config), &digits, device);
         let classes: Vec<String> = config
             .mnist_source()
             .map(|(variant, _)| {
@@ -109,11 +118,12 @@ impl PredictRun {
                     .collect()
             })
             .unwrap_or_default();
-        self.inputs
+        Ok(self
+            .inputs
             .iter()
             .zip(&predictions)
             .map(|(name, p)| describe(name, p, &classes))
-            .collect()
+            .collect())
     }
 }
 
