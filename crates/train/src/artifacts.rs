@@ -53,6 +53,20 @@ pub struct EpochRow {
     pub seconds: f64,
 }
 
+impl EpochRow {
+    /// The row with its numbers rounded as `metrics.csv` writes them.
+    pub fn as_written(self) -> Self {
+        let round =
+            |value: f64, digits: usize| format!("{value:.digits$}").parse().unwrap_or(value);
+        Self {
+            loss: round(self.loss, 8),
+            accuracy: self.accuracy.map(|a| round(a, 6)),
+            seconds: round(self.seconds, 3),
+            ..self
+        }
+    }
+}
+
 /// Renders rows as `metrics.csv`: `epoch,split,loss,accuracy,seconds`.
 pub fn metrics_csv(rows: &[EpochRow]) -> String {
     let mut csv = String::from("epoch,split,loss,accuracy,seconds\n");
@@ -64,6 +78,40 @@ pub fn metrics_csv(rows: &[EpochRow]) -> String {
         ));
     }
     csv
+}
+
+/// Reads `metrics.csv` back (the inverse of [`metrics_csv`]); a line that is not a row of five
+/// fields is an error naming its line number.
+pub fn parse_metrics_csv(text: &str) -> anyhow::Result<Vec<EpochRow>> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    anyhow::ensure!(
+        header == "epoch,split,loss,accuracy,seconds",
+        "line 1 is `{header}`, not the header epoch,split,loss,accuracy,seconds"
+    );
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let bad = || anyhow::anyhow!("line {} is not a metrics row: `{line}`", i + 2);
+            let fields: Vec<&str> = line.split(',').collect();
+            let [epoch, split, loss, accuracy, seconds] = fields[..] else {
+                return Err(bad());
+            };
+            Ok(EpochRow {
+                epoch: epoch.parse().map_err(|_| bad())?,
+                split: match split {
+                    "train" | "valid" => split.to_string(),
+                    _ => return Err(bad()),
+                },
+                loss: loss.parse().map_err(|_| bad())?,
+                accuracy: match accuracy {
+                    "" => None,
+                    a => Some(a.parse().map_err(|_| bad())?),
+                },
+                seconds: seconds.parse().map_err(|_| bad())?,
+            })
+        })
+        .collect()
 }
 
 /// `summary.json`: what a finished run measured.
@@ -262,6 +310,18 @@ mod tests {
             metrics_csv(&rows),
             "epoch,split,loss,accuracy,seconds\n1,train,0.50000000,0.875000,2.000\n1,valid,0.25000000,,0.500\n"
         );
+    }
+
+    #[test]
+    fn metrics_csv_reads_back_to_the_same_text() {
+        let text = "epoch,split,loss,accuracy,seconds\n1,train,0.89412345,0.690000,10.314\n1,valid,0.23700000,,0.412\n";
+        let rows = parse_metrics_csv(text).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].accuracy, None);
+        assert_eq!(metrics_csv(&rows), text);
+        let err =
+            parse_metrics_csv("epoch,split,loss,accuracy,seconds\n1,train,0.5\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
     }
 
     #[test]

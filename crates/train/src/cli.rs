@@ -3,14 +3,14 @@
 // The flags' doc comments are clap's help texts, which name placeholders as `<model>`.
 #![allow(rustdoc::invalid_html_tags)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
 use zoo_models::bench::Case;
 
-use crate::artifacts::{new_run_dir, Summary};
+use crate::artifacts::{new_run_dir, Summary, CONFIG_FILE, SUMMARY_FILE};
 use crate::backend::{dispatch, preflight, BackendName};
 use crate::bench::{bench, BenchRun};
 use crate::compare::CompareRun;
@@ -205,8 +205,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     pub train_limit: Option<usize>,
     /// Run folder to write [default: runs/<model>-<UTC time>].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+    /// Continue the unfinished run in DIR (killed, or stopped) from its last complete epoch,
+    /// with its optimizer state and data order: it ends as the uninterrupted run would have.
+    /// Its own config.toml is used; only --epochs may change (other flags must agree with it).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
     pub backend: BackendName,
@@ -309,8 +314,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn train(args: TrainArgs) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    let mut config = ExperimentConfig::load(args.model.as_deref(), args.config.as_deref())?;
-    config.apply(&Overrides {
+    let overrides = Overrides {
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,
@@ -318,19 +322,90 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
         data_dir: args.data_dir,
         dataset: args.dataset,
         train_limit: args.train_limit,
-    })?;
-    config.pin_data_dir();
+    };
+    let requested = |saved: Option<&ExperimentConfig>| -> anyhow::Result<ExperimentConfig> {
+        let mut config = match (saved, &args.model, &args.config) {
+            (Some(saved), None, None) => saved.clone(),
+            _ => ExperimentConfig::load(args.model.as_deref(), args.config.as_deref())?,
+        };
+        config.apply(&overrides)?;
+        config.pin_data_dir();
+        Ok(config)
+    };
+    let config = match &args.resume {
+        Some(dir) => {
+            let saved = resumable_config(dir)?;
+            let config = requested(Some(&saved))?;
+            check_resumable(dir, &saved, &config)?;
+            config
+        }
+        None => requested(None)?,
+    };
     preflight(args.backend, args.device)?;
-    let dir = new_run_dir(args.out.as_deref(), &config.model.name)?;
+    let dir = match &args.resume {
+        Some(dir) => dir.clone(),
+        None => new_run_dir(args.out.as_deref(), &config.model.name)?,
+    };
     dispatch(
         args.backend,
         args.device,
         TrainRun {
             config,
             dir,
+            resume: args.resume.is_some(),
             started,
         },
     )
+}
+
+/// The config of the unfinished run in `dir`, or why it cannot be resumed.
+fn resumable_config(dir: &Path) -> anyhow::Result<ExperimentConfig> {
+    anyhow::ensure!(
+        dir.is_dir(),
+        "cannot resume {}: no such folder (give the run folder that `zoo train` printed)",
+        dir.display()
+    );
+    let file = dir.join(CONFIG_FILE);
+    anyhow::ensure!(
+        file.is_file(),
+        "cannot resume {}: it holds no {CONFIG_FILE}, so it is not a run folder written by `zoo train`",
+        dir.display()
+    );
+    if dir.join(SUMMARY_FILE).exists() {
+        anyhow::bail!(
+            "{} is a finished run ({SUMMARY_FILE} is written); there is nothing to resume. To train longer, start a new run",
+            dir.display()
+        );
+    }
+    let mut saved = ExperimentConfig::load(None, Some(&file))?;
+    saved.pin_data_dir();
+    Ok(saved)
+}
+
+/// Refuses to continue a run as another model or with other settings: only the number of epochs
+/// may change.
+fn check_resumable(
+    dir: &Path,
+    saved: &ExperimentConfig,
+    requested: &ExperimentConfig,
+) -> anyhow::Result<()> {
+    if saved.model.name != requested.model.name {
+        anyhow::bail!(
+            "{} is a run of `{}`; it cannot be resumed as `{}` (leave --model out, or start a new run)",
+            dir.display(),
+            saved.model.name,
+            requested.model.name
+        );
+    }
+    let differences = saved.differences(requested, &["train.epochs"]);
+    if !differences.is_empty() {
+        anyhow::bail!(
+            "cannot resume {} with another configuration: {}. A resumed run continues with its own settings (only --epochs may change); start a new run to train with these",
+            dir.display(),
+            differences.join("; ")
+        );
+    }
+    Ok(())
 }
 
 fn compare(args: CompareArgs) -> anyhow::Result<()> {

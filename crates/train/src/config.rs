@@ -451,6 +451,43 @@ impl ExperimentConfig {
         toml::to_string(self).expect("configs serialize to TOML")
     }
 
+    /// The keys (`section.key`) whose values differ from `other`'s, each as
+    /// "`train.lr` is 0.01 in the run, 0.1 here"; keys named in `ignore` are not compared.
+    pub fn differences(&self, other: &Self, ignore: &[&str]) -> Vec<String> {
+        let flat = |config: &Self| {
+            let table: toml::Table = toml::from_str(&config.to_toml()).expect("configs re-parse");
+            let mut flat = std::collections::BTreeMap::new();
+            for (section, value) in table {
+                match value {
+                    toml::Value::Table(keys) => {
+                        for (key, value) in keys {
+                            flat.insert(format!("{section}.{key}"), value.to_string());
+                        }
+                    }
+                    value => {
+                        flat.insert(section, value.to_string());
+                    }
+                }
+            }
+            flat
+        };
+        let (mine, theirs) = (flat(self), flat(other));
+        let mut keys: Vec<&String> = mine.keys().chain(theirs.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let absent = "absent".to_string();
+        keys.into_iter()
+            .filter(|key| !ignore.contains(&key.as_str()))
+            .filter_map(|key| {
+                let (a, b) = (
+                    mine.get(key).unwrap_or(&absent),
+                    theirs.get(key).unwrap_or(&absent),
+                );
+                (a != b).then(|| format!("`{key}` is {a} in the run, {b} here"))
+            })
+            .collect()
+    }
+
     /// The MNIST variant and folder of an MNIST experiment: the configured folder (a relative
     /// one is looked up from the working directory, then from this checkout), or the dataset's
     /// default folder.

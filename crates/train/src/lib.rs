@@ -10,6 +10,7 @@
 pub mod artifacts;
 pub mod backend;
 pub mod bench;
+pub mod checkpoint;
 pub mod cli;
 mod clip;
 pub mod compare;

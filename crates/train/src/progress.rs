@@ -210,13 +210,15 @@ impl MetricLogger for CsvMetricLogger {
             "train" => println!("Train Epoch: {epoch} done in {seconds:.1} s: Average loss: {loss:.4}{accuracy_text}"),
             _ => println!("Valid set: Average loss: {loss:.4}{accuracy_text}"),
         }
-        log.rows.push(EpochRow {
+        // The row as metrics.csv holds it, so a resumed run (which reads earlier rows back from
+        // the file) reports exactly what the uninterrupted run reports.
+        log.rows.push(EpochRow::as_written(EpochRow {
             epoch,
             split: split.to_string(),
             loss,
             accuracy,
             seconds,
-        });
+        }));
         if let Err(err) = write_atomic(&self.path, metrics_csv(&log.rows).as_bytes()) {
             // The rows stay in memory and are written again with the next epoch or the summary.
             eprintln!("warning: {err:#}");

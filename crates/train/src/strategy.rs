@@ -1,5 +1,7 @@
 //! The zoo's training loop inside burn-train: burn-train's single-device loop, plus exact timing of
-//! each training and validation pass (the device is synchronized before the clock stops).
+//! each training and validation pass (the device is synchronized before the clock stops), and
+//! what makes a resumed run continue exactly where the killed one was: the data order of each
+//! epoch and the backend's random numbers depend on the seed and the epoch alone.
 
 use std::time::Instant;
 
@@ -14,6 +16,7 @@ use burn::train::{
     TrainingComponents, TrainingItem, TrainingModel, ValidLoader,
 };
 
+use crate::checkpoint::epoch_seed;
 use crate::progress::{Divergence, SharedLog};
 use crate::task::LossWatch;
 
@@ -24,12 +27,24 @@ pub struct TimedSingleDevice<LC: LearningComponentsTypes> {
     device: Device<TrainingBackend<LC>>,
     log: SharedLog,
     watch: LossWatch,
+    seed: u64,
 }
 
 impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
-    /// Trains on `device`, recording pass durations and any divergence in `log`.
-    pub fn new(device: Device<TrainingBackend<LC>>, log: SharedLog, watch: LossWatch) -> Self {
-        Self { device, log, watch }
+    /// Trains on `device`, recording pass durations and any divergence in `log`; `seed` is the
+    /// run's seed (each epoch reseeds the backend from it).
+    pub fn new(
+        device: Device<TrainingBackend<LC>>,
+        log: SharedLog,
+        watch: LossWatch,
+        seed: u64,
+    ) -> Self {
+        Self {
+            device,
+            log,
+            watch,
+            seed,
+        }
     }
 
     fn record(&self, epoch: usize, split: &'static str, started: Instant) {
@@ -60,8 +75,15 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
         let mut checkpointer = components.checkpointer;
         let interrupter = components.interrupter;
 
+        // The loader reshuffles at each `iter()`, drawing from one generator seeded once: a run
+        // resumed after epoch N draws (and drops) the N orders the killed run used, so epoch N+1
+        // sees the batches it would have seen.
+        for _ in 1..starting_epoch {
+            drop(train_loader.iter());
+        }
         for epoch in starting_epoch..=components.num_epochs {
             let global = Progress::new(epoch, components.num_epochs);
+            <TrainingBackend<LC> as Backend>::seed(&self.device, epoch_seed(self.seed, epoch));
 
             let started = Instant::now();
             let mut batches = train_loader.iter();

@@ -11,7 +11,6 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::prelude::Backend;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
@@ -21,6 +20,7 @@ use crate::artifacts::{
     METRICS_FILE, MODEL_FILE,
 };
 use crate::backend::{BackendJob, Target};
+use crate::checkpoint::{resume_point, AtomicMpkRecorder};
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate;
 use crate::models::{with_model, Components, ModelJob, ModelParts};
@@ -36,6 +36,9 @@ pub struct TrainRun {
     pub config: ExperimentConfig,
     /// The run folder (created, empty or holding an unfinished run).
     pub dir: PathBuf,
+    /// Continue the unfinished run in `dir` from its last complete epoch (`zoo train --resume`)
+    /// instead of starting from epoch 1.
+    pub resume: bool,
     /// When the command started (for `total_seconds`).
     pub started: Instant,
 }
@@ -92,6 +95,10 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         } = parts;
         let config = &self.run.config;
         let dir = &self.run.dir;
+        let resume = match self.run.resume {
+            true => Some(resume_point(dir)?),
+            false => None,
+        };
         for (name, contents) in &files {
             write_atomic(&dir.join(name), contents.as_bytes())?;
         }
@@ -103,6 +110,16 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             config.model.name, self.target.backend, self.target.device_name, data.dataset, config.train.epochs, config.optimizer.name, config.optimizer.lr,
         );
         println!("Run folder: {}", dir.display());
+        match &resume {
+            Some(point) if point.epoch > 0 => println!(
+                "Resuming after epoch {} of {}: its weights, optimizer state and metrics are kept; epoch {} sees the batches it would have seen",
+                point.epoch,
+                config.train.epochs,
+                point.epoch + 1
+            ),
+            Some(_) => println!("Resuming: no epoch had finished, so training starts from epoch 1"),
+            None => {}
+        }
 
         let clip = config.optimizer.grad_clip_norm.map(|norm| norm as f32);
         let watch = LossWatch::default();
@@ -124,16 +141,27 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             .build(data.valid);
 
         let log = SharedLog::default();
-        let strategy =
-            TimedSingleDevice::<Components<B, M, T>>::new(device.clone(), log.clone(), watch);
-        let training = SupervisedTraining::new(dir, train_loader, valid_loader)
+        if let Some(point) = &resume {
+            log.lock().expect("run log lock").rows = point.rows.clone();
+        }
+        let strategy = TimedSingleDevice::<Components<B, M, T>>::new(
+            device.clone(),
+            log.clone(),
+            watch,
+            config.train.seed,
+        );
+        let mut training = SupervisedTraining::new(dir, train_loader, valid_loader)
             .with_application_logger(None)
             .with_metric_logger(CsvMetricLogger::new(dir.join(METRICS_FILE), log.clone()))
             .renderer(ProgressPrinter::new(config.train.log_interval))
-            .with_file_checkpointer(NamedMpkFileRecorder::<FullPrecisionSettings>::new())
+            .with_file_checkpointer(AtomicMpkRecorder::default())
             .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
             .with_training_strategy(TrainingStrategy::Custom(Arc::new(strategy)))
             .num_epochs(config.train.epochs);
+        if let Some(point) = resume.as_ref().filter(|p| p.epoch > 0) {
+            // burn-train restores model, optimizer and scheduler of that epoch, then runs the rest.
+            training = training.checkpoint(point.epoch);
+        }
         let result = metrics(training).launch(learner);
         let diverged = log.lock().expect("run log lock").diverged;
         if let Some(diverged) = diverged {
@@ -252,15 +280,10 @@ fn draw(
     warn("the model's picture", picture(dir));
 }
 
-/// Saves the trained weights as `model.mpk`, through a temporary file.
+/// Saves the trained weights as `model.mpk`, atomically.
 pub(crate) fn save_model<B: Backend, M: Module<B>>(model: &M, dir: &Path) -> anyhow::Result<()> {
-    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-    let partial = dir.join(".model-partial");
     model
         .clone()
-        .save_file(&partial, &recorder)
-        .with_context(|| format!("cannot save the model into {}", dir.display()))?;
-    std::fs::rename(partial.with_extension("mpk"), dir.join(MODEL_FILE))
-        .with_context(|| format!("cannot move the saved model into {}", dir.display()))?;
-    Ok(())
+        .save_file(dir.join(MODEL_FILE), &AtomicMpkRecorder::default())
+        .with_context(|| format!("cannot save the model into {}", dir.display()))
 }
