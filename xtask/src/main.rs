@@ -15,7 +15,8 @@ cargo xtask <command> [flags]
 Commands:
   train [flags]   train a model: builds `zoo` in release with the backend's cargo feature
                   (--backend ndarray|wgpu|cuda) and runs `zoo train` with every flag;
-                  with no flags, the seed-001 MNIST LSTM on data/mnist-sample
+                  with no flags, the seed-001 MNIST LSTM on data/mnist-sample;
+                  --resume RUN continues a killed run from its last complete epoch
   eval [flags]    `zoo eval --run DIR`: reload a run and evaluate it on the test set
   import [flags]  `zoo import --model NAME --from FILE.pt --out DIR`: a PyTorch state_dict
                   becomes a run folder that `eval` reads
@@ -28,6 +29,9 @@ Commands:
   bench [flags]   ms per training step of the zoo MNIST-LSTM, its tensor-op path, Burn's stock
                   Lstm and the MNIST CNN, beside PyTorch on the same shapes (when `import torch`
                   works), with the ratio to PyTorch: [--backend B] [--steps N] [--case NAME]
+  data download mnist|fashion-mnist [--dir DIR] [--mirror URL]...
+                  the four IDX archives from the standard mirrors, each checked against its
+                  published SHA-256, resumable (data/mnist or data/fashion-mnist by default)
   models          list the models of the zoo
   test            the whole suite, as CI runs it: fmt, clippy, docs without warnings, every
                   backend compiles, all tests (doctests and the example crate included)
@@ -41,7 +45,7 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match command {
-        "train" | "eval" | "import" | "predict" | "compare" | "report" | "models" => {
+        "train" | "eval" | "import" | "predict" | "compare" | "report" | "models" | "data" => {
             zoo::run(command, rest)
         }
         "bench" => {

@@ -4,7 +4,7 @@
 #![allow(rustdoc::invalid_html_tags)]
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -51,8 +51,42 @@ pub enum Command {
     /// Put finished runs side by side in one self-contained HTML page: their figures, bar charts
     /// of seconds per epoch and test accuracy, and each run's curves and confusion matrix.
     Report(ReportArgs),
+    /// Datasets: `zoo data download mnist|fashion-mnist` fetches the four IDX archives from the
+    /// standard mirrors and checks each one's SHA-256.
+    #[command(subcommand)]
+    Data(DataCommand),
     /// List the models of the zoo.
     Models,
+}
+
+/// `zoo data` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download a dataset's four archives (tried mirror after mirror, resumable, each checked
+    /// against its published SHA-256 before it is moved into place).
+    Download(DownloadArgs),
+}
+
+/// `zoo data download` flags.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The dataset.
+    #[arg(value_parser = crate::download::DATASETS)]
+    pub dataset: String,
+    /// Folder to put the files in [default: data/mnist or data/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Base URL of a server holding the files under their standard names (repeatable; tried in
+    /// the order given, instead of the built-in mirrors).
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+    /// Check the files against this SHA256SUMS file (`HEX  NAME` lines, as sha256sum writes)
+    /// instead of the published checksums: for a mirror holding another edition of the files.
+    #[arg(long, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
+    /// Seconds to wait for a connection, and for each read, before trying the next mirror.
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub timeout: u64,
 }
 
 /// `zoo report` flags.
@@ -301,6 +335,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             report::write(&args.out, &args.title, &entries)?;
             println!("Report of {} runs: {}", entries.len(), args.out.display());
+            Ok(())
+        }
+        Command::Data(DataCommand::Download(args)) => {
+            let mut source = crate::download::source(&args.dataset)
+                .expect("clap checked the dataset name")
+                .with_mirrors(&args.mirrors);
+            if let Some(file) = &args.checksums {
+                source = source.with_checksums(file)?;
+            }
+            let dir = crate::download::target_dir(&source, args.dir);
+            crate::download::download(&source, &dir, Duration::from_secs(args.timeout.max(1)))?;
+            let dataset = match source.name {
+                "fashion-mnist" => " --dataset fashion-mnist",
+                _ => "",
+            };
+            println!(
+                "{} is in {}; train on it with: cargo xtask train --data-dir {}{dataset}",
+                source.name,
+                dir.display(),
+                dir.display()
+            );
             Ok(())
         }
         Command::Models => {

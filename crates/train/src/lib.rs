@@ -15,6 +15,7 @@ pub mod cli;
 mod clip;
 pub mod compare;
 pub mod config;
+pub mod download;
 pub mod eval;
 pub mod import;
 pub mod models;
