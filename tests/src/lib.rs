@@ -30,6 +30,19 @@ pub fn example_bin() -> &'static Path {
     BIN.get_or_init(|| build_bin("use-zoo-models", "use-zoo-models"))
 }
 
+/// The zoo-train features the tests build `zoo` with (`ZOO_TEST_FEATURES`, which `cargo xtask
+/// test` sets to `wgpu,cuda`, the features of its test build), or `None` for the default set.
+pub fn zoo_features() -> Option<&'static str> {
+    static FEATURES: OnceLock<Option<String>> = OnceLock::new();
+    FEATURES
+        .get_or_init(|| {
+            std::env::var("ZOO_TEST_FEATURES")
+                .ok()
+                .filter(|f| !f.is_empty())
+        })
+        .as_deref()
+}
+
 /// Builds `bin` of `package` in the running tests' profile and returns its path.
 fn build_bin(package: &str, bin: &str) -> PathBuf {
     // target/<profile>/deps/<test-binary>
@@ -45,6 +58,9 @@ fn build_bin(package: &str, bin: &str) -> PathBuf {
         .args(["build", "--quiet", "--package", package, "--bin", bin]);
     if release {
         build.arg("--release");
+    }
+    if let Some(features) = zoo_features().filter(|_| package == "zoo-train") {
+        build.args(["--features", features]);
     }
     let status = build.status().expect("run cargo build");
     assert!(status.success(), "building {bin} failed");

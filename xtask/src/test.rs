@@ -1,9 +1,15 @@
 //! `cargo xtask test`: the whole suite, as CI runs it (`.ci/run` calls exactly this).
 //!
-//! Tests run in release: the training tests need optimized Burn, and the release build of the
-//! dependencies is then shared with `cargo xtask train`.
+//! Tests run in release (the training tests need optimized Burn), in one build with every backend
+//! compiled in: a separate build for the backend tests doubled CI's compile time.
 
 use crate::cmd::{cargo, run as run_command, workspace_root};
+
+/// The environment variable that tells the end-to-end tests (tests/src/lib.rs) which zoo-train
+/// features to build the `zoo` binary with.
+const ZOO_FEATURES_VAR: &str = "ZOO_TEST_FEATURES";
+/// zoo-train's backend features besides the default ndarray.
+const ALL_BACKENDS: &str = "wgpu,cuda";
 
 /// Runs every check in turn, stopping at the first failure.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -25,18 +31,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ],
         // The API docs, warnings as errors (RUSTDOCFLAGS below); reuses clippy's checked deps.
         &["doc", "--no-deps", "--workspace"],
-        &["test", "--workspace", "--release", "--no-fail-fast"],
-        // Every backend compiles (CUDA needs no GPU to build), and the GPU path runs on wgpu:
-        // Mesa's software Vulkan (lavapipe) in CI, any Vulkan GPU elsewhere.
+        // Every test, in one release build that has every backend compiled in: CUDA needs no GPU
+        // to build (and its missing driver is tested), and the GPU path runs on wgpu: Mesa's
+        // software Vulkan (lavapipe) in CI, any Vulkan GPU elsewhere. One build of Burn with all
+        // backends, not a second one for the backend tests.
         &[
             "test",
+            "--workspace",
             "--release",
-            "--package",
-            "zoo-train",
+            "--no-fail-fast",
             "--features",
-            "wgpu,cuda",
-            "--test",
-            "backends",
+            "zoo-train/wgpu,zoo-train/cuda",
         ],
     ];
     for step in steps {
@@ -44,6 +49,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         command.current_dir(&root).args(*step);
         if step[0] == "doc" {
             command.env("RUSTDOCFLAGS", "-D warnings");
+        }
+        if step[0] == "test" {
+            // The end-to-end tests build the `zoo` they run with the same features.
+            command.env(ZOO_FEATURES_VAR, ALL_BACKENDS);
         }
         run_command(command)?;
     }

@@ -379,6 +379,27 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_backend_names_its_feature() {
+        for name in [BackendName::Wgpu, BackendName::Cuda] {
+            let message = not_compiled_in(name);
+            assert!(
+                message.contains("not compiled into this zoo binary"),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("cargo xtask train --backend {name} ...")),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("cargo feature `{name}`")),
+                "{message}"
+            );
+        }
+        // Every build has the default backend.
+        assert!(BackendName::Ndarray.compiled_in());
+    }
+
+    #[test]
     fn a_missing_cuda_driver_names_the_library_and_the_alternatives() {
         // On a machine with the NVIDIA driver this finds it; elsewhere the message must say what
         // was looked for and what to do instead.
