@@ -51,6 +51,19 @@ fn build_bin(package: &str, bin: &str) -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>/deps");
+    if std::env::var_os("ZOO_TEST_BINS_BUILT").is_some() {
+        // `cargo xtask test` runs `cargo test --workspace`, which builds every binary with
+        // integration tests (zoo, use-zoo-models) in this same build. Building it again with
+        // `cargo build -p` would resolve Burn's features for that package alone and compile a
+        // second Burn.
+        let path = profile_dir.join(bin);
+        assert!(
+            path.is_file(),
+            "{} was not built by the test build",
+            path.display()
+        );
+        return path;
+    }
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let mut build = Command::new(env!("CARGO"));
     build

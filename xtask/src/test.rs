@@ -53,6 +53,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         if step[0] == "test" {
             // The end-to-end tests build the `zoo` they run with the same features.
             command.env(ZOO_FEATURES_VAR, ALL_BACKENDS);
+            // ... and use the binaries this build made (tests/src/lib.rs).
+            command.env("ZOO_TEST_BINS_BUILT", "1");
         }
         run_command(command)?;
     }
