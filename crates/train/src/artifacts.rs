@@ -53,15 +53,21 @@ pub struct EpochRow {
     pub seconds: f64,
 }
 
+/// Decimal digits `metrics.csv` keeps of the loss, the accuracy and the seconds: one place for
+/// both the writer and [`EpochRow::as_written`], so they cannot drift apart.
+const LOSS_DIGITS: usize = 8;
+const ACCURACY_DIGITS: usize = 6;
+const SECONDS_DIGITS: usize = 3;
+
 impl EpochRow {
     /// The row with its numbers rounded as `metrics.csv` writes them.
     pub fn as_written(self) -> Self {
         let round =
             |value: f64, digits: usize| format!("{value:.digits$}").parse().unwrap_or(value);
         Self {
-            loss: round(self.loss, 8),
-            accuracy: self.accuracy.map(|a| round(a, 6)),
-            seconds: round(self.seconds, 3),
+            loss: round(self.loss, LOSS_DIGITS),
+            accuracy: self.accuracy.map(|a| round(a, ACCURACY_DIGITS)),
+            seconds: round(self.seconds, SECONDS_DIGITS),
             ..self
         }
     }
@@ -71,9 +77,12 @@ impl EpochRow {
 pub fn metrics_csv(rows: &[EpochRow]) -> String {
     let mut csv = String::from("epoch,split,loss,accuracy,seconds\n");
     for row in rows {
-        let accuracy = row.accuracy.map(|a| format!("{a:.6}")).unwrap_or_default();
+        let accuracy = row
+            .accuracy
+            .map(|a| format!("{a:.ACCURACY_DIGITS$}"))
+            .unwrap_or_default();
         csv.push_str(&format!(
-            "{},{},{:.8},{},{:.3}\n",
+            "{},{},{:.LOSS_DIGITS$},{},{:.SECONDS_DIGITS$}\n",
             row.epoch, row.split, row.loss, accuracy, row.seconds
         ));
     }
