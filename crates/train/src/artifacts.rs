@@ -170,9 +170,52 @@ pub struct Summary {
     /// memory is not included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_memory_mib: Option<f64>,
+    /// SHA-256 of the final weights' values in module order (parameter ids left out): two runs,
+    /// or two nodes, holding the same weights have the same checksum.
+    #[serde(default)]
+    pub weights_sha256: String,
+    /// Nodes of a multi-node run (`zoo train --nodes N`), absent for a single process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
+    /// What averaging the gradients over the nodes cost (multi-node runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allreduce: Option<AllReduceFigures>,
     /// The tagger's test figures (tagging runs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tagging: Option<TaggingSummary>,
+}
+
+/// SHA-256 of a model's parameter values in module order (ids left out, so two processes holding
+/// the same weights print the same checksum).
+pub fn weights_checksum<B: burn::prelude::Backend, M: burn::module::Module<B>>(model: &M) -> String {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::tensor::Tensor;
+    use sha2::{Digest, Sha256};
+    struct Hash(Sha256);
+    impl<B: burn::prelude::Backend> ModuleVisitor<B> for Hash {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let data = param.val().into_data();
+            self.0.update(data.as_bytes());
+        }
+    }
+    let mut hash = Hash(Sha256::new());
+    model.visit(&mut hash);
+    hash.0
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The all-reduce of a multi-node run, per training step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllReduceFigures {
+    /// All-reduces made (one per step).
+    pub steps: u64,
+    /// Mean milliseconds per all-reduce (waiting for the slowest node included).
+    pub ms_per_step: f64,
+    /// Gradient bytes each node sends into each all-reduce.
+    pub bytes_per_step: u64,
 }
 
 /// This process's peak resident set size in MiB, from `/proc/self/status` (`None` off Linux).
@@ -319,6 +362,22 @@ mod tests {
             metrics_csv(&rows),
             "epoch,split,loss,accuracy,seconds\n1,train,0.50000000,0.875000,2.000\n1,valid,0.25000000,,0.500\n"
         );
+    }
+
+    #[test]
+    fn the_checksum_ignores_parameter_ids() {
+        use burn::backend::NdArray;
+        use burn::nn::LinearConfig;
+        let device = Default::default();
+        let a = LinearConfig::new(3, 2).init::<NdArray>(&device);
+        // The same values under fresh parameter ids.
+        let mut b = LinearConfig::new(3, 2).init::<NdArray>(&device);
+        b.weight = burn::module::Param::from_tensor(a.weight.val());
+        b.bias = a.bias.as_ref().map(|bias| burn::module::Param::from_tensor(bias.val()));
+        assert_ne!(a.weight.id, b.weight.id);
+        assert_eq!(super::weights_checksum(&a), super::weights_checksum(&b));
+        let c = LinearConfig::new(3, 2).init::<NdArray>(&device);
+        assert_ne!(super::weights_checksum(&a), super::weights_checksum(&c));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use zoo_models::bench::Case;
@@ -51,12 +52,24 @@ pub enum Command {
     /// Put finished runs side by side in one self-contained HTML page: their figures, bar charts
     /// of seconds per epoch and test accuracy, and each run's curves and confusion matrix.
     Report(ReportArgs),
+    /// Run the coordinator of a multi-node run (burn-collective's global orchestrator) until
+    /// interrupted: `zoo coordinator --port P`, then each node `zoo train --nodes N --rank R
+    /// --coordinator HOST:P --listen HOST:Q`.
+    Coordinator(CoordinatorArgs),
     /// Datasets: `zoo data download mnist|fashion-mnist` fetches the four IDX archives from the
     /// standard mirrors and checks each one's SHA-256.
     #[command(subcommand)]
     Data(DataCommand),
     /// List the models of the zoo.
     Models,
+}
+
+/// `zoo coordinator` flags.
+#[derive(Debug, Args)]
+pub struct CoordinatorArgs {
+    /// Port to listen on (all interfaces).
+    #[arg(long, value_name = "P")]
+    pub port: u16,
 }
 
 /// `zoo data` subcommands.
@@ -241,10 +254,27 @@ pub struct TrainArgs {
     /// Run folder to write [default: runs/<model>-<UTC time>].
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+    /// Number of nodes of a multi-node run (one process per machine or device; see
+    /// docs/distributed.md); with --rank, --coordinator and --listen.
+    #[arg(long, value_name = "N", requires_all = ["rank", "coordinator", "listen"])]
+    pub nodes: Option<u32>,
+    /// This node's rank, 0 to N-1: rank 0 writes the run folder, the others only node-R.log.
+    #[arg(long, value_name = "R", requires = "nodes")]
+    pub rank: Option<u32>,
+    /// The coordinator started with `zoo coordinator --port P`, as HOST:P.
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub coordinator: Option<String>,
+    /// Where the other nodes reach this one, HOST:PORT (its tensor service listens on PORT).
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub listen: Option<String>,
+    /// Seconds to wait for the coordinator, and at each step for the other nodes, before
+    /// stopping with an error.
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    pub node_timeout: u64,
     /// Continue the unfinished run in DIR (killed, or stopped) from its last complete epoch,
     /// with its optimizer state and data order: it ends as the uninterrupted run would have.
     /// Its own config.toml is used; only --epochs may change (other flags must agree with it).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "nodes")]
     pub resume: Option<PathBuf>,
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = BackendName::Ndarray)]
@@ -337,6 +367,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Report of {} runs: {}", entries.len(), args.out.display());
             Ok(())
         }
+        Command::Coordinator(args) => coordinator(args.port),
         Command::Data(DataCommand::Download(args)) => {
             let mut source = crate::download::source(&args.dataset)
                 .expect("clap checked the dataset name")
@@ -396,20 +427,94 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
         }
         None => requested(None)?,
     };
+    let node = node_spec(&args)?;
     preflight(args.backend, args.device)?;
-    let dir = match &args.resume {
-        Some(dir) => dir.clone(),
-        None => new_run_dir(args.out.as_deref(), &config.model.name)?,
+    // A node other than rank 0 trains in a scratch folder and keeps only its log.
+    let follower = node.as_ref().filter(|n| n.rank != 0).map(|n| n.rank);
+    let (dir, scratch) = match (&args.resume, follower) {
+        (Some(dir), _) => (dir.clone(), None),
+        (None, None) => (new_run_dir(args.out.as_deref(), &config.model.name)?, None),
+        (None, Some(rank)) => {
+            let name = format!("{}-node-{rank}", config.model.name);
+            let log_dir = new_run_dir(args.out.as_deref(), &name)?;
+            let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
+            (scratch.path().to_path_buf(), Some((scratch, log_dir, rank)))
+        }
     };
-    dispatch(
+    let summary = dispatch(
         args.backend,
         args.device,
         TrainRun {
             config,
-            dir,
+            dir: dir.clone(),
             resume: args.resume.is_some(),
             started,
+            #[cfg(feature = "distributed")]
+            node,
         },
+    );
+    if let Some((_scratch, log_dir, rank)) = scratch {
+        let log = log_dir.join(format!("node-{rank}.log"));
+        let metrics = std::fs::read_to_string(dir.join(crate::artifacts::METRICS_FILE))
+            .unwrap_or_default();
+        let text = match &summary {
+            Ok(s) => format!(
+                "node {rank} of {}: {} epochs of {} finished\nweights_sha256 {}\nallreduce {}\ntest_accuracy {:?}\n\n{metrics}",
+                s.nodes.unwrap_or(1),
+                s.epochs,
+                s.model,
+                s.weights_sha256,
+                serde_json::to_string(&s.allreduce).unwrap_or_default(),
+                s.test_accuracy,
+            ),
+            Err(err) => format!("node {rank}: error: {err:#}\n\n{metrics}"),
+        };
+        crate::artifacts::write_atomic(&log, text.as_bytes())?;
+        println!("Node {rank} log: {}", log.display());
+    }
+    let summary = summary?;
+    if summary.nodes.is_some() {
+        println!("Weights SHA-256: {}", summary.weights_sha256);
+    }
+    Ok(summary)
+}
+
+/// The node flags, checked (`None` for a single-process run).
+#[cfg(feature = "distributed")]
+fn node_spec(args: &TrainArgs) -> anyhow::Result<Option<crate::distributed::NodeSpec>> {
+    crate::distributed::NodeSpec::from_flags(
+        args.nodes,
+        args.rank,
+        args.coordinator.clone(),
+        args.listen.clone(),
+        Duration::from_secs(args.node_timeout.max(1)),
+    )
+}
+
+#[cfg(not(feature = "distributed"))]
+fn node_spec(args: &TrainArgs) -> anyhow::Result<Option<NoNodes>> {
+    anyhow::ensure!(
+        args.nodes.is_none(),
+        "this zoo was built without multi-node training (cargo feature `distributed` of zoo-train)"
+    );
+    Ok(None)
+}
+
+/// Stands in for the node spec in a build without the `distributed` feature.
+#[cfg(not(feature = "distributed"))]
+struct NoNodes {
+    rank: u32,
+}
+
+#[cfg(feature = "distributed")]
+fn coordinator(port: u16) -> anyhow::Result<()> {
+    crate::distributed::run_coordinator(port)
+}
+
+#[cfg(not(feature = "distributed"))]
+fn coordinator(_port: u16) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this zoo was built without multi-node training (cargo feature `distributed` of zoo-train)"
     )
 }
 

@@ -15,6 +15,8 @@ pub mod cli;
 mod clip;
 pub mod compare;
 pub mod config;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 pub mod download;
 pub mod eval;
 pub mod import;
@@ -25,6 +27,7 @@ pub mod predict;
 pub mod predict_image;
 pub mod progress;
 pub mod report;
+pub mod shard;
 mod strategy;
 pub mod task;
 pub mod train;

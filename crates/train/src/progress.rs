@@ -29,6 +29,19 @@ pub struct RunLog {
     pub seconds: HashMap<(usize, &'static str), f64>,
     /// Where the training loss stopped being a finite number, if it did.
     pub diverged: Option<Divergence>,
+    /// Where the other nodes of a multi-node run stopped answering, if they did.
+    pub lost: Option<NodeLost>,
+}
+
+/// A training step whose gradient average over the nodes did not complete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeLost {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 1-based step within the epoch.
+    pub step: usize,
+    /// What burn-collective (or the deadline) said.
+    pub why: String,
 }
 
 /// A training step whose loss was NaN or infinite.

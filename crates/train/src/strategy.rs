@@ -18,6 +18,8 @@ use burn::train::{
 
 use crate::checkpoint::epoch_seed;
 use crate::progress::{Divergence, SharedLog};
+#[cfg(feature = "distributed")]
+use crate::progress::NodeLost;
 use crate::task::LossWatch;
 
 /// One device; times every pass into the run log before announcing its end, and stops at the
@@ -28,6 +30,8 @@ pub struct TimedSingleDevice<LC: LearningComponentsTypes> {
     log: SharedLog,
     watch: LossWatch,
     seed: u64,
+    #[cfg(feature = "distributed")]
+    collective: Option<std::sync::Arc<crate::distributed::Collective>>,
 }
 
 impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
@@ -44,7 +48,19 @@ impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
             log,
             watch,
             seed,
+            #[cfg(feature = "distributed")]
+            collective: None,
         }
+    }
+
+    /// Averages every step's gradients with the other nodes of `collective` before the update.
+    #[cfg(feature = "distributed")]
+    pub fn with_collective(
+        mut self,
+        collective: Option<std::sync::Arc<crate::distributed::Collective>>,
+    ) -> Self {
+        self.collective = collective;
+        self
     }
 
     fn record(&self, epoch: usize, split: &'static str, started: Instant) {
@@ -101,7 +117,23 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
                     });
                     return (learner.model(), processor);
                 }
-                learner.optimizer_step(output.grads);
+                #[allow(unused_mut)]
+                let mut grads = output.grads;
+                #[cfg(feature = "distributed")]
+                if let Some(collective) = &self.collective {
+                    grads = match collective.average(&learner.model(), grads) {
+                        Ok(grads) => grads,
+                        Err(why) => {
+                            self.log.lock().expect("run log lock").lost = Some(NodeLost {
+                                epoch,
+                                step: iteration,
+                                why,
+                            });
+                            return (learner.model(), processor);
+                        }
+                    };
+                }
+                learner.optimizer_step(grads);
                 let item = TrainingItem::new(
                     output.item,
                     progress,

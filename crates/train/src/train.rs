@@ -16,7 +16,7 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
 
 use crate::artifacts::{
-    metrics_csv, peak_memory_mib, write_atomic, EpochRow, Summary, TaggingSummary, CONFIG_FILE,
+    metrics_csv, peak_memory_mib, weights_checksum, write_atomic, EpochRow, Summary, TaggingSummary, CONFIG_FILE,
     METRICS_FILE, MODEL_FILE,
 };
 use crate::backend::{BackendJob, Target};
@@ -41,6 +41,9 @@ pub struct TrainRun {
     pub resume: bool,
     /// When the command started (for `total_seconds`).
     pub started: Instant,
+    /// This process's place in a multi-node run (`--nodes`, `--rank`, ...), if it is one.
+    #[cfg(feature = "distributed")]
+    pub node: Option<crate::distributed::NodeSpec>,
 }
 
 impl BackendJob for TrainRun {
@@ -129,12 +132,41 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             optimizer::<B, Trainee<B, M, T>>(&config.optimizer),
             config.optimizer.lr,
         );
+        // A node of a multi-node run trains on its shard, with its share of the global batch.
+        #[cfg(feature = "distributed")]
+        let (collective, shard, items_per_batch) = match &self.run.node {
+            Some(node) => {
+                let nodes = node.nodes as usize;
+                anyhow::ensure!(
+                    items_per_batch % nodes == 0,
+                    "the batch size {items_per_batch} is the global batch of the {nodes} nodes: it must be a multiple of {nodes}"
+                );
+                let collective = crate::distributed::Collective::join::<B::InnerBackend>(
+                    node.clone(),
+                    device.inner().clone(),
+                )?;
+                println!(
+                    "Node {} of {}: joined through the coordinator at {}; {} of the {train_samples} training samples, batch {} of the global {items_per_batch}",
+                    node.rank,
+                    node.nodes,
+                    node.coordinator,
+                    train_samples / nodes,
+                    items_per_batch / nodes
+                );
+                (Some(collective), (nodes, node.rank as usize), items_per_batch / nodes)
+            }
+            None => (None, (1, 0), items_per_batch),
+        };
+        #[cfg(not(feature = "distributed"))]
+        let shard = (1, 0);
+        let total = data.train.len();
+        let train_set = crate::shard::Shard::new(data.train, total, shard.0, shard.1);
         // One loader thread: batches arrive in the same order every run, so a seed fixes the metrics.
         let train_loader = DataLoaderBuilder::new(batcher.clone())
             .batch_size(items_per_batch)
             .shuffle(config.train.seed)
             .set_device(device.clone())
-            .build(data.train);
+            .build(train_set);
         let valid_loader = DataLoaderBuilder::new(batcher.clone())
             .batch_size(items_per_batch)
             .set_device(device.inner().clone())
@@ -150,6 +182,8 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             watch,
             config.train.seed,
         );
+        #[cfg(feature = "distributed")]
+        let strategy = strategy.with_collective(collective.clone());
         let mut training = SupervisedTraining::new(dir, train_loader, valid_loader)
             .with_application_logger(None)
             .with_metric_logger(CsvMetricLogger::new(dir.join(METRICS_FILE), log.clone()))
@@ -168,6 +202,23 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             let rows = metrics_csv(&log.lock().expect("run log lock").rows);
             write_atomic(&dir.join(METRICS_FILE), rows.as_bytes())?;
             return Err(divergence_error(diverged, dir, config));
+        }
+        #[cfg(feature = "distributed")]
+        if let Some(lost) = log.lock().expect("run log lock").lost.clone() {
+            return Err(anyhow::anyhow!(
+                "the other nodes stopped answering at epoch {}, step {} ({}): a node stopped or the network failed. This node stopped before that step's update; {}",
+                lost.epoch,
+                lost.step,
+                lost.why,
+                match lost.epoch > 1 {
+                    true => format!(
+                        "the last complete epoch is in {} (continue it on one machine with `zoo train --resume {}`)",
+                        dir.join(format!("checkpoint/model-{}.mpk", lost.epoch - 1)).display(),
+                        dir.display()
+                    ),
+                    false => "no epoch had finished".to_string(),
+                }
+            ));
         }
         let model = result.model.model;
         save_model(&model, dir)?;
@@ -219,6 +270,22 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             seed: config.train.seed,
             zoo_version: env!("CARGO_PKG_VERSION").to_string(),
             peak_memory_mib: peak_memory_mib(),
+            weights_sha256: weights_checksum(&model),
+            #[cfg(feature = "distributed")]
+            nodes: self.run.node.as_ref().map(|n| n.nodes),
+            #[cfg(not(feature = "distributed"))]
+            nodes: None,
+            #[cfg(feature = "distributed")]
+            allreduce: collective.map(|c| {
+                let stats = c.stats();
+                crate::artifacts::AllReduceFigures {
+                    steps: stats.calls,
+                    ms_per_step: 1e3 * stats.seconds / stats.calls.max(1) as f64,
+                    bytes_per_step: stats.bytes_per_call,
+                }
+            }),
+            #[cfg(not(feature = "distributed"))]
+            allreduce: None,
         };
         summary.write(dir)?;
         println!(

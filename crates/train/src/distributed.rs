@@ -1,0 +1,342 @@
+//! Data-parallel training across processes and machines on burn-collective: `zoo coordinator`
+//! runs burn-collective's global orchestrator; each `zoo train --nodes N --rank R` process is one
+//! node (one device), trains on its shard of the training set, and after every step averages its
+//! gradients with the other nodes' through burn-collective's all-reduce before the optimizer
+//! step, so every node applies the same update and holds the same weights.
+//!
+//! burn-collective blocks while a peer is missing (it retries connections forever); every call
+//! here therefore runs on a worker thread and is waited for with a deadline, so a node that cannot
+//! reach the coordinator, or whose partner died, stops with one clear message instead of hanging.
+
+use std::str::FromStr;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use burn::collective::{self, CollectiveConfig, PeerId, ReduceOperation};
+use burn_communication::Address;
+use burn::module::{AutodiffModule, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+
+/// Where a node stands in the collective (`zoo train --nodes N --rank R --coordinator HOST:P
+/// --listen HOST:Q`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSpec {
+    /// Nodes in the collective.
+    pub nodes: u32,
+    /// This node's rank, `0..nodes`; rank 0 writes the run folder.
+    pub rank: u32,
+    /// The coordinator (`zoo coordinator`), `HOST:PORT`.
+    pub coordinator: String,
+    /// The address other nodes reach this one at, `HOST:PORT` (its tensor service listens on
+    /// PORT).
+    pub listen: String,
+    /// How long to wait for the coordinator and for the other nodes at each step.
+    pub timeout: Duration,
+}
+
+impl NodeSpec {
+    /// Checks the flags: all four given together, rank below nodes, ports that parse.
+    pub fn from_flags(
+        nodes: Option<u32>,
+        rank: Option<u32>,
+        coordinator: Option<String>,
+        listen: Option<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<Option<Self>> {
+        let (nodes, rank, coordinator, listen) = match (nodes, rank, coordinator, listen) {
+            (None, None, None, None) => return Ok(None),
+            (Some(n), Some(r), Some(c), Some(l)) => (n, r, c, l),
+            _ => anyhow::bail!(
+                "a node of a multi-node run needs all four of --nodes N, --rank R, --coordinator HOST:PORT and --listen HOST:PORT (see docs/distributed.md)"
+            ),
+        };
+        anyhow::ensure!(nodes >= 1, "--nodes {nodes}: at least one node");
+        anyhow::ensure!(
+            rank < nodes,
+            "--rank {rank}: ranks of {nodes} nodes are 0 to {}",
+            nodes - 1
+        );
+        for (flag, address) in [("--coordinator", &coordinator), ("--listen", &listen)] {
+            port_of(address).with_context(|| {
+                format!("{flag} {address}: expected HOST:PORT, e.g. 127.0.0.1:7000")
+            })?;
+        }
+        Ok(Some(Self {
+            nodes,
+            rank,
+            coordinator,
+            listen,
+            timeout,
+        }))
+    }
+
+    fn config(&self) -> anyhow::Result<CollectiveConfig> {
+        let url = |address: &str| {
+            let url = match address.contains("://") {
+                true => address.to_string(),
+                false => format!("ws://{address}"),
+            };
+            Address::from_str(&url).map_err(|e| anyhow::anyhow!("{address}: {e}"))
+        };
+        Ok(CollectiveConfig::default()
+            .with_num_devices(1)
+            .with_num_nodes(self.nodes)
+            .with_global_address(url(&self.coordinator)?)
+            .with_node_address(url(&self.listen)?)
+            .with_data_service_port(port_of(&self.listen)?))
+    }
+}
+
+fn port_of(address: &str) -> anyhow::Result<u16> {
+    let (_, port) = address
+        .rsplit_once(':')
+        .context("no :PORT")?;
+    port.trim_end_matches('/')
+        .parse()
+        .with_context(|| format!("`{port}` is not a port number"))
+}
+
+enum Request {
+    Register,
+    AllReduce(TensorData),
+}
+
+/// What the all-reduces of a run cost, for the run's figures.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReduceStats {
+    /// All-reduce calls (one per training step).
+    pub calls: u64,
+    /// Their total wall-clock time.
+    pub seconds: f64,
+    /// Bytes of gradient each call sends into the collective.
+    pub bytes_per_call: u64,
+}
+
+/// This node's link to the collective: a worker thread that makes burn-collective's blocking
+/// calls, waited for with a deadline.
+pub struct Collective {
+    spec: NodeSpec,
+    requests: Sender<Request>,
+    replies: Mutex<Receiver<Result<Option<TensorData>, String>>>,
+    stats: Mutex<ReduceStats>,
+}
+
+impl Collective {
+    /// Starts the worker for backend `B` (the inner backend of training) on `device` and
+    /// registers this node with the coordinator; fails if it does not answer in time.
+    pub fn join<B: Backend>(spec: NodeSpec, device: B::Device) -> anyhow::Result<Arc<Self>> {
+        let config = spec.config()?;
+        let (requests, work) = channel::<Request>();
+        let (reply, replies) = channel();
+        let peer = PeerId::from(spec.rank);
+        std::thread::Builder::new()
+            .name("collective".into())
+            .spawn(move || {
+                for request in work {
+                    let result = match request {
+                        Request::Register => {
+                            collective::register::<B>(peer, device.clone(), config.clone())
+                                .map(|()| None)
+                                .map_err(|e| format!("{e:?}"))
+                        }
+                        Request::AllReduce(data) => {
+                            let tensor = Tensor::<B, 1>::from_data(data, &device);
+                            collective::all_reduce::<B>(
+                                peer,
+                                tensor.into_primitive().tensor(),
+                                ReduceOperation::Mean,
+                            )
+                            .map(|t| {
+                                Some(Tensor::<B, 1>::from_primitive(
+                                    burn::tensor::TensorPrimitive::Float(t),
+                                )
+                                .into_data())
+                            })
+                            .map_err(|e| format!("{e:?}"))
+                        }
+                    };
+                    if reply.send(result).is_err() {
+                        return;
+                    }
+                }
+            })
+            .context("cannot start the collective worker thread")?;
+        let this = Arc::new(Self {
+            spec,
+            requests,
+            replies: Mutex::new(replies),
+            stats: Mutex::new(ReduceStats::default()),
+        });
+        this.call(Request::Register).map_err(|why| {
+            anyhow::anyhow!(
+                "node {} of {}: cannot join the collective through the coordinator at {} ({why}); start it first with `zoo coordinator --port {}` and check that HOST:PORT is reachable from this machine",
+                this.spec.rank,
+                this.spec.nodes,
+                this.spec.coordinator,
+                port_of(&this.spec.coordinator).unwrap_or_default()
+            )
+        })?;
+        Ok(this)
+    }
+
+    /// The node's place in the collective.
+    pub fn spec(&self) -> &NodeSpec {
+        &self.spec
+    }
+
+    fn call(&self, request: Request) -> Result<Option<TensorData>, String> {
+        self.requests
+            .send(request)
+            .map_err(|_| "the collective worker stopped".to_string())?;
+        let replies = self.replies.lock().expect("collective replies lock");
+        match replies.recv_timeout(self.spec.timeout) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => Err(format!(
+                "no answer within {} s",
+                self.spec.timeout.as_secs()
+            )),
+            Err(RecvTimeoutError::Disconnected) => Err("the collective worker stopped".into()),
+        }
+    }
+
+    /// Replaces `grads` by their mean over all nodes: the gradients of `model`'s parameters, in
+    /// the module's order (parameter ids differ from process to process), flattened into one
+    /// tensor for a single all-reduce.
+    pub fn average<B: AutodiffBackend, M: AutodiffModule<B>>(
+        &self,
+        model: &M,
+        grads: GradientsParams,
+    ) -> Result<GradientsParams, String> {
+        let mut flatten = Flatten::<B> {
+            grads,
+            parts: Vec::new(),
+            shapes: Vec::new(),
+        };
+        model.visit(&mut flatten);
+        let Flatten {
+            mut grads,
+            parts,
+            shapes,
+        } = flatten;
+        if parts.is_empty() {
+            return Ok(grads);
+        }
+        let flat = Tensor::cat(parts, 0);
+        let device = flat.device();
+        let bytes = flat.shape().num_elements() as u64 * 4;
+        let started = Instant::now();
+        let mean = self
+            .call(Request::AllReduce(flat.into_data()))?
+            .ok_or("the all-reduce returned nothing")?;
+        {
+            let mut stats = self.stats.lock().expect("stats lock");
+            stats.calls += 1;
+            stats.seconds += started.elapsed().as_secs_f64();
+            stats.bytes_per_call = bytes;
+        }
+        let mean = Tensor::<B::InnerBackend, 1>::from_data(mean, &device);
+        let mut offset = 0;
+        for (id, dims) in shapes {
+            let count: usize = dims.iter().product();
+            let part = mean.clone().slice([offset..offset + count]);
+            offset += count;
+            register_shaped::<B::InnerBackend>(&mut grads, id, part, &dims);
+        }
+        Ok(grads)
+    }
+
+    /// The all-reduce figures so far.
+    pub fn stats(&self) -> ReduceStats {
+        *self.stats.lock().expect("stats lock")
+    }
+
+    /// Leaves the collective (best effort: the other nodes may be gone already).
+    pub fn leave<B: Backend>(&self) {
+        let _ = collective::finish_collective::<B>(PeerId::from(self.spec.rank));
+    }
+}
+
+/// Registers a flat slice back as the gradient of parameter `id`, in its shape.
+fn register_shaped<B: Backend>(
+    grads: &mut GradientsParams,
+    id: burn::module::ParamId,
+    flat: Tensor<B, 1>,
+    dims: &[usize],
+) {
+    match dims.len() {
+        1 => grads.register(id, flat.reshape([dims[0]])),
+        2 => grads.register(id, flat.reshape([dims[0], dims[1]])),
+        3 => grads.register(id, flat.reshape([dims[0], dims[1], dims[2]])),
+        4 => grads.register(id, flat.reshape([dims[0], dims[1], dims[2], dims[3]])),
+        n => unreachable!("zoo models have parameters of rank 1 to 4, not {n}"),
+    }
+}
+
+struct Flatten<B: AutodiffBackend> {
+    grads: GradientsParams,
+    parts: Vec<Tensor<B::InnerBackend, 1>>,
+    shapes: Vec<(burn::module::ParamId, Vec<usize>)>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Flatten<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            let dims = grad.dims().to_vec();
+            self.parts.push(grad.reshape([-1]));
+            self.shapes.push((param.id, dims));
+        }
+    }
+}
+
+/// `zoo coordinator --port P`: burn-collective's global orchestrator, until interrupted.
+pub fn run_coordinator(port: u16) -> anyhow::Result<()> {
+    // burn-collective's server logs a bind failure and returns; check first for a clear message.
+    std::net::TcpListener::bind(("0.0.0.0", port)).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot listen on port {port} ({err}): {}choose another --port and give the nodes --coordinator HOST:<that port>",
+            match err.kind() {
+                std::io::ErrorKind::AddrInUse => "another program (perhaps another coordinator) uses it; ",
+                _ => "",
+            }
+        )
+    })?;
+    println!("Coordinator listening on port {port}; start each node with --coordinator <this host>:{port}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the coordinator's runtime")?;
+    runtime.block_on(collective::start_global_orchestrator(port));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_flags_come_together_and_make_sense() {
+        let t = Duration::from_secs(30);
+        assert_eq!(NodeSpec::from_flags(None, None, None, None, t).unwrap(), None);
+        let err = NodeSpec::from_flags(Some(2), None, None, None, t).unwrap_err().to_string();
+        assert!(err.contains("all four"), "{err}");
+        let s = |v: &str| Some(v.to_string());
+        let err = NodeSpec::from_flags(Some(2), Some(2), s("h:1"), s("h:2"), t)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ranks of 2 nodes are 0 to 1"), "{err}");
+        let err = format!(
+            "{:#}",
+            NodeSpec::from_flags(Some(2), Some(0), s("h"), s("h:2"), t).unwrap_err()
+        );
+        assert!(err.contains("--coordinator h: expected HOST:PORT"), "{err}");
+        let spec = NodeSpec::from_flags(Some(2), Some(1), s("10.0.0.1:7000"), s("10.0.0.2:7001"), t)
+            .unwrap()
+            .unwrap();
+        assert!(spec.config().is_ok());
+    }
+
+}
