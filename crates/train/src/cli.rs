@@ -400,6 +400,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn train(args: TrainArgs) -> anyhow::Result<Summary> {
     let started = Instant::now();
+    let node = node_spec(&args)?;
     let overrides = Overrides {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -427,7 +428,6 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
         }
         None => requested(None)?,
     };
-    let node = node_spec(&args)?;
     preflight(args.backend, args.device)?;
     // A node other than rank 0 trains in a scratch folder and keeps only its log.
     let follower = node.as_ref().filter(|n| n.rank != 0).map(|n| n.rank);

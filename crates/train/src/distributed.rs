@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use burn::collective::{self, CollectiveConfig, PeerId, ReduceOperation};
+use burn::collective::{self, AllReduceStrategy, CollectiveConfig, PeerId, ReduceOperation};
 use burn_communication::Address;
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -82,7 +82,18 @@ impl NodeSpec {
             };
             Address::from_str(&url).map_err(|e| anyhow::anyhow!("{address}: {e}"))
         };
+        // The global all-reduce strategy: `ZOO_ALLREDUCE=ring|tree|centralized` (burn-collective's
+        // three); tree by default (see docs/distributed.md for what was measured).
+        let strategy = match std::env::var("ZOO_ALLREDUCE").as_deref() {
+            Ok("ring") => AllReduceStrategy::Ring,
+            Ok("centralized") => AllReduceStrategy::Centralized,
+            Ok("tree") | Err(_) => AllReduceStrategy::Tree(2),
+            Ok(other) => anyhow::bail!(
+                "ZOO_ALLREDUCE={other}: expected ring, tree or centralized"
+            ),
+        };
         Ok(CollectiveConfig::default()
+            .with_global_all_reduce_strategy(strategy)
             .with_num_devices(1)
             .with_num_nodes(self.nodes)
             .with_global_address(url(&self.coordinator)?)
@@ -309,7 +320,7 @@ pub fn run_coordinator(port: u16) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the coordinator's runtime")?;
-    runtime.block_on(collective::start_global_orchestrator(port));
+    runtime.block_on(burn_collective::start_global_orchestrator(port));
     Ok(())
 }
 
