@@ -32,11 +32,20 @@ fn spawn(cwd: &Path, args: &[String]) -> Child {
 
 /// The coordinator on `port`, once it says it listens.
 fn coordinator(cwd: &Path, port: u16) -> Child {
-    let mut child = spawn(cwd, &["coordinator".into(), "--port".into(), port.to_string()]);
+    let mut child = spawn(
+        cwd,
+        &["coordinator".into(), "--port".into(), port.to_string()],
+    );
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("the coordinator says something").unwrap();
-    assert!(first.starts_with("Coordinator listening on port"), "{first}");
+    let first = lines
+        .next()
+        .expect("the coordinator says something")
+        .unwrap();
+    assert!(
+        first.starts_with("Coordinator listening on port"),
+        "{first}"
+    );
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     // Its websocket server binds right after the message.
@@ -48,9 +57,21 @@ fn coordinator(cwd: &Path, port: u16) -> Child {
 fn experiment(out: &Path) -> Vec<String> {
     let data = mnist_sample();
     [
-        "train", "--model", "mnist-lstm", "--epochs", "1", "--train-limit", "2000",
-        "--batch-size", "50", "--seed", "5", "--data-dir", data.to_str().unwrap(),
-        "--out", out.to_str().unwrap(),
+        "train",
+        "--model",
+        "mnist-lstm",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "2000",
+        "--batch-size",
+        "50",
+        "--seed",
+        "5",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
     ]
     .map(String::from)
     .to_vec()
@@ -149,7 +170,10 @@ fn two_nodes_end_with_identical_weights_and_the_accuracy_of_one_process() {
     let single = tmp.path().join("single");
     zoo(
         tmp.path(),
-        &experiment(&single).iter().map(String::as_str).collect::<Vec<_>>(),
+        &experiment(&single)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
     )
     .assert_ok();
     let (a, b) = (
@@ -193,23 +217,34 @@ fn a_coordinator_port_in_use_is_refused() {
 }
 
 #[test]
-fn a_node_killed_mid_epoch_stops_the_other_with_one_line() {
+fn a_node_killed_mid_epoch_stops_the_other_with_one_line_and_its_checkpoint_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut coordinator = coordinator(tmp.path(), port);
-    let mut first = experiment(&tmp.path().join("run0"));
-    first.extend(node_flags(0, port, free_port(), 10));
-    let survivor = spawn(tmp.path(), &first);
-    let mut second = experiment(&tmp.path().join("run1"));
-    second.extend(node_flags(1, port, free_port(), 10));
-    let mut victim = spawn(tmp.path(), &second);
+    let run0 = tmp.path().join("run0");
+    let two_epochs = |out: &Path, rank: u32| {
+        let mut args = experiment(out);
+        let epochs = args.iter().position(|a| a == "--epochs").unwrap() + 1;
+        args[epochs] = "2".into();
+        args.extend(node_flags(rank, port, free_port(), 10));
+        args
+    };
+    let survivor = spawn(tmp.path(), &two_epochs(&run0, 0));
+    let mut victim = spawn(tmp.path(), &two_epochs(&tmp.path().join("run1"), 1));
+    // Killed in the middle of epoch 2, once epoch 1 is checkpointed.
     let stdout = BufReader::new(victim.stdout.take().unwrap());
     let mut seen = Vec::new();
     for line in stdout.lines() {
         let line = line.unwrap();
-        let mid = line.starts_with("Train Epoch: 1 [") && !line.contains("(100%)");
+        let mid = line.starts_with("Train Epoch: 2 [") && !line.contains("(100%)");
         seen.push(line);
-        if mid && seen.iter().filter(|l| l.starts_with("Train Epoch: 1 [")).count() >= 2 {
+        if mid
+            && seen
+                .iter()
+                .filter(|l| l.starts_with("Train Epoch: 2 ["))
+                .count()
+                >= 2
+        {
             break;
         }
     }
@@ -224,12 +259,29 @@ fn a_node_killed_mid_epoch_stops_the_other_with_one_line() {
         "the survivor took {} s",
         killed_at.elapsed().as_secs()
     );
-    assert_eq!(code, Some(1), "{stdout}\n{stderr}\nvictim saw:\n{}", seen.join("\n"));
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(
+        code,
+        Some(1),
+        "{stdout}\n{stderr}\nvictim saw:\n{}",
+        seen.join("\n")
+    );
+    // One line, no backtrace from burn-collective's threads.
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(
-        lines[0].contains("the other nodes stopped answering at epoch 1"),
+        lines[0].contains("the other nodes stopped answering at epoch 2")
+            && lines[0].contains("checkpoint/model-1.mpk")
+            && lines[0].contains("--resume"),
         "{}",
         lines[0]
     );
+    // Rank 0 kept epoch 1; the run resumes on one machine and finishes.
+    zoo(tmp.path(), &["train", "--resume", run0.to_str().unwrap()]).assert_ok();
+    let s = summary(&run0);
+    assert_eq!(s["epochs"], 2, "{s}");
+    assert!(s["test_accuracy"].as_f64().unwrap() > 0.5, "{s}");
 }

@@ -187,7 +187,9 @@ pub struct Summary {
 
 /// SHA-256 of a model's parameter values in module order (ids left out, so two processes holding
 /// the same weights print the same checksum).
-pub fn weights_checksum<B: burn::prelude::Backend, M: burn::module::Module<B>>(model: &M) -> String {
+pub fn weights_checksum<B: burn::prelude::Backend, M: burn::module::Module<B>>(
+    model: &M,
+) -> String {
     use burn::module::{ModuleVisitor, Param};
     use burn::tensor::Tensor;
     use sha2::{Digest, Sha256};
@@ -373,7 +375,10 @@ mod tests {
         // The same values under fresh parameter ids.
         let mut b = LinearConfig::new(3, 2).init::<NdArray>(&device);
         b.weight = burn::module::Param::from_tensor(a.weight.val());
-        b.bias = a.bias.as_ref().map(|bias| burn::module::Param::from_tensor(bias.val()));
+        b.bias = a
+            .bias
+            .as_ref()
+            .map(|bias| burn::module::Param::from_tensor(bias.val()));
         assert_ne!(a.weight.id, b.weight.id);
         assert_eq!(super::weights_checksum(&a), super::weights_checksum(&b));
         let c = LinearConfig::new(3, 2).init::<NdArray>(&device);

@@ -455,8 +455,8 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
     );
     if let Some((_scratch, log_dir, rank)) = scratch {
         let log = log_dir.join(format!("node-{rank}.log"));
-        let metrics = std::fs::read_to_string(dir.join(crate::artifacts::METRICS_FILE))
-            .unwrap_or_default();
+        let metrics =
+            std::fs::read_to_string(dir.join(crate::artifacts::METRICS_FILE)).unwrap_or_default();
         let text = match &summary {
             Ok(s) => format!(
                 "node {rank} of {}: {} epochs of {} finished\nweights_sha256 {}\nallreduce {}\ntest_accuracy {:?}\n\n{metrics}",

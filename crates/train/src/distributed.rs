@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use burn::collective::{self, AllReduceStrategy, CollectiveConfig, PeerId, ReduceOperation};
-use burn_communication::Address;
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
+use burn_communication::Address;
 
 /// Where a node stands in the collective (`zoo train --nodes N --rank R --coordinator HOST:P
 /// --listen HOST:Q`).
@@ -88,9 +88,7 @@ impl NodeSpec {
             Ok("ring") => AllReduceStrategy::Ring,
             Ok("centralized") => AllReduceStrategy::Centralized,
             Ok("tree") | Err(_) => AllReduceStrategy::Tree(2),
-            Ok(other) => anyhow::bail!(
-                "ZOO_ALLREDUCE={other}: expected ring, tree or centralized"
-            ),
+            Ok(other) => anyhow::bail!("ZOO_ALLREDUCE={other}: expected ring, tree or centralized"),
         };
         Ok(CollectiveConfig::default()
             .with_global_all_reduce_strategy(strategy)
@@ -103,9 +101,7 @@ impl NodeSpec {
 }
 
 fn port_of(address: &str) -> anyhow::Result<u16> {
-    let (_, port) = address
-        .rsplit_once(':')
-        .context("no :PORT")?;
+    let (_, port) = address.rsplit_once(':').context("no :PORT")?;
     port.trim_end_matches('/')
         .parse()
         .with_context(|| format!("`{port}` is not a port number"))
@@ -114,7 +110,52 @@ fn port_of(address: &str) -> anyhow::Result<u16> {
 enum Request {
     Register,
     AllReduce(TensorData),
+    Leave,
 }
+
+/// The first panic raised inside burn-collective / burn-communication (on their tokio workers or
+/// on the collective thread): kept as the cause of the failure the node reports, not printed.
+static COLLECTIVE_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Routes panics of burn-collective's threads and sources to [`COLLECTIVE_PANIC`]; a peer that
+/// dies makes those crates panic (a refused connection, a reset stream), and the node turns it
+/// into one line instead of a worker thread's backtrace. Any other panic goes to the previous hook.
+fn capture_collective_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let thread = thread.name().unwrap_or("");
+            let file = info.location().map_or("", |l| l.file());
+            let ours = thread == WORKER_THREAD
+                || thread.starts_with("tokio-rt-worker")
+                || file.contains("burn-collective")
+                || file.contains("burn-communication");
+            if !ours {
+                return previous(info);
+            }
+            let payload = info.payload();
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            let mut slot = COLLECTIVE_PANIC.lock().unwrap_or_else(|e| e.into_inner());
+            slot.get_or_insert(text);
+        }));
+    });
+}
+
+/// What burn-collective said when it failed, if it panicked.
+fn collective_panic() -> Option<String> {
+    COLLECTIVE_PANIC
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+const WORKER_THREAD: &str = "collective";
 
 /// What the all-reduces of a run cost, for the run's figures.
 #[derive(Debug, Default, Clone, Copy)]
@@ -144,11 +185,12 @@ impl Collective {
         let (requests, work) = channel::<Request>();
         let (reply, replies) = channel();
         let peer = PeerId::from(spec.rank);
+        capture_collective_panics();
         std::thread::Builder::new()
-            .name("collective".into())
+            .name(WORKER_THREAD.into())
             .spawn(move || {
                 for request in work {
-                    let result = match request {
+                    let call = std::panic::AssertUnwindSafe(|| match request {
                         Request::Register => {
                             collective::register::<B>(peer, device.clone(), config.clone())
                                 .map(|()| None)
@@ -162,14 +204,22 @@ impl Collective {
                                 ReduceOperation::Mean,
                             )
                             .map(|t| {
-                                Some(Tensor::<B, 1>::from_primitive(
-                                    burn::tensor::TensorPrimitive::Float(t),
+                                Some(
+                                    Tensor::<B, 1>::from_primitive(
+                                        burn::tensor::TensorPrimitive::Float(t),
+                                    )
+                                    .into_data(),
                                 )
-                                .into_data())
                             })
                             .map_err(|e| format!("{e:?}"))
                         }
-                    };
+                        Request::Leave => collective::finish_collective::<B>(peer)
+                            .map(|()| None)
+                            .map_err(|e| format!("{e:?}")),
+                    });
+                    let result = std::panic::catch_unwind(call).unwrap_or_else(|_| {
+                        Err(collective_panic().unwrap_or_else(|| "burn-collective panicked".into()))
+                    });
                     if reply.send(result).is_err() {
                         return;
                     }
@@ -204,14 +254,19 @@ impl Collective {
             .send(request)
             .map_err(|_| "the collective worker stopped".to_string())?;
         let replies = self.replies.lock().expect("collective replies lock");
-        match replies.recv_timeout(self.spec.timeout) {
+        let outcome = match replies.recv_timeout(self.spec.timeout) {
             Ok(result) => result,
             Err(RecvTimeoutError::Timeout) => Err(format!(
                 "no answer within {} s",
                 self.spec.timeout.as_secs()
             )),
             Err(RecvTimeoutError::Disconnected) => Err("the collective worker stopped".into()),
-        }
+        };
+        // A peer's failure often shows first as a panic inside burn-collective: name it.
+        outcome.map_err(|why| match collective_panic() {
+            Some(cause) if !why.contains(&cause) => format!("{why}; burn-collective: {cause}"),
+            _ => why,
+        })
     }
 
     /// Replaces `grads` by their mean over all nodes: the gradients of `model`'s parameters, in
@@ -253,7 +308,7 @@ impl Collective {
         let mut offset = 0;
         for (id, dims) in shapes {
             let count: usize = dims.iter().product();
-            let part = mean.clone().slice([offset..offset + count]);
+            let part = mean.clone().narrow(0, offset, count);
             offset += count;
             register_shaped::<B::InnerBackend>(&mut grads, id, part, &dims);
         }
@@ -265,9 +320,10 @@ impl Collective {
         *self.stats.lock().expect("stats lock")
     }
 
-    /// Leaves the collective (best effort: the other nodes may be gone already).
-    pub fn leave<B: Backend>(&self) {
-        let _ = collective::finish_collective::<B>(PeerId::from(self.spec.rank));
+    /// Leaves the collective, closing this node's connections to the coordinator and the other
+    /// nodes cleanly (best effort: they may be gone already; bounded by the node timeout).
+    pub fn leave(&self) {
+        let _ = self.call(Request::Leave);
     }
 }
 
@@ -316,6 +372,13 @@ pub fn run_coordinator(port: u16) -> anyhow::Result<()> {
         )
     })?;
     println!("Coordinator listening on port {port}; start each node with --coordinator <this host>:{port}");
+    // burn-collective's orchestrator reports nodes joining and leaving through `log`/`tracing`.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -331,8 +394,13 @@ mod tests {
     #[test]
     fn node_flags_come_together_and_make_sense() {
         let t = Duration::from_secs(30);
-        assert_eq!(NodeSpec::from_flags(None, None, None, None, t).unwrap(), None);
-        let err = NodeSpec::from_flags(Some(2), None, None, None, t).unwrap_err().to_string();
+        assert_eq!(
+            NodeSpec::from_flags(None, None, None, None, t).unwrap(),
+            None
+        );
+        let err = NodeSpec::from_flags(Some(2), None, None, None, t)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("all four"), "{err}");
         let s = |v: &str| Some(v.to_string());
         let err = NodeSpec::from_flags(Some(2), Some(2), s("h:1"), s("h:2"), t)
@@ -344,10 +412,10 @@ mod tests {
             NodeSpec::from_flags(Some(2), Some(0), s("h"), s("h:2"), t).unwrap_err()
         );
         assert!(err.contains("--coordinator h: expected HOST:PORT"), "{err}");
-        let spec = NodeSpec::from_flags(Some(2), Some(1), s("10.0.0.1:7000"), s("10.0.0.2:7001"), t)
-            .unwrap()
-            .unwrap();
+        let spec =
+            NodeSpec::from_flags(Some(2), Some(1), s("10.0.0.1:7000"), s("10.0.0.2:7001"), t)
+                .unwrap()
+                .unwrap();
         assert!(spec.config().is_ok());
     }
-
 }

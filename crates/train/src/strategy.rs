@@ -17,9 +17,9 @@ use burn::train::{
 };
 
 use crate::checkpoint::epoch_seed;
-use crate::progress::{Divergence, SharedLog};
 #[cfg(feature = "distributed")]
 use crate::progress::NodeLost;
+use crate::progress::{Divergence, SharedLog};
 use crate::task::LossWatch;
 
 /// One device; times every pass into the run log before announcing its end, and stops at the

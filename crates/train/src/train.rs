@@ -16,8 +16,8 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, SupervisedTraining, TrainingStrategy};
 
 use crate::artifacts::{
-    metrics_csv, peak_memory_mib, weights_checksum, write_atomic, EpochRow, Summary, TaggingSummary, CONFIG_FILE,
-    METRICS_FILE, MODEL_FILE,
+    metrics_csv, peak_memory_mib, weights_checksum, write_atomic, EpochRow, Summary,
+    TaggingSummary, CONFIG_FILE, METRICS_FILE, MODEL_FILE,
 };
 use crate::backend::{BackendJob, Target};
 use crate::checkpoint::{resume_point, AtomicMpkRecorder};
@@ -112,7 +112,15 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             "Training {} ({parameters} parameters) on {} ({}): {} {train_samples} train / {valid_samples} valid / {test_samples} test, {} epochs, batch {batch_size}, {} lr {}",
             config.model.name, self.target.backend, self.target.device_name, data.dataset, config.train.epochs, config.optimizer.name, config.optimizer.lr,
         );
-        println!("Run folder: {}", dir.display());
+        #[cfg(feature = "distributed")]
+        let follower = self.run.node.as_ref().is_some_and(|n| n.rank != 0);
+        #[cfg(not(feature = "distributed"))]
+        let follower = false;
+        match follower {
+            false => println!("Run folder: {}", dir.display()),
+            // Its folder is a scratch one, deleted at the end (cli.rs writes node-R.log).
+            true => println!("Run folder: rank 0's; this node writes only its node log"),
+        }
         match &resume {
             Some(point) if point.epoch > 0 => println!(
                 "Resuming after epoch {} of {}: its weights, optimizer state and metrics are kept; epoch {} sees the batches it would have seen",
@@ -134,7 +142,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         );
         // A node of a multi-node run trains on its shard, with its share of the global batch.
         #[cfg(feature = "distributed")]
-        let (collective, shard, items_per_batch) = match &self.run.node {
+        let (collective, shard) = match &self.run.node {
             Some(node) => {
                 let nodes = node.nodes as usize;
                 anyhow::ensure!(
@@ -146,27 +154,32 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
                     device.inner().clone(),
                 )?;
                 println!(
-                    "Node {} of {}: joined through the coordinator at {}; {} of the {train_samples} training samples, batch {} of the global {items_per_batch}",
+                    "Node {} of {}: joined through the coordinator at {}; {} of the {train_samples} training samples per epoch, batch {} of the global {items_per_batch}",
                     node.rank,
                     node.nodes,
                     node.coordinator,
                     train_samples / nodes,
                     items_per_batch / nodes
                 );
-                (Some(collective), (nodes, node.rank as usize), items_per_batch / nodes)
+                (Some(collective), (nodes, node.rank as usize))
             }
-            None => (None, (1, 0), items_per_batch),
+            None => (None, (1, 0)),
         };
         #[cfg(not(feature = "distributed"))]
         let shard = (1, 0);
         let total = data.train.len();
-        let train_set = crate::shard::Shard::new(data.train, total, shard.0, shard.1);
-        // One loader thread: batches arrive in the same order every run, so a seed fixes the metrics.
-        let train_loader = DataLoaderBuilder::new(batcher.clone())
-            .batch_size(items_per_batch)
-            .shuffle(config.train.seed)
-            .set_device(device.clone())
-            .build(train_set);
+        let train_set = crate::shard::Cut::new(data.train, total, shard.0);
+        // One loader thread: batches arrive in the same order every run, so a seed fixes the
+        // metrics. Every node draws the same global batches; it batches only its own slice.
+        let train_loader = DataLoaderBuilder::new(crate::shard::ShardBatcher::new(
+            batcher.clone(),
+            shard.0,
+            shard.1,
+        ))
+        .batch_size(items_per_batch)
+        .shuffle(config.train.seed)
+        .set_device(device.clone())
+        .build(train_set);
         let valid_loader = DataLoaderBuilder::new(batcher.clone())
             .batch_size(items_per_batch)
             .set_device(device.inner().clone())
@@ -219,6 +232,12 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
                     false => "no epoch had finished".to_string(),
                 }
             ));
+        }
+        // Every step's all-reduce is done: leave the collective before the test pass, so the
+        // connections to the coordinator and the other nodes close cleanly.
+        #[cfg(feature = "distributed")]
+        if let Some(collective) = &collective {
+            collective.leave();
         }
         let model = result.model.model;
         save_model(&model, dir)?;
@@ -288,12 +307,18 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             allreduce: None,
         };
         summary.write(dir)?;
-        println!(
-            "Trained in {:.1} s per epoch ({:.0} samples/s); summary in {}",
-            summary.seconds_per_epoch,
-            summary.samples_per_second,
-            dir.join(crate::artifacts::SUMMARY_FILE).display()
-        );
+        match follower {
+            false => println!(
+                "Trained in {:.1} s per epoch ({:.0} samples/s); summary in {}",
+                summary.seconds_per_epoch,
+                summary.samples_per_second,
+                dir.join(crate::artifacts::SUMMARY_FILE).display()
+            ),
+            true => println!(
+                "Trained in {:.1} s per epoch ({:.0} samples/s, all nodes together)",
+                summary.seconds_per_epoch, summary.samples_per_second,
+            ),
+        }
         Ok(summary)
     }
 }
