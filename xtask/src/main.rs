@@ -45,7 +45,8 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match command {
-        "train" | "eval" | "import" | "predict" | "compare" | "report" | "models" | "data" => {
+        "train" | "eval" | "import" | "predict" | "compare" | "report" | "models" | "data"
+        | "coordinator" => {
             zoo::run(command, rest)
         }
         "bench" => {
