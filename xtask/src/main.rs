@@ -46,9 +46,7 @@ fn main() -> ExitCode {
     };
     let result = match command {
         "train" | "eval" | "import" | "predict" | "compare" | "report" | "models" | "data"
-        | "coordinator" => {
-            zoo::run(command, rest)
-        }
+        | "coordinator" => zoo::run(command, rest),
         "bench" => {
             // PyTorch's row is what the figures are read against: always asked for here.
             let mut args = rest.to_vec();
