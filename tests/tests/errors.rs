@@ -130,6 +130,19 @@ fn a_backend_not_compiled_in_names_the_cargo_feature() {
 }
 
 #[test]
+fn several_devices_on_ndarray_are_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let line = zoo(tmp.path(), &["train", "--devices", "0,1", "--out", "r"]).error_line();
+    assert!(
+        line.contains("--devices 0,1: the ndarray backend has one device")
+            && line.contains("--backend wgpu or cuda")
+            && line.contains("--nodes"),
+        "{line}"
+    );
+    assert!(!tmp.path().join("r").exists());
+}
+
+#[test]
 fn flags_that_do_not_apply_to_a_toy_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let line = zoo(

@@ -174,6 +174,9 @@ pub struct Summary {
     /// or two nodes, holding the same weights have the same checksum.
     #[serde(default)]
     pub weights_sha256: String,
+    /// Devices of a multi-device run (`zoo train --devices LIST`), absent on one device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<usize>,
     /// Nodes of a multi-node run (`zoo train --nodes N`), absent for a single process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes: Option<u32>,

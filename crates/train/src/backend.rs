@@ -52,6 +52,11 @@ pub struct Target {
     /// The device's name as its driver gives it (`llvmpipe (LLVM 15.0.6, 256 bits)`,
     /// `NVIDIA H100 80GB HBM3`, `CPU: AMD EPYC 7B13 (2 threads)`).
     pub device_name: String,
+    /// The other devices of a multi-device run (`zoo train --devices`), as ids of the job's
+    /// backend's devices (`Device::from_id`); empty on one device.
+    pub others: Vec<burn::tensor::backend::DeviceId>,
+    /// Their names.
+    pub other_names: Vec<String>,
 }
 
 /// Work to run on whichever backend the user picked, written once for all of them.
@@ -86,6 +91,8 @@ pub fn dispatch<J: BackendJob>(
             let target = Target {
                 backend: name,
                 device_name: cpu_name(),
+                others: Vec::new(),
+                other_names: Vec::new(),
             };
             job.run::<Autodiff<NdArray>>(NdArrayDevice::Cpu, target)
         }
@@ -97,6 +104,8 @@ pub fn dispatch<J: BackendJob>(
             let target = Target {
                 backend: name,
                 device_name,
+                others: Vec::new(),
+                other_names: Vec::new(),
             };
             job.run::<Autodiff<Wgpu>>(device, target)
         }
@@ -111,12 +120,127 @@ pub fn dispatch<J: BackendJob>(
             let target = Target {
                 backend: name,
                 device_name,
+                others: Vec::new(),
+                other_names: Vec::new(),
             };
             job.run::<Autodiff<Cuda>>(device, target)
         }
         #[allow(unreachable_patterns)]
         _ => anyhow::bail!("{}", not_compiled_in(name)),
     }
+}
+
+/// Runs `job` on several devices of backend `name` (`zoo train --devices 0,1,...`): the first is
+/// the main one (the model, the optimizer, validation), the others reach the job through
+/// [`Target::others`]. On wgpu, an adapter listed again becomes one more logical device on that
+/// adapter (how the tests run two devices on Mesa's lavapipe); ndarray has one device only.
+pub fn dispatch_devices<J: BackendJob>(
+    name: BackendName,
+    indices: &[usize],
+    job: J,
+) -> anyhow::Result<J::Output> {
+    let list = || {
+        indices
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    preflight_devices(name, indices)?;
+    if let [one] = indices {
+        return dispatch(name, Some(*one), job);
+    }
+    match name {
+        #[cfg(feature = "wgpu")]
+        BackendName::Wgpu => {
+            use burn::backend::wgpu::graphics::AutoGraphicsApi;
+            use burn::backend::wgpu::{init_device, init_setup, RuntimeOptions, WgpuDevice};
+            use burn::backend::{Autodiff, Wgpu};
+            use burn::tensor::backend::DeviceOps;
+            let mut resolved: Vec<(usize, WgpuDevice, String)> = Vec::new();
+            for &index in indices {
+                let (device, label) = wgpu_device(Some(index))?;
+                resolved.push((index, device, label));
+            }
+            // Adapters listed more than once: one wgpu device, several Burn devices on it.
+            let mut devices = Vec::with_capacity(resolved.len());
+            let mut setups: Vec<(usize, burn::backend::wgpu::WgpuSetup)> = Vec::new();
+            for (index, device, label) in &resolved {
+                let repeated = resolved.iter().filter(|(i, ..)| i == index).count() > 1;
+                let device = match (repeated, setups.iter().find(|(i, _)| i == index)) {
+                    (false, _) => device.clone(),
+                    (true, None) => {
+                        let setup = init_setup::<AutoGraphicsApi>(device, RuntimeOptions::default());
+                        setups.push((*index, setup));
+                        device.clone()
+                    }
+                    (true, Some((_, setup))) => init_device(setup.clone(), RuntimeOptions::default()),
+                };
+                probe::<Wgpu>(&device, name, label)?;
+                devices.push((device, label.clone()));
+            }
+            let (main, device_name) = devices.remove(0);
+            let target = Target {
+                backend: name,
+                device_name,
+                others: devices.iter().map(|(d, _)| d.id()).collect(),
+                other_names: devices.into_iter().map(|(_, label)| label).collect(),
+            };
+            job.run::<Autodiff<Wgpu>>(main, target)
+        }
+        #[cfg(feature = "cuda")]
+        BackendName::Cuda => {
+            use burn::backend::{cuda::CudaDevice, Autodiff, Cuda};
+            use burn::tensor::backend::DeviceOps;
+            cuda_driver()?;
+            let mut seen = Vec::new();
+            let mut devices = Vec::new();
+            for &index in indices {
+                anyhow::ensure!(
+                    !seen.contains(&index),
+                    "--devices {}: GPU {index} is listed twice; list each GPU once",
+                    list()
+                );
+                seen.push(index);
+                let device = CudaDevice::new(index);
+                let label = cuda_name(index);
+                probe::<Cuda>(&device, name, &label)?;
+                devices.push((device, label));
+            }
+            let (main, device_name) = devices.remove(0);
+            let target = Target {
+                backend: name,
+                device_name,
+                others: devices.iter().map(|(d, _)| d.id()).collect(),
+                other_names: devices.into_iter().map(|(_, label)| label).collect(),
+            };
+            job.run::<Autodiff<Cuda>>(main, target)
+        }
+        #[allow(unreachable_patterns)]
+        _ => anyhow::bail!("{}", not_compiled_in(name)),
+    }
+}
+
+/// [`preflight`] for `--devices LIST`: every device exists, and the backend has several.
+pub fn preflight_devices(name: BackendName, indices: &[usize]) -> anyhow::Result<()> {
+    let list = indices
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    match indices {
+        [] => anyhow::bail!("--devices: give at least one device number, e.g. --devices 0,1"),
+        [_, _, ..] if name == BackendName::Ndarray => anyhow::bail!(
+            "--devices {list}: the ndarray backend has one device, the CPU (its threads already \
+             share each step); use --backend wgpu or cuda for several devices, or one process \
+             per machine with --nodes (docs/distributed.md)"
+        ),
+        _ => {}
+    }
+    for &index in indices {
+        preflight(name, Some(index))?;
+    }
+    Ok(())
 }
 
 /// The checks [`dispatch`] makes before any work, without running anything: the backend is

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use zoo_models::bench::Case;
 
 use crate::artifacts::{new_run_dir, Summary, CONFIG_FILE, SUMMARY_FILE};
-use crate::backend::{dispatch, preflight, BackendName};
+use crate::backend::{dispatch, dispatch_devices, preflight, preflight_devices, BackendName};
 use crate::bench::{bench, BenchRun};
 use crate::compare::CompareRun;
 use crate::config::{ExperimentConfig, Overrides};
@@ -282,6 +282,11 @@ pub struct TrainArgs {
     /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
     #[arg(long, value_name = "N")]
     pub device: Option<usize>,
+    /// Several devices of one machine, data-parallel (wgpu, cuda): e.g. `--devices 0,1`. Each
+    /// computes its share of every batch; --batch-size stays the global batch (a multiple of
+    /// the device count). The first device holds the model and the optimizer.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1, conflicts_with = "device")]
+    pub devices: Option<Vec<usize>>,
 }
 
 /// `zoo bench` flags.
@@ -428,7 +433,17 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
         }
         None => requested(None)?,
     };
-    preflight(args.backend, args.device)?;
+    match &args.devices {
+        Some(devices) => {
+            anyhow::ensure!(
+                node.is_none(),
+                "--devices with --nodes: a node trains on one device; start one node per device \
+                 instead, each with its own --device (docs/distributed.md)"
+            );
+            preflight_devices(args.backend, devices)?
+        }
+        None => preflight(args.backend, args.device)?,
+    }
     // A node other than rank 0 trains in a scratch folder and keeps only its log.
     let follower = node.as_ref().filter(|n| n.rank != 0).map(|n| n.rank);
     let (dir, scratch) = match (&args.resume, follower) {
@@ -441,18 +456,18 @@ fn train(args: TrainArgs) -> anyhow::Result<Summary> {
             (scratch.path().to_path_buf(), Some((scratch, log_dir, rank)))
         }
     };
-    let summary = dispatch(
-        args.backend,
-        args.device,
-        TrainRun {
-            config,
-            dir: dir.clone(),
-            resume: args.resume.is_some(),
-            started,
-            #[cfg(feature = "distributed")]
-            node,
-        },
-    );
+    let run = TrainRun {
+        config,
+        dir: dir.clone(),
+        resume: args.resume.is_some(),
+        started,
+        #[cfg(feature = "distributed")]
+        node,
+    };
+    let summary = match &args.devices {
+        Some(devices) => dispatch_devices(args.backend, devices, run),
+        None => dispatch(args.backend, args.device, run),
+    };
     if let Some((_scratch, log_dir, rank)) = scratch {
         let log = log_dir.join(format!("node-{rank}.log"));
         let metrics =

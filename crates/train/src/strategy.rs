@@ -6,8 +6,12 @@
 use std::time::Instant;
 
 use burn::data::dataloader::Progress;
-use burn::module::AutodiffModule;
-use burn::prelude::Backend;
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::optim::{GradientsAccumulator, GradientsParams};
+use burn::prelude::{Backend, Tensor};
+use burn::tensor::backend::AutodiffBackend;
+use burn::train::train::MultiDevicesTrainStep;
+use burn::train::Interrupter;
 use burn::tensor::backend::DeviceOps;
 use burn::tensor::Device;
 use burn::train::{
@@ -17,6 +21,22 @@ use burn::train::{
 };
 
 use crate::checkpoint::epoch_seed;
+
+/// Multiplies every gradient of a module by `factor`.
+struct Scale<B: AutodiffBackend> {
+    grads: GradientsParams,
+    factor: f32,
+    _backend: std::marker::PhantomData<B>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Scale<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            self.grads
+                .register::<B::InnerBackend, D>(param.id, grad.mul_scalar(self.factor));
+        }
+    }
+}
 #[cfg(feature = "distributed")]
 use crate::progress::NodeLost;
 use crate::progress::{Divergence, SharedLog};
@@ -30,6 +50,9 @@ pub struct TimedSingleDevice<LC: LearningComponentsTypes> {
     log: SharedLog,
     watch: LossWatch,
     seed: u64,
+    /// The other devices of a multi-device run (`--devices`), each with the loader of its slice
+    /// of every global batch; empty on one device.
+    others: Vec<(Device<TrainingBackend<LC>>, TrainLoader<LC>)>,
     #[cfg(feature = "distributed")]
     collective: Option<std::sync::Arc<crate::distributed::Collective>>,
 }
@@ -48,9 +71,27 @@ impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
             log,
             watch,
             seed,
+            others: Vec::new(),
             #[cfg(feature = "distributed")]
             collective: None,
         }
+    }
+
+    /// Trains on `others` too: at every step each device computes the gradients of its slice of
+    /// the global batch on its own copy of the model (burn-train's `MultiDevicesTrainStep`, one
+    /// thread per device); their mean, on the main device, makes the one update.
+    pub fn with_other_devices(
+        mut self,
+        others: Vec<(Device<TrainingBackend<LC>>, TrainLoader<LC>)>,
+    ) -> Self {
+        self.others = others;
+        self
+    }
+
+    fn devices(&self) -> Vec<Device<TrainingBackend<LC>>> {
+        std::iter::once(self.device.clone())
+            .chain(self.others.iter().map(|(device, _)| device.clone()))
+            .collect()
     }
 
     /// Averages every step's gradients with the other nodes of `collective` before the update.
@@ -63,9 +104,80 @@ impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
         self
     }
 
+    /// One training epoch on several devices; `true` when the run must stop (divergence).
+    #[allow(clippy::too_many_arguments)]
+    fn multi_device_epoch(
+        &self,
+        step: &MultiDevicesTrainStep<LC>,
+        loaders: &[TrainLoader<LC>],
+        learner: &mut Learner<LC>,
+        processor: &mut SupervisedTrainingEventProcessor<LC>,
+        interrupter: &Interrupter,
+        epoch: usize,
+        global: &Progress,
+    ) -> bool {
+        let devices = loaders.len();
+        let mut batches: Vec<_> = loaders.iter().map(|loader| loader.iter()).collect();
+        let mut iteration = 0;
+        loop {
+            let (outputs, progress) = step.step(&mut batches, &learner.model());
+            if outputs.is_empty() {
+                return false;
+            }
+            iteration += 1;
+            learner.lr_step();
+            if let Some(loss) = self.watch.take() {
+                self.log.lock().expect("run log lock").diverged = Some(Divergence {
+                    epoch,
+                    step: iteration,
+                    loss,
+                });
+                return true;
+            }
+            // Every loader walks the same global batches: progress counts them once.
+            let progress = Progress::new(
+                progress.items_processed / devices,
+                progress.items_total / devices,
+            );
+            let model = learner.model();
+            let mut sum = GradientsAccumulator::<TrainingModel<LC>>::new();
+            let mut items = Vec::with_capacity(outputs.len());
+            let shares = outputs.len();
+            for output in outputs {
+                sum.accumulate(&model, output.output.grads.to_device(&self.device, &model));
+                items.push(output.output.item);
+            }
+            // The mean of the devices' mean gradients: the global batch's mean gradient.
+            let mut scale = Scale::<TrainingBackend<LC>> {
+                grads: sum.grads(),
+                factor: 1.0 / shares as f32,
+                _backend: std::marker::PhantomData,
+            };
+            model.visit(&mut scale);
+            learner.optimizer_step(scale.grads);
+            let last = items.len();
+            for (k, item) in items.into_iter().enumerate() {
+                // Each device's share feeds the metrics; the step is printed once, at its last.
+                let item = TrainingItem::new(
+                    item,
+                    progress.clone(),
+                    global.clone(),
+                    (k + 1 == last).then_some(iteration),
+                    Some(learner.lr_current()),
+                );
+                processor.process_train(LearnerEvent::ProcessedItem(item));
+            }
+            if interrupter.should_stop() {
+                return false;
+            }
+        }
+    }
+
     fn record(&self, epoch: usize, split: &'static str, started: Instant) {
         // GPU backends queue work: wait for it so the clock measures the computation.
-        let _ = <TrainingBackend<LC> as Backend>::sync(&self.device);
+        for device in self.devices() {
+            let _ = <TrainingBackend<LC> as Backend>::sync(&device);
+        }
         let seconds = started.elapsed().as_secs_f64();
         self.log
             .lock()
@@ -94,56 +206,79 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
         // The loader reshuffles at each `iter()`, drawing from one generator seeded once: a run
         // resumed after epoch N draws (and drops) the N orders the killed run used, so epoch N+1
         // sees the batches it would have seen.
+        let loaders: Vec<TrainLoader<LC>> = std::iter::once(train_loader.clone())
+            .chain(self.others.iter().map(|(_, loader)| loader.clone()))
+            .collect();
         for _ in 1..starting_epoch {
-            drop(train_loader.iter());
+            for loader in &loaders {
+                drop(loader.iter());
+            }
         }
+        let multi = (!self.others.is_empty()).then(|| MultiDevicesTrainStep::<LC>::new(&self.devices()));
         for epoch in starting_epoch..=components.num_epochs {
             let global = Progress::new(epoch, components.num_epochs);
-            <TrainingBackend<LC> as Backend>::seed(&self.device, epoch_seed(self.seed, epoch));
+            for device in self.devices() {
+                <TrainingBackend<LC> as Backend>::seed(&device, epoch_seed(self.seed, epoch));
+            }
 
             let started = Instant::now();
-            let mut batches = train_loader.iter();
-            let mut iteration = 0;
-            while let Some(batch) = batches.next() {
-                iteration += 1;
-                learner.lr_step();
-                let progress = batches.progress();
-                let output = learner.train_step(batch);
-                if let Some(loss) = self.watch.take() {
-                    self.log.lock().expect("run log lock").diverged = Some(Divergence {
-                        epoch,
-                        step: iteration,
-                        loss,
-                    });
+            if let Some(multi) = &multi {
+                let stopped = self.multi_device_epoch(
+                    multi,
+                    &loaders,
+                    &mut learner,
+                    &mut processor,
+                    &interrupter,
+                    epoch,
+                    &global,
+                );
+                if stopped {
                     return (learner.model(), processor);
                 }
-                #[allow(unused_mut)]
-                let mut grads = output.grads;
-                #[cfg(feature = "distributed")]
-                if let Some(collective) = &self.collective {
-                    grads = match collective.average(&learner.model(), grads) {
-                        Ok(grads) => grads,
-                        Err(why) => {
-                            self.log.lock().expect("run log lock").lost = Some(NodeLost {
-                                epoch,
-                                step: iteration,
-                                why,
-                            });
-                            return (learner.model(), processor);
-                        }
-                    };
-                }
-                learner.optimizer_step(grads);
-                let item = TrainingItem::new(
-                    output.item,
-                    progress,
-                    global.clone(),
-                    Some(iteration),
-                    Some(learner.lr_current()),
-                );
-                processor.process_train(LearnerEvent::ProcessedItem(item));
-                if interrupter.should_stop() {
-                    break;
+            } else {
+                let mut batches = train_loader.iter();
+                let mut iteration = 0;
+                while let Some(batch) = batches.next() {
+                    iteration += 1;
+                    learner.lr_step();
+                    let progress = batches.progress();
+                    let output = learner.train_step(batch);
+                    if let Some(loss) = self.watch.take() {
+                        self.log.lock().expect("run log lock").diverged = Some(Divergence {
+                            epoch,
+                            step: iteration,
+                            loss,
+                        });
+                        return (learner.model(), processor);
+                    }
+                    #[allow(unused_mut)]
+                    let mut grads = output.grads;
+                    #[cfg(feature = "distributed")]
+                    if let Some(collective) = &self.collective {
+                        grads = match collective.average(&learner.model(), grads) {
+                            Ok(grads) => grads,
+                            Err(why) => {
+                                self.log.lock().expect("run log lock").lost = Some(NodeLost {
+                                    epoch,
+                                    step: iteration,
+                                    why,
+                                });
+                                return (learner.model(), processor);
+                            }
+                        };
+                    }
+                    learner.optimizer_step(grads);
+                    let item = TrainingItem::new(
+                        output.item,
+                        progress,
+                        global.clone(),
+                        Some(iteration),
+                        Some(learner.lr_current()),
+                    );
+                    processor.process_train(LearnerEvent::ProcessedItem(item));
+                    if interrupter.should_stop() {
+                        break;
+                    }
                 }
             }
             self.record(epoch, "train", started);

@@ -147,7 +147,11 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
                 let nodes = node.nodes as usize;
                 anyhow::ensure!(
                     items_per_batch % nodes == 0,
-                    "the batch size {items_per_batch} is the global batch of the {nodes} nodes: it must be a multiple of {nodes}"
+                    "the batch size {items_per_batch} is the global batch of the {nodes} nodes: it must be a multiple of {nodes}{}",
+                    match items_per_batch {
+                        1 => " (this model trains on one sequence per step: train it on one node)",
+                        _ => "",
+                    }
                 );
                 let collective = crate::distributed::Collective::join::<B::InnerBackend>(
                     node.clone(),
@@ -167,8 +171,53 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         };
         #[cfg(not(feature = "distributed"))]
         let shard = (1, 0);
+        // Several devices of this machine (`--devices`): each batches its slice of every global
+        // batch on itself, like the nodes of a multi-node run.
+        let others: Vec<B::Device> = self
+            .target
+            .others
+            .iter()
+            .map(|id| <B::Device as burn::tensor::backend::Device>::from_id(*id))
+            .collect();
+        let shard = match others.len() {
+            0 => shard,
+            n => {
+                let devices = n + 1;
+                anyhow::ensure!(
+                    items_per_batch % devices == 0 && items_per_batch >= devices,
+                    "the batch size {items_per_batch} is the global batch of the {devices} devices: it must be a multiple of {devices}{}",
+                    match items_per_batch {
+                        1 => " (this model trains on one sequence per step: train it on one device)",
+                        _ => "",
+                    }
+                );
+                println!(
+                    "Devices: {devices} ({}, {}); batch {} on each of the global {items_per_batch}",
+                    self.target.device_name,
+                    self.target.other_names.join(", "),
+                    items_per_batch / devices
+                );
+                (devices, 0)
+            }
+        };
         let total = data.train.len();
         let train_set = crate::shard::Cut::new(data.train, total, shard.0);
+        let other_loaders: Vec<_> = others
+            .iter()
+            .enumerate()
+            .map(|(i, other)| {
+                let loader = DataLoaderBuilder::new(crate::shard::ShardBatcher::new(
+                    batcher.clone(),
+                    shard.0,
+                    i + 1,
+                ))
+                .batch_size(items_per_batch)
+                .shuffle(config.train.seed)
+                .set_device(other.clone())
+                .build(train_set.clone());
+                (other.clone(), loader)
+            })
+            .collect();
         // One loader thread: batches arrive in the same order every run, so a seed fixes the
         // metrics. Every node draws the same global batches; it batches only its own slice.
         let train_loader = DataLoaderBuilder::new(crate::shard::ShardBatcher::new(
@@ -194,7 +243,8 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             log.clone(),
             watch,
             config.train.seed,
-        );
+        )
+        .with_other_devices(other_loaders);
         #[cfg(feature = "distributed")]
         let strategy = strategy.with_collective(collective.clone());
         let mut training = SupervisedTraining::new(dir, train_loader, valid_loader)
@@ -290,6 +340,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             zoo_version: env!("CARGO_PKG_VERSION").to_string(),
             peak_memory_mib: peak_memory_mib(),
             weights_sha256: weights_checksum(&model),
+            devices: (!others.is_empty()).then_some(others.len() + 1),
             #[cfg(feature = "distributed")]
             nodes: self.run.node.as_ref().map(|n| n.nodes),
             #[cfg(not(feature = "distributed"))]
