@@ -132,7 +132,8 @@ fn a_backend_not_compiled_in_names_the_cargo_feature() {
 #[test]
 fn several_devices_on_ndarray_are_refused_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
-    let line = zoo(tmp.path(), &["train", "--devices", "0,1", "--out", "r"]).error_line();
+    let run = zoo(tmp.path(), &["train", "--devices", "0,1", "--out", "r"]);
+    let line = run.error_line();
     assert!(
         line.contains("--devices 0,1: the ndarray backend has one device")
             && line.contains("--backend wgpu or cuda")

@@ -132,62 +132,18 @@ pub fn dispatch<J: BackendJob>(
 
 /// Runs `job` on several devices of backend `name` (`zoo train --devices 0,1,...`): the first is
 /// the main one (the model, the optimizer, validation), the others reach the job through
-/// [`Target::others`]. On wgpu, an adapter listed again becomes one more logical device on that
-/// adapter (how the tests run two devices on Mesa's lavapipe); ndarray has one device only.
+/// [`Target::others`]. cuda only: ndarray has one device, and wgpu's runtime lacks the
+/// device-to-device communication (see [`preflight_devices`]).
 pub fn dispatch_devices<J: BackendJob>(
     name: BackendName,
     indices: &[usize],
     job: J,
 ) -> anyhow::Result<J::Output> {
-    let list = || {
-        indices
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     preflight_devices(name, indices)?;
     if let [one] = indices {
         return dispatch(name, Some(*one), job);
     }
     match name {
-        #[cfg(feature = "wgpu")]
-        BackendName::Wgpu => {
-            use burn::backend::wgpu::graphics::AutoGraphicsApi;
-            use burn::backend::wgpu::{init_device, init_setup, RuntimeOptions, WgpuDevice};
-            use burn::backend::{Autodiff, Wgpu};
-            use burn::tensor::backend::DeviceOps;
-            let mut resolved: Vec<(usize, WgpuDevice, String)> = Vec::new();
-            for &index in indices {
-                let (device, label) = wgpu_device(Some(index))?;
-                resolved.push((index, device, label));
-            }
-            // Adapters listed more than once: one wgpu device, several Burn devices on it.
-            let mut devices = Vec::with_capacity(resolved.len());
-            let mut setups: Vec<(usize, burn::backend::wgpu::WgpuSetup)> = Vec::new();
-            for (index, device, label) in &resolved {
-                let repeated = resolved.iter().filter(|(i, ..)| i == index).count() > 1;
-                let device = match (repeated, setups.iter().find(|(i, _)| i == index)) {
-                    (false, _) => device.clone(),
-                    (true, None) => {
-                        let setup = init_setup::<AutoGraphicsApi>(device, RuntimeOptions::default());
-                        setups.push((*index, setup));
-                        device.clone()
-                    }
-                    (true, Some((_, setup))) => init_device(setup.clone(), RuntimeOptions::default()),
-                };
-                probe::<Wgpu>(&device, name, label)?;
-                devices.push((device, label.clone()));
-            }
-            let (main, device_name) = devices.remove(0);
-            let target = Target {
-                backend: name,
-                device_name,
-                others: devices.iter().map(|(d, _)| d.id()).collect(),
-                other_names: devices.into_iter().map(|(_, label)| label).collect(),
-            };
-            job.run::<Autodiff<Wgpu>>(main, target)
-        }
         #[cfg(feature = "cuda")]
         BackendName::Cuda => {
             use burn::backend::{cuda::CudaDevice, Autodiff, Cuda};
@@ -198,8 +154,7 @@ pub fn dispatch_devices<J: BackendJob>(
             for &index in indices {
                 anyhow::ensure!(
                     !seen.contains(&index),
-                    "--devices {}: GPU {index} is listed twice; list each GPU once",
-                    list()
+                    "--devices: GPU {index} is listed twice; list each GPU once"
                 );
                 seen.push(index);
                 let device = CudaDevice::new(index);
@@ -234,6 +189,12 @@ pub fn preflight_devices(name: BackendName, indices: &[usize]) -> anyhow::Result
             "--devices {list}: the ndarray backend has one device, the CPU (its threads already \
              share each step); use --backend wgpu or cuda for several devices, or one process \
              per machine with --nodes (docs/distributed.md)"
+        ),
+        [_, _, ..] if name == BackendName::Wgpu => anyhow::bail!(
+            "--devices {list}: several devices in one process do not work on wgpu with Burn 0.21 \
+             (its wgpu runtime, cubecl 0.10, does not implement the device-to-device \
+             communication a second device needs: `comm_init` is `not implemented`); use \
+             --backend cuda, or one process per device with --nodes (docs/distributed.md)"
         ),
         _ => {}
     }
@@ -321,7 +282,7 @@ fn probe<B: burn::prelude::Backend>(
     std::panic::set_hook(hook);
     let first = message.lock().unwrap_or_else(|e| e.into_inner()).take();
     match outcome {
-        Ok(value) if value == 5.0 => Ok(()),
+        Ok(5.0) => Ok(()),
         Ok(value) => anyhow::bail!(
             "backend `{name}` on {label} computed 1² + 2² = {value}: the device gives wrong \
              results; try another --device or --backend ndarray"

@@ -282,10 +282,16 @@ pub struct TrainArgs {
     /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
     #[arg(long, value_name = "N")]
     pub device: Option<usize>,
-    /// Several devices of one machine, data-parallel (wgpu, cuda): e.g. `--devices 0,1`. Each
+    /// Several devices of one machine, data-parallel (cuda; refused on wgpu and ndarray): e.g. `--devices 0,1`. Each
     /// computes its share of every batch; --batch-size stays the global batch (a multiple of
     /// the device count). The first device holds the model and the optimizer.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1, conflicts_with = "device")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        num_args = 1,
+        conflicts_with = "device"
+    )]
     pub devices: Option<Vec<usize>>,
 }
 

@@ -10,10 +10,10 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::{Backend, Tensor};
 use burn::tensor::backend::AutodiffBackend;
-use burn::train::train::MultiDevicesTrainStep;
-use burn::train::Interrupter;
 use burn::tensor::backend::DeviceOps;
 use burn::tensor::Device;
+use burn::train::train::MultiDevicesTrainStep;
+use burn::train::Interrupter;
 use burn::train::{
     EventProcessorTraining, InferenceStep, Learner, LearnerEvent, LearningComponentsTypes,
     SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingBackend,
@@ -214,7 +214,8 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
                 drop(loader.iter());
             }
         }
-        let multi = (!self.others.is_empty()).then(|| MultiDevicesTrainStep::<LC>::new(&self.devices()));
+        let multi =
+            (!self.others.is_empty()).then(|| MultiDevicesTrainStep::<LC>::new(&self.devices()));
         for epoch in starting_epoch..=components.num_epochs {
             let global = Progress::new(epoch, components.num_epochs);
             for device in self.devices() {

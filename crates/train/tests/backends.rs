@@ -267,41 +267,30 @@ fn a_toy_trains_on_wgpu_and_names_its_adapter() {
     assert!(Path::new(&out.join("model.mpk")).is_file());
 }
 
-/// The summary of the wgpu run `args` (mnist-cnn, 400 images, batch 50, seed 3) and its stdout.
-fn mnist_on_wgpu(out: &Path, args: &[&str]) -> (serde_json::Value, String) {
-    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist-sample");
-    let mut all = vec![
-        "train", "--model", "mnist-cnn", "--backend", "wgpu", "--epochs", "1", "--train-limit",
-        "400", "--batch-size", "50", "--seed", "3", "--data-dir", data, "--out",
-        out.to_str().unwrap(),
-    ];
-    all.extend(args);
-    let (code, stdout, stderr) = zoo(&all, &[]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    (serde_json::from_str(&summary).unwrap(), stdout)
-}
-
 #[test]
-fn two_logical_devices_on_one_adapter_train_as_one_device_does() {
-    // `--devices 0,0`: two Burn devices on adapter 0 (lavapipe in CI), each computing half of
-    // every batch on its own copy of the model; their mean gradient makes each update.
+fn several_wgpu_devices_are_refused_with_the_reason() {
+    // Tried on lavapipe with two logical devices on one adapter: cubecl 0.10's wgpu server
+    // panics with `not implemented` (comm_init) on its device threads and the run hangs.
     let tmp = tempfile::tempdir().unwrap();
-    let (two, stdout) = mnist_on_wgpu(&tmp.path().join("two"), &["--devices", "0,0"]);
-    assert!(stdout.contains("Devices: 2 ("), "{stdout}");
-    assert!(stdout.contains("batch 25 on each of the global 50"), "{stdout}");
-    assert_eq!(two["devices"], 2, "{two}");
-    let (one, _) = mnist_on_wgpu(&tmp.path().join("one"), &["--device", "0"]);
-    assert!(one.get("devices").is_none(), "{one}");
-    let (a, b) = (
-        two["test_accuracy"].as_f64().unwrap(),
-        one["test_accuracy"].as_f64().unwrap(),
+    let out = tmp.path().join("run");
+    let (code, stdout, stderr) = zoo(
+        &[
+            "train",
+            "--backend",
+            "wgpu",
+            "--devices",
+            "0,0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
     );
-    println!("test accuracy: 2 devices {a}, 1 device {b}");
-    assert!((a - b).abs() <= 0.02, "2 devices {a} vs 1 device {b}");
-    let (a, b) = (
-        two["valid_loss"].as_f64().unwrap(),
-        one["valid_loss"].as_f64().unwrap(),
+    let line = error_line(code, &stdout, &stderr);
+    assert!(
+        line.contains("--devices 0,0: several devices in one process do not work on wgpu")
+            && line.contains("--backend cuda")
+            && line.contains("--nodes"),
+        "{line}"
     );
-    assert!((a - b).abs() <= 0.02 * b, "valid loss: 2 devices {a} vs 1 device {b}");
+    assert!(!out.exists());
 }
