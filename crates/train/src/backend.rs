@@ -149,14 +149,8 @@ pub fn dispatch_devices<J: BackendJob>(
             use burn::backend::{cuda::CudaDevice, Autodiff, Cuda};
             use burn::tensor::backend::DeviceOps;
             cuda_driver()?;
-            let mut seen = Vec::new();
             let mut devices = Vec::new();
             for &index in indices {
-                anyhow::ensure!(
-                    !seen.contains(&index),
-                    "--devices: GPU {index} is listed twice; list each GPU once"
-                );
-                seen.push(index);
                 let device = CudaDevice::new(index);
                 let label = cuda_name(index);
                 probe::<Cuda>(&device, name, &label)?;
@@ -197,6 +191,13 @@ pub fn preflight_devices(name: BackendName, indices: &[usize]) -> anyhow::Result
              --backend cuda, or one process per device with --nodes (docs/distributed.md)"
         ),
         _ => {}
+    }
+    if let Some(index) = indices
+        .iter()
+        .enumerate()
+        .find_map(|(i, index)| indices[..i].contains(index).then_some(index))
+    {
+        anyhow::bail!("--devices {list}: device {index} is listed twice; list each device once");
     }
     for &index in indices {
         preflight(name, Some(index))?;
@@ -272,7 +273,7 @@ fn probe<B: burn::prelude::Backend>(
     std::panic::set_hook(Box::new(move |info| {
         let mut slot = seen.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
-            *slot = Some(panic_text(info.payload()));
+            *slot = Some(panic_text(info.payload()).unwrap_or_else(|| BACKEND_PANICKED.into()));
         }
     }));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -288,7 +289,9 @@ fn probe<B: burn::prelude::Backend>(
              results; try another --device or --backend ndarray"
         ),
         Err(payload) => {
-            let reason = first.unwrap_or_else(|| panic_text(payload.as_ref()));
+            let reason = first
+                .or_else(|| panic_text(payload.as_ref()))
+                .unwrap_or_else(|| BACKEND_PANICKED.into());
             let reason = reason.lines().next().unwrap_or("").trim().to_string();
             anyhow::bail!(
                 "backend `{name}` cannot use {label}: {reason}; check the driver, choose another \
@@ -299,12 +302,14 @@ fn probe<B: burn::prelude::Backend>(
 }
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+const BACKEND_PANICKED: &str = "the backend panicked";
+
+/// The message of a panic, when it carried one (`panic!("...")` with or without arguments).
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the backend panicked".into())
 }
 
 /// The wgpu device `--device index` names: the index-th adapter of the graphics API Burn uses
@@ -460,6 +465,17 @@ mod tests {
         assert!(
             name.starts_with("CPU: ") && name.ends_with(" threads)"),
             "{name}"
+        );
+    }
+
+    #[test]
+    fn a_device_listed_twice_is_refused_before_the_backend_is_touched() {
+        let err = preflight_devices(BackendName::Cuda, &[0, 1, 0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--devices 0,1,0: device 0 is listed twice"),
+            "{err}"
         );
     }
 

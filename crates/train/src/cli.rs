@@ -513,11 +513,12 @@ fn node_spec(args: &TrainArgs) -> anyhow::Result<Option<crate::distributed::Node
 }
 
 #[cfg(not(feature = "distributed"))]
+const NO_DISTRIBUTED: &str =
+    "this zoo was built without multi-node training (cargo feature `distributed` of zoo-train)";
+
+#[cfg(not(feature = "distributed"))]
 fn node_spec(args: &TrainArgs) -> anyhow::Result<Option<NoNodes>> {
-    anyhow::ensure!(
-        args.nodes.is_none(),
-        "this zoo was built without multi-node training (cargo feature `distributed` of zoo-train)"
-    );
+    anyhow::ensure!(args.nodes.is_none(), NO_DISTRIBUTED);
     Ok(None)
 }
 
@@ -534,9 +535,7 @@ fn coordinator(port: u16) -> anyhow::Result<()> {
 
 #[cfg(not(feature = "distributed"))]
 fn coordinator(_port: u16) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "this zoo was built without multi-node training (cargo feature `distributed` of zoo-train)"
-    )
+    anyhow::bail!(NO_DISTRIBUTED)
 }
 
 /// The config of the unfinished run in `dir`, or why it cannot be resumed.

@@ -1,8 +1,8 @@
 //! Data-parallel training across processes and machines on burn-collective: `zoo coordinator`
 //! runs burn-collective's global orchestrator; each `zoo train --nodes N --rank R` process is one
-//! node (one device), trains on its shard of the training set, and after every step averages its
-//! gradients with the other nodes' through burn-collective's all-reduce before the optimizer
-//! step, so every node applies the same update and holds the same weights.
+//! node (one device), computes its slice of every global batch (`crate::shard`), and after every
+//! step averages its gradients with the other nodes' through burn-collective's all-reduce before
+//! the optimizer step, so every node applies the same update and holds the same weights.
 //!
 //! burn-collective blocks while a peer is missing (it retries connections forever); every call
 //! here therefore runs on a worker thread and is waited for with a deadline, so a node that cannot
@@ -83,7 +83,7 @@ impl NodeSpec {
             Address::from_str(&url).map_err(|e| anyhow::anyhow!("{address}: {e}"))
         };
         // The global all-reduce strategy: `ZOO_ALLREDUCE=ring|tree|centralized` (burn-collective's
-        // three); tree by default (see docs/distributed.md for what was measured).
+        // three); tree by default (the three have not been compared on speed).
         let strategy = match std::env::var("ZOO_ALLREDUCE").as_deref() {
             Ok("ring") => AllReduceStrategy::Ring,
             Ok("centralized") => AllReduceStrategy::Centralized,
@@ -135,12 +135,8 @@ fn capture_collective_panics() {
             if !ours {
                 return previous(info);
             }
-            let payload = info.payload();
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
+            let text =
+                crate::backend::panic_text(info.payload()).unwrap_or_else(|| "a panic".into());
             let mut slot = COLLECTIVE_PANIC.lock().unwrap_or_else(|e| e.into_inner());
             slot.get_or_insert(text);
         }));
@@ -242,11 +238,6 @@ impl Collective {
             )
         })?;
         Ok(this)
-    }
-
-    /// The node's place in the collective.
-    pub fn spec(&self) -> &NodeSpec {
-        &self.spec
     }
 
     fn call(&self, request: Request) -> Result<Option<TensorData>, String> {

@@ -59,6 +59,19 @@ impl BackendJob for TrainRun {
     }
 }
 
+/// Checks that a global batch of `items` splits evenly over `parts` nodes or devices (`what`).
+fn split_batch(items: usize, parts: usize, what: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        items % parts == 0 && items >= parts,
+        "the batch size {items} is the global batch of the {parts} {what}s: it must be a multiple of {parts}{}",
+        match items {
+            1 => format!(" (this model trains on one sequence per step: train it on one {what})"),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}
+
 struct Fit<'a> {
     run: &'a TrainRun,
     target: Target,
@@ -140,19 +153,12 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             optimizer::<B, Trainee<B, M, T>>(&config.optimizer),
             config.optimizer.lr,
         );
-        // A node of a multi-node run trains on its shard, with its share of the global batch.
+        // A node of a multi-node run computes its slice of every global batch.
         #[cfg(feature = "distributed")]
         let (collective, shard) = match &self.run.node {
             Some(node) => {
                 let nodes = node.nodes as usize;
-                anyhow::ensure!(
-                    items_per_batch % nodes == 0,
-                    "the batch size {items_per_batch} is the global batch of the {nodes} nodes: it must be a multiple of {nodes}{}",
-                    match items_per_batch {
-                        1 => " (this model trains on one sequence per step: train it on one node)",
-                        _ => "",
-                    }
-                );
+                split_batch(items_per_batch, nodes, "node")?;
                 let collective = crate::distributed::Collective::join::<B::InnerBackend>(
                     node.clone(),
                     device.inner().clone(),
@@ -183,14 +189,7 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
             0 => shard,
             n => {
                 let devices = n + 1;
-                anyhow::ensure!(
-                    items_per_batch % devices == 0 && items_per_batch >= devices,
-                    "the batch size {items_per_batch} is the global batch of the {devices} devices: it must be a multiple of {devices}{}",
-                    match items_per_batch {
-                        1 => " (this model trains on one sequence per step: train it on one device)",
-                        _ => "",
-                    }
-                );
+                split_batch(items_per_batch, devices, "device")?;
                 println!(
                     "Devices: {devices} ({}, {}); batch {} on each of the global {items_per_batch}",
                     self.target.device_name,
@@ -202,33 +201,26 @@ impl<B: AutodiffBackend> ModelJob<B> for Fit<'_> {
         };
         let total = data.train.len();
         let train_set = crate::shard::Cut::new(data.train, total, shard.0);
+        // One loader thread: batches arrive in the same order every run, so a seed fixes the
+        // metrics. Every node and device draws the same global batches and batches only its own
+        // slice, on itself.
+        let loader = |slice: usize, on: &B::Device, set| {
+            DataLoaderBuilder::new(crate::shard::ShardBatcher::new(
+                batcher.clone(),
+                shard.0,
+                slice,
+            ))
+            .batch_size(items_per_batch)
+            .shuffle(config.train.seed)
+            .set_device(on.clone())
+            .build(set)
+        };
         let other_loaders: Vec<_> = others
             .iter()
             .enumerate()
-            .map(|(i, other)| {
-                let loader = DataLoaderBuilder::new(crate::shard::ShardBatcher::new(
-                    batcher.clone(),
-                    shard.0,
-                    i + 1,
-                ))
-                .batch_size(items_per_batch)
-                .shuffle(config.train.seed)
-                .set_device(other.clone())
-                .build(train_set.clone());
-                (other.clone(), loader)
-            })
+            .map(|(i, other)| (other.clone(), loader(i + 1, other, train_set.clone())))
             .collect();
-        // One loader thread: batches arrive in the same order every run, so a seed fixes the
-        // metrics. Every node draws the same global batches; it batches only its own slice.
-        let train_loader = DataLoaderBuilder::new(crate::shard::ShardBatcher::new(
-            batcher.clone(),
-            shard.0,
-            shard.1,
-        ))
-        .batch_size(items_per_batch)
-        .shuffle(config.train.seed)
-        .set_device(device.clone())
-        .build(train_set);
+        let train_loader = loader(shard.1, &device, train_set);
         let valid_loader = DataLoaderBuilder::new(batcher.clone())
             .batch_size(items_per_batch)
             .set_device(device.inner().clone())
