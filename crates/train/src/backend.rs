@@ -132,8 +132,8 @@ pub fn dispatch<J: BackendJob>(
 
 /// Runs `job` on several devices of backend `name` (`zoo train --devices 0,1,...`): the first is
 /// the main one (the model, the optimizer, validation), the others reach the job through
-/// [`Target::others`]. cuda only: ndarray has one device, and wgpu's runtime lacks the
-/// device-to-device communication (see [`preflight_devices`]).
+/// [`Target::others`]. On wgpu an adapter listed again becomes one more logical device on that
+/// adapter (how the tests run two devices on Mesa's lavapipe); ndarray has one device only.
 pub fn dispatch_devices<J: BackendJob>(
     name: BackendName,
     indices: &[usize],
@@ -144,6 +144,46 @@ pub fn dispatch_devices<J: BackendJob>(
         return dispatch(name, Some(*one), job);
     }
     match name {
+        #[cfg(feature = "wgpu")]
+        BackendName::Wgpu => {
+            use burn::backend::wgpu::graphics::AutoGraphicsApi;
+            use burn::backend::wgpu::{init_device, init_setup, RuntimeOptions, WgpuSetup};
+            use burn::backend::{Autodiff, Wgpu};
+            use burn::tensor::backend::DeviceOps;
+            // An adapter listed more than once: one wgpu device (setup) for it, and one more
+            // Burn device, with its own queue of work, on that setup for each repeat.
+            let mut setups: Vec<(usize, WgpuSetup)> = Vec::new();
+            let mut devices = Vec::with_capacity(indices.len());
+            for (i, &index) in indices.iter().enumerate() {
+                let (device, label) = wgpu_device(Some(index))?;
+                let repeated = indices.iter().filter(|&&j| j == index).count() > 1;
+                let device = match setups.iter().find(|(j, _)| *j == index) {
+                    Some((_, setup)) => init_device(setup.clone(), RuntimeOptions::default()),
+                    None if repeated => {
+                        let setup =
+                            init_setup::<AutoGraphicsApi>(&device, RuntimeOptions::default());
+                        setups.push((index, setup));
+                        device
+                    }
+                    None => device,
+                };
+                let label = if repeated {
+                    format!("{label} (logical device {i})")
+                } else {
+                    label
+                };
+                probe::<Wgpu>(&device, name, &label)?;
+                devices.push((device, label));
+            }
+            let (main, device_name) = devices.remove(0);
+            let target = Target {
+                backend: name,
+                device_name,
+                others: devices.iter().map(|(d, _)| d.id()).collect(),
+                other_names: devices.into_iter().map(|(_, label)| label).collect(),
+            };
+            job.run::<Autodiff<Wgpu>>(main, target)
+        }
         #[cfg(feature = "cuda")]
         BackendName::Cuda => {
             use burn::backend::{cuda::CudaDevice, Autodiff, Cuda};
@@ -184,20 +224,20 @@ pub fn preflight_devices(name: BackendName, indices: &[usize]) -> anyhow::Result
              share each step); use --backend wgpu or cuda for several devices, or one process \
              per machine with --nodes (docs/distributed.md)"
         ),
-        [_, _, ..] if name == BackendName::Wgpu => anyhow::bail!(
-            "--devices {list}: several devices in one process do not work on wgpu with Burn 0.21 \
-             (its wgpu runtime, cubecl 0.10, does not implement the device-to-device \
-             communication a second device needs: `comm_init` is `not implemented`); use \
-             --backend cuda, or one process per device with --nodes (docs/distributed.md)"
-        ),
         _ => {}
     }
+    // On wgpu a repeat is a second logical device on the adapter (see `dispatch_devices`); a
+    // CUDA GPU is one device: listing it twice would only make two workers share it.
     if let Some(index) = indices
         .iter()
         .enumerate()
         .find_map(|(i, index)| indices[..i].contains(index).then_some(index))
+        .filter(|_| name != BackendName::Wgpu)
     {
-        anyhow::bail!("--devices {list}: device {index} is listed twice; list each device once");
+        anyhow::bail!(
+            "--devices {list}: device {index} is listed twice; list each device once (only \
+             wgpu accepts a repeat, as a second logical device on that adapter)"
+        );
     }
     for &index in indices {
         preflight(name, Some(index))?;

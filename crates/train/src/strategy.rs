@@ -22,6 +22,52 @@ use burn::train::{
 
 use crate::checkpoint::epoch_seed;
 
+/// The thread that runs a multi-device training loop, while it runs (see [`DeviceWorkerGuard`]).
+static MULTI_DEVICE_LOOP: std::sync::Mutex<Option<std::thread::ThreadId>> =
+    std::sync::Mutex::new(None);
+
+/// While it lives, a panic on any thread other than the training loop's (burn-train's device
+/// workers: a kernel that fails, a GPU out of memory) ends the process with one `error:` line and
+/// exit status 1. Without it the loop would wait for that worker's answer forever:
+/// `MultiDevicesTrainStep` receives with no timeout and the other workers keep its channel open.
+/// Checkpoints are written whole or not at all, so the last one stays usable with `--resume`.
+struct DeviceWorkerGuard;
+
+impl DeviceWorkerGuard {
+    fn new() -> Self {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                let training = *MULTI_DEVICE_LOOP.lock().unwrap_or_else(|e| e.into_inner());
+                match training {
+                    Some(main) if main != std::thread::current().id() => {
+                        let text = crate::backend::panic_text(info.payload())
+                            .unwrap_or_else(|| "a panic".into());
+                        eprintln!(
+                            "error: training on several devices (--devices) stopped: a device \
+                             failed: {}; the checkpoints of finished epochs are kept (resume with \
+                             `zoo train --resume <run folder>`), or train on one device (--device)",
+                            text.replace('\n', " ")
+                        );
+                        std::process::exit(1);
+                    }
+                    _ => previous(info),
+                }
+            }));
+        });
+        *MULTI_DEVICE_LOOP.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(std::thread::current().id());
+        DeviceWorkerGuard
+    }
+}
+
+impl Drop for DeviceWorkerGuard {
+    fn drop(&mut self) {
+        *MULTI_DEVICE_LOOP.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
 /// Multiplies every gradient of a module by `factor`.
 struct Scale<B: AutodiffBackend> {
     grads: GradientsParams,
@@ -214,8 +260,12 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
                 drop(loader.iter());
             }
         }
-        let multi =
-            (!self.others.is_empty()).then(|| MultiDevicesTrainStep::<LC>::new(&self.devices()));
+        let multi = (!self.others.is_empty()).then(|| {
+            (
+                DeviceWorkerGuard::new(),
+                MultiDevicesTrainStep::<LC>::new(&self.devices()),
+            )
+        });
         for epoch in starting_epoch..=components.num_epochs {
             let global = Progress::new(epoch, components.num_epochs);
             for device in self.devices() {
@@ -223,7 +273,7 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
             }
 
             let started = Instant::now();
-            if let Some(multi) = &multi {
+            if let Some((_, multi)) = &multi {
                 let stopped = self.multi_device_epoch(
                     multi,
                     &loaders,

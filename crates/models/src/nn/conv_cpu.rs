@@ -19,7 +19,8 @@ use burn::prelude::*;
 use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
-use super::cpu::{self, cast, gemm, primitive, primitive_values, tensor, values};
+use super::cast;
+use super::cpu::{self, gemm, primitive, primitive_values, tensor, values};
 
 /// Sizes of one convolution.
 #[derive(Debug, Clone, Copy)]

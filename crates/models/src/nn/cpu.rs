@@ -2,7 +2,7 @@
 //! get them, moving tensors between the generic `B` and `NdArray`, and a single-threaded matrix
 //! product on plain slices.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 
 use burn::backend::{Autodiff, NdArray};
 use burn::prelude::*;
@@ -19,14 +19,6 @@ pub(crate) fn supported<B: Backend>(dtype: DType) -> bool {
 /// Whether `B` is `NdArray` itself (no autodiff graph to record into).
 pub(crate) fn is_inference<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<NdArray>()
-}
-
-/// Moves a value between two names of the same type (`B` is checked to be `NdArray` or
-/// `Autodiff<NdArray>` before).
-pub(crate) fn cast<From: 'static, To: 'static>(value: From) -> To {
-    *(Box::new(value) as Box<dyn Any>)
-        .downcast::<To>()
-        .unwrap_or_else(|_| unreachable!("cpu: cast between different backends"))
 }
 
 /// The backend's float primitive, as autodiff nodes and gradients hold it.

@@ -179,7 +179,28 @@ impl<B: Backend> Lstm<B> {
             |weights, x, state, reverse| {
                 #[cfg(feature = "ndarray")]
                 if super::lstm_cpu::available::<B>(x.dtype()) {
-                    return fused_direction(weights, x, state, reverse, lengths);
+                    let [h0, c0] = state;
+                    let (out, h, c) = super::lstm_cpu::recurrence(
+                        input_gates(weights, x),
+                        weights.weight_hh.val(),
+                        h0,
+                        c0,
+                        reverse,
+                        lengths,
+                    );
+                    return (out, [h, c]);
+                }
+                #[cfg(any(feature = "wgpu", feature = "cuda"))]
+                if lengths.is_none() && super::lstm_gpu::available::<B>(x.dtype()) {
+                    let [h0, c0] = state;
+                    let (out, h, c) = super::lstm_gpu::recurrence(
+                        input_gates(weights, x),
+                        weights.weight_hh.val(),
+                        h0,
+                        c0,
+                        reverse,
+                    );
+                    return (out, [h, c]);
                 }
                 run_direction(weights, x, state, reverse, &mask, &step)
             },
@@ -188,16 +209,10 @@ impl<B: Backend> Lstm<B> {
     }
 }
 
-/// One direction of one layer through [`super::lstm_cpu`]: the input projection of every step as
-/// one tensor product (both biases folded in), then the recurrence as one operation.
-#[cfg(feature = "ndarray")]
-fn fused_direction<B: Backend>(
-    weights: &super::GateWeights<B>,
-    x: Tensor<B, 3>,
-    [h0, c0]: [Tensor<B, 2>; 2],
-    reverse: bool,
-    lengths: Option<&[usize]>,
-) -> (Tensor<B, 3>, [Tensor<B, 2>; 2]) {
+/// The input part of every step's gates, `x_t · W_ihᵀ + b_ih + b_hh` as `[T, B, 4H]`: one tensor
+/// product over all steps, for the fused recurrences ([`super::lstm_cpu`], `lstm_gpu`).
+#[cfg(any(feature = "ndarray", feature = "wgpu", feature = "cuda"))]
+fn input_gates<B: Backend>(weights: &super::GateWeights<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let [seq, batch, features] = x.dims();
     let gates_x = weights.input_part(x.reshape([seq * batch, features]));
     let gates_x = match &weights.bias_hh {
@@ -205,15 +220,7 @@ fn fused_direction<B: Backend>(
         None => gates_x,
     };
     let gates = gates_x.dims()[1];
-    let (out, h, c) = super::lstm_cpu::recurrence(
-        gates_x.reshape([seq, batch, gates]),
-        weights.weight_hh.val(),
-        h0,
-        c0,
-        reverse,
-        lengths,
-    );
-    (out, [h, c])
+    gates_x.reshape([seq, batch, gates])
 }
 
 #[cfg(test)]

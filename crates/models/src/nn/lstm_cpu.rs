@@ -10,7 +10,6 @@
 //! for every step (one matrix product over all steps, done by the caller with tensor operations
 //! so that its gradient is ordinary autodiff); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
 
-use std::cell::Cell;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -23,31 +22,13 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::cpu::{self, cast, gemm, primitive, primitive_values, tensor, values};
-
-thread_local! {
-    static ENABLED: Cell<bool> = const { Cell::new(true) };
-}
-
-/// Runs `f` with the fused CPU recurrence switched off on this thread, so that [`super::Lstm`]
-/// takes the tensor-operation path on every backend: for benchmarks and for tests that hold the
-/// two paths equal.
-pub fn without_fused_lstm<R>(f: impl FnOnce() -> R) -> R {
-    /// Puts the switch back however `f` ends, unwinding included.
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            ENABLED.with(|e| e.set(self.0));
-        }
-    }
-    let _restore = Restore(ENABLED.with(|e| e.replace(false)));
-    f()
-}
+use super::cast;
+use super::cpu::{self, gemm, primitive, primitive_values, tensor, values};
 
 /// Whether `B` gets the fused recurrence: `NdArray` or `Autodiff<NdArray>` with `f32` floats,
-/// unless switched off by [`without_fused_lstm`].
+/// unless switched off by [`super::without_fused_lstm`].
 pub(crate) fn available<B: Backend>(dtype: DType) -> bool {
-    ENABLED.with(Cell::get) && cpu::supported::<B>(dtype)
+    super::fused_lstm_enabled() && cpu::supported::<B>(dtype)
 }
 
 /// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
@@ -519,7 +500,7 @@ mod tests {
     use burn::tensor::{Distribution, Tolerance};
 
     use super::*;
-    use crate::nn::{Lstm, LstmConfig, LstmState};
+    use crate::nn::{without_fused_lstm, Lstm, LstmConfig, LstmState};
 
     type A = Autodiff<NdArray>;
 
@@ -675,6 +656,7 @@ mod seed_size {
     use burn::tensor::Distribution;
 
     use super::*;
+    use crate::nn::without_fused_lstm;
     use crate::MnistLstmConfig;
 
     type A = Autodiff<NdArray>;
