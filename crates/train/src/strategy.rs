@@ -252,8 +252,15 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
         // The loader reshuffles at each `iter()`, drawing from one generator seeded once: a run
         // resumed after epoch N draws (and drops) the N orders the killed run used, so epoch N+1
         // sees the batches it would have seen.
+        // `to_device` forks the loader's generator: the other devices' loaders go through it too,
+        // or their shuffles would differ from the first device's and the slices of a global batch
+        // would overlap (seen on two lavapipe devices: another epoch-1 loss than one device's).
         let loaders: Vec<TrainLoader<LC>> = std::iter::once(train_loader.clone())
-            .chain(self.others.iter().map(|(_, loader)| loader.clone()))
+            .chain(
+                self.others
+                    .iter()
+                    .map(|(device, loader)| loader.to_device(device)),
+            )
             .collect();
         for _ in 1..starting_epoch {
             for loader in &loaders {
