@@ -396,29 +396,33 @@ fn worst(a: &[(String, Vec<f32>)], b: &[(String, Vec<f32>)]) -> (f32, String) {
     worst
 }
 
-#[test]
-fn the_fused_lstm_kernel_agrees_with_ndarray_on_outputs_and_every_gradient() {
+/// Runs an LSTM of `config` on ndarray and on the GPU backend `G` from the same weights and
+/// inputs (shapes `seq, batch`), through the fused kernel (and, with `tensor_path`, Burn's
+/// tensor operations too), and asserts every output and gradient agrees within 1e-4 (relative).
+fn fused_lstm_agrees<G: AutodiffBackend>(
+    label: &str,
+    device: &G::Device,
+    config: LstmConfig,
+    (seq, batch): (usize, usize),
+    seed: u64,
+    tensor_path: bool,
+) {
     type CpuTrain = Autodiff<Cpu>;
-    type GpuTrain = Autodiff<Gpu>;
     let cpu = Default::default();
-    let gpu = WgpuDevice::default();
-    // The CubeCL kernel serves Burn's wgpu backend, for training and inference.
-    assert!(uses_fused_lstm::<GpuTrain>() && uses_fused_lstm::<Gpu>());
-    assert!(without_fused_lstm(|| !uses_fused_lstm::<GpuTrain>()));
-    <Cpu as Backend>::seed(&cpu, 11);
-    // Two layers, both directions: the kernel's reverse rows and the gradient flowing from the
-    // second layer into the first are both exercised.
-    let (seq, batch, input, hidden) = (7, 3, 5, 6);
-    let config = LstmConfig::new(input, hidden)
-        .with_num_layers(2)
-        .with_bidirectional(true);
+    // The CubeCL kernel serves this backend, for training and inference.
+    assert!(uses_fused_lstm::<G>() && uses_fused_lstm::<G::InnerBackend>());
+    assert!(without_fused_lstm(|| !uses_fused_lstm::<G>()));
+    <Cpu as Backend>::seed(&cpu, seed);
+    let states = config.num_layers * if config.bidirectional { 2 } else { 1 };
+    let out = config.hidden_size * if config.bidirectional { 2 } else { 1 };
+    let (input, hidden) = (config.input_size, config.hidden_size);
     let data = [
         random([seq, batch, input]),
-        random([4, batch, hidden]),
-        random([4, batch, hidden]),
-        random([seq, batch, 2 * hidden]),
-        random([4, batch, hidden]),
-        random([4, batch, hidden]),
+        random([states, batch, hidden]),
+        random([states, batch, hidden]),
+        random([seq, batch, out]),
+        random([states, batch, hidden]),
+        random([states, batch, hidden]),
     ];
     let model = config.init::<Cpu>(&cpu);
     // Draw the lazily initialized weights before copying them.
@@ -429,18 +433,61 @@ fn the_fused_lstm_kernel_agrees_with_ndarray_on_outputs_and_every_gradient() {
         .init::<CpuTrain>(&cpu)
         .load_record(Recorder::<CpuTrain>::load(&recorder, bytes.clone(), &cpu).unwrap());
     let gpu_model = config
-        .init::<GpuTrain>(&gpu)
-        .load_record(Recorder::<GpuTrain>::load(&recorder, bytes, &gpu).unwrap());
+        .init::<G>(device)
+        .load_record(Recorder::<G>::load(&recorder, bytes, device).unwrap());
 
     let reference = lstm_outputs_and_grads(&cpu_model, &data, &cpu);
-    let kernel = lstm_outputs_and_grads(&gpu_model, &data, &gpu);
-    let tensor_ops = without_fused_lstm(|| lstm_outputs_and_grads(&gpu_model, &data, &gpu));
-    for (what, run) in [("fused kernel", &kernel), ("tensor path", &tensor_ops)] {
+    let kernel = lstm_outputs_and_grads(&gpu_model, &data, device);
+    let mut runs = vec![("fused kernel", kernel)];
+    if tensor_path {
+        let tensor_ops = without_fused_lstm(|| lstm_outputs_and_grads(&gpu_model, &data, device));
+        runs.push(("tensor path", tensor_ops));
+    }
+    for (what, run) in &runs {
         let (error, name) = worst(&reference, run);
-        println!("wgpu {what} vs ndarray: worst relative error {error:.2e} ({name})");
+        println!("{label} {what} vs ndarray: worst relative error {error:.2e} ({name})");
         assert!(
             error <= 1e-4,
-            "wgpu {what} vs ndarray: {name} differs by {error:e}"
+            "{label} {what} vs ndarray: {name} differs by {error:e}"
         );
     }
+}
+
+#[test]
+fn the_fused_lstm_kernel_agrees_with_ndarray_on_outputs_and_every_gradient() {
+    // Two layers, both directions, a given initial state: the kernel's reverse rows and the
+    // gradient flowing from the second layer into the first are both exercised.
+    let config = LstmConfig::new(5, 6)
+        .with_num_layers(2)
+        .with_bidirectional(true);
+    fused_lstm_agrees::<Autodiff<Gpu>>("wgpu", &WgpuDevice::default(), config, (7, 3), 11, true);
+}
+
+/// The same agreement on Burn's CUDA backend, for the kernel (Burn's own operations are not the
+/// subject, and compiling them all costs minutes on a GPU machine): the bidirectional case, whose
+/// rows of 6 and 24 floats CUDA's allocator would pad (the kernel must write unpadded buffers),
+/// then the seed's MNIST-LSTM sizes (28 steps, batch 100, 28 → 128, 2 layers), whose 12,800
+/// cells per step span many thread blocks. Needs an NVIDIA GPU and its driver, so it is ignored
+/// by default; on a GPU machine:
+/// `cargo test --release -p zoo-train --features wgpu,cuda --test backends -- --ignored cuda`.
+#[cfg(feature = "cuda")]
+#[test]
+#[ignore = "needs an NVIDIA GPU: run with -- --ignored cuda"]
+fn the_fused_lstm_kernel_agrees_with_ndarray_on_cuda() {
+    use burn::backend::cuda::CudaDevice;
+    use burn::backend::Cuda;
+    let device = CudaDevice::default();
+    let config = LstmConfig::new(5, 6)
+        .with_num_layers(2)
+        .with_bidirectional(true);
+    fused_lstm_agrees::<Autodiff<Cuda>>("cuda", &device, config, (7, 3), 11, false);
+    let seed_sizes = LstmConfig::new(28, 128).with_num_layers(2);
+    fused_lstm_agrees::<Autodiff<Cuda>>(
+        "cuda, MNIST-LSTM sizes",
+        &device,
+        seed_sizes,
+        (28, 100),
+        12,
+        false,
+    );
 }

@@ -51,13 +51,16 @@ mod kernels {
 
     /// One step forward, one unit per `(b, j)` of `[B, H]`: gates from `gates_x[row] + recurrent`,
     /// then `c = f·c_prev + i·g`, `h = o·tanh(c)`. Saves the activations `[i, f, g, o]` of step
-    /// `s` in `acts[s]`, `h`/`c` in `hs[s + 1]`/`cs[s + 1]` (row 0 holds `h0`/`c0`); writes `h` to
-    /// `packed[row]`, and at the last step `h`, `c` to `packed[T]`, `packed[T + 1]`.
+    /// `s` in `acts[s]`, `h`/`c` in `hs[s + 1]`/`cs[s + 1]` (step 0 reads `c0` and copies `h0`/`c0`
+    /// into row 0); writes `h` to `packed[row]`, and at the last step `h`, `c` to `packed[T]`,
+    /// `packed[T + 1]`.
     #[cube(launch)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn cell_forward<F: Float>(
         gates_x: &Tensor<F>,
         recurrent: &Tensor<F>,
+        h0: &Tensor<F>,
+        c0: &Tensor<F>,
         acts: &mut Tensor<F>,
         hs: &mut Tensor<F>,
         cs: &mut Tensor<F>,
@@ -85,7 +88,13 @@ mod kernels {
         let g = (gates_x[gx + 2 * hidden] + recurrent[rc + 2 * hidden]).tanh();
         let o = sigmoid::<F>(gates_x[gx + 3 * hidden] + recurrent[rc + 3 * hidden]);
         let s = step as usize;
-        let c = f * cs[s * cells + unit] + i * g;
+        let mut c_prev = cs[s * cells + unit];
+        if s == 0 {
+            c_prev = c0[unit];
+            hs[unit] = h0[unit];
+            cs[unit] = c_prev;
+        }
+        let c = f * c_prev + i * g;
         let h = o * c.tanh();
         let a = s * cells * 4 + b * 4 * hidden + j;
         acts[a] = i;
@@ -352,11 +361,42 @@ fn launch_shape<R: CubeRuntime>(client: &ComputeClient<R>, cells: usize) -> (Cub
     )
 }
 
-/// The tensor's primitive, contiguous (what the kernels' plain indexing expects).
+/// The tensor's primitive, contiguous (what the kernels' plain indexing expects): itself, or a
+/// contiguous copy to read from.
 fn raw<R: CubeRuntime, BT: BoolElement, const D: usize>(
     tensor: &Tensor<Inner<R, BT>, D>,
 ) -> CubeTensor<R> {
     burn_cubecl::kernel::into_contiguous(tensor.clone().into_primitive().tensor())
+}
+
+/// A tensor the kernels write: row-major with no padding between rows, which their plain
+/// indexing expects. (`Tensor::empty` may pad rows on CUDA, whose allocator pitches the last
+/// dimension to an aligned width: `[B, 6]` gets 8 floats per row.)
+fn empty_contiguous<R: CubeRuntime, BT: BoolElement, const D: usize>(
+    client: &ComputeClient<R>,
+    device: &R::Device,
+    shape: [usize; D],
+) -> Tensor<Inner<R, BT>, D> {
+    let tensor = burn_cubecl::ops::numeric::empty_device_contiguous_dtype(
+        client.clone(),
+        device.clone(),
+        shape.into(),
+        DType::F32,
+    );
+    Tensor::from_primitive(TensorPrimitive::Float(tensor))
+}
+
+/// The primitive of a tensor made by [`empty_contiguous`], for a kernel to write into (not
+/// [`raw`], which would hand the kernel a copy if it were not contiguous).
+fn out<R: CubeRuntime, BT: BoolElement, const D: usize>(
+    tensor: &Tensor<Inner<R, BT>, D>,
+) -> CubeTensor<R> {
+    let primitive = tensor.clone().into_primitive().tensor();
+    assert!(
+        primitive.is_contiguous(),
+        "lstm_gpu: an output buffer must be contiguous"
+    );
+    primitive
 }
 
 /// The row of step `s`: the time position it computes.
@@ -376,30 +416,23 @@ fn forward<R: CubeRuntime, BT: BoolElement>(
     let [seq, batch, gates] = gates_x.dims();
     let hidden = gates / 4;
     let device = gates_x.device();
-    let hs = Tensor::cat(
-        vec![
-            h0.unsqueeze_dim(0),
-            Tensor::empty([seq, batch, hidden], &device),
-        ],
-        0,
-    );
-    let cs = Tensor::cat(
-        vec![
-            c0.unsqueeze_dim(0),
-            Tensor::empty([seq, batch, hidden], &device),
-        ],
-        0,
-    );
-    let acts = Tensor::<Inner<R, BT>, 3>::empty([seq, batch, gates], &device);
-    let packed = Tensor::<Inner<R, BT>, 3>::empty([seq + 2, batch, hidden], &device);
-    let w_t = w_hh.clone().transpose();
     let gx = raw(&gates_x);
-    let (acts_raw, hs_raw, cs_raw, packed_raw) = (raw(&acts), raw(&hs), raw(&cs), raw(&packed));
     let client = gx.client.clone();
+    let hs = empty_contiguous(&client, &device, [seq + 1, batch, hidden]);
+    let cs = empty_contiguous(&client, &device, [seq + 1, batch, hidden]);
+    let acts = empty_contiguous(&client, &device, [seq, batch, gates]);
+    let packed = empty_contiguous(&client, &device, [seq + 2, batch, hidden]);
+    let w_t = w_hh.clone().transpose();
+    let (h0_raw, c0_raw) = (raw(&h0), raw(&c0));
+    let (acts_raw, hs_raw, cs_raw, packed_raw) = (out(&acts), out(&hs), out(&cs), out(&packed));
     let cells = batch * hidden;
     let (count, dim) = launch_shape(&client, cells);
     for step in 0..seq {
-        let h_prev = hs.clone().slice(s![step]).reshape([batch, hidden]);
+        let h_prev = if step == 0 {
+            h0.clone()
+        } else {
+            hs.clone().slice(s![step]).reshape([batch, hidden])
+        };
         let recurrent = raw(&h_prev.matmul(w_t.clone()));
         kernels::cell_forward::launch::<R>(
             &client,
@@ -407,6 +440,8 @@ fn forward<R: CubeRuntime, BT: BoolElement>(
             dim,
             gx.clone().into_tensor_arg(),
             recurrent.into_tensor_arg(),
+            h0_raw.clone().into_tensor_arg(),
+            c0_raw.clone().into_tensor_arg(),
             acts_raw.clone().into_tensor_arg(),
             hs_raw.clone().into_tensor_arg(),
             cs_raw.clone().into_tensor_arg(),
@@ -438,17 +473,17 @@ fn backward<R: CubeRuntime, BT: BoolElement>(
     let [seq, batch, gates] = saved.acts.dims();
     let hidden = gates / 4;
     let device = grad.device();
-    let dgates = Tensor::<Inner<R, BT>, 3>::empty([seq, batch, gates], &device);
-    let dgates_x = Tensor::<Inner<R, BT>, 3>::empty([seq, batch, gates], &device);
+    let (acts, cs, grad_raw) = (raw(&saved.acts), raw(&saved.cs), raw(&grad));
+    let client = acts.client.clone();
+    let dgates = empty_contiguous(&client, &device, [seq, batch, gates]);
+    let dgates_x = empty_contiguous(&client, &device, [seq, batch, gates]);
     let mut dh = grad.clone().slice(s![seq]).reshape([batch, hidden]);
     let mut dc = grad.clone().slice(s![seq + 1]).reshape([batch, hidden]);
-    let (acts, cs, grad_raw) = (raw(&saved.acts), raw(&saved.cs), raw(&grad));
-    let (dgates_raw, dgates_x_raw) = (raw(&dgates), raw(&dgates_x));
-    let client = acts.client.clone();
+    let (dgates_raw, dgates_x_raw) = (out(&dgates), out(&dgates_x));
     let cells = batch * hidden;
     let (count, dim) = launch_shape(&client, cells);
     for step in (0..seq).rev() {
-        let dc_prev = Tensor::<Inner<R, BT>, 2>::empty([batch, hidden], &device);
+        let dc_prev = empty_contiguous(&client, &device, [batch, hidden]);
         kernels::cell_backward::launch::<R>(
             &client,
             count.clone(),
@@ -460,7 +495,7 @@ fn backward<R: CubeRuntime, BT: BoolElement>(
             raw(&dc).into_tensor_arg(),
             dgates_raw.clone().into_tensor_arg(),
             dgates_x_raw.clone().into_tensor_arg(),
-            raw(&dc_prev).into_tensor_arg(),
+            out(&dc_prev).into_tensor_arg(),
             step as u32,
             row(step, seq, saved.reverse),
             cells as u32,
