@@ -181,7 +181,7 @@ impl<B: Backend> Lstm<B> {
                 if super::lstm_cpu::available::<B>(x.dtype()) {
                     let [h0, c0] = state;
                     let (out, h, c) = super::lstm_cpu::recurrence(
-                        input_gates(weights, x),
+                        super::linear_cpu::input_gates(weights, x),
                         weights.weight_hh.val(),
                         h0,
                         c0,
@@ -210,8 +210,9 @@ impl<B: Backend> Lstm<B> {
 }
 
 /// The input part of every step's gates, `x_t · W_ihᵀ + b_ih + b_hh` as `[T, B, 4H]`: one tensor
-/// product over all steps, for the fused recurrences ([`super::lstm_cpu`], `lstm_gpu`).
-#[cfg(any(feature = "ndarray", feature = "wgpu", feature = "cuda"))]
+/// product over all steps, for the fused GPU recurrence (`lstm_gpu`; the CPU one has
+/// `linear_cpu::input_gates`).
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
 fn input_gates<B: Backend>(weights: &super::GateWeights<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let [seq, batch, features] = x.dims();
     let gates_x = weights.input_part(x.reshape([seq * batch, features]));

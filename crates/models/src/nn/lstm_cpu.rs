@@ -7,8 +7,8 @@
 //! held equal by the tests below and by the PyTorch fixtures (forward and gradients).
 //!
 //! Layout: time-major, row-major `f32`. `gates_x` `[T, B, 4H]` holds `x_t · W_ihᵀ + b_ih + b_hh`
-//! for every step (one matrix product over all steps, done by the caller with tensor operations
-//! so that its gradient is ordinary autodiff); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
+//! for every step (one matrix product over all steps, done by the caller as its own operation,
+//! [`super::linear_cpu`]); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
 
 use std::ops::Range;
 use std::sync::Arc;

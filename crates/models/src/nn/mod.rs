@@ -9,6 +9,8 @@ mod conv_cpu;
 #[cfg(feature = "ndarray")]
 mod cpu;
 mod gru;
+#[cfg(feature = "ndarray")]
+mod linear_cpu;
 mod lstm;
 #[cfg(feature = "ndarray")]
 mod lstm_cpu;
