@@ -32,38 +32,40 @@ struct Dims {
     out: usize,
 }
 
-/// Rows per thread when `n` rows are shared among rayon's threads.
-fn per_thread(n: usize) -> usize {
-    n.div_ceil(rayon::current_num_threads().max(1)).max(1)
+/// Runs `f(first_row, block)` on blocks of whole rows of `out` (rows of `width` values), one
+/// block per rayon thread.
+fn by_row_blocks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = out.len() / width;
+    let per = rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    out.par_chunks_mut(per * width)
+        .enumerate()
+        .for_each(|(k, block)| f(k * per, block));
 }
 
 /// `x [rows, input] · wᵀ + b1 + b2`, `w` `[out, input]`.
 fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
     let mut out = vec![0.0; d.rows * d.out];
-    let per = per_thread(d.rows);
-    out.par_chunks_mut(per * d.out)
-        .enumerate()
-        .for_each(|(k, block)| {
-            for row in block.chunks_exact_mut(d.out) {
-                row.copy_from_slice(&bias);
-            }
-            let m = block.len() / d.out;
-            let x = &x[k * per * d.input..];
-            // w read as wᵀ: element (i, o) at o·input + i.
-            gemm(
-                m,
-                d.input,
-                d.out,
-                x,
-                (d.input, 1),
-                w,
-                (1, d.input),
-                true,
-                block,
-                d.out,
-            );
-        });
+    by_row_blocks(&mut out, d.out, |first, block| {
+        for row in block.chunks_exact_mut(d.out) {
+            row.copy_from_slice(&bias);
+        }
+        let x = &x[first * d.input..];
+        // w read as wᵀ: element (i, o) at o·input + i.
+        let m = block.len() / d.out;
+        gemm(
+            m,
+            d.input,
+            d.out,
+            x,
+            (d.input, 1),
+            w,
+            (1, d.input),
+            true,
+            block,
+            d.out,
+        );
+    });
     out
 }
 
@@ -71,47 +73,41 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
 fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     // d x = g · w, by blocks of rows.
     let mut d_x = vec![0.0; d.rows * d.input];
-    let per = per_thread(d.rows);
-    d_x.par_chunks_mut(per * d.input)
-        .enumerate()
-        .for_each(|(k, block)| {
-            let m = block.len() / d.input;
-            let g = &g[k * per * d.out..];
-            gemm(
-                m,
-                d.out,
-                d.input,
-                g,
-                (d.out, 1),
-                w,
-                (d.input, 1),
-                false,
-                block,
-                d.input,
-            );
-        });
+    by_row_blocks(&mut d_x, d.input, |first, block| {
+        let g = &g[first * d.out..];
+        let m = block.len() / d.input;
+        gemm(
+            m,
+            d.out,
+            d.input,
+            g,
+            (d.out, 1),
+            w,
+            (d.input, 1),
+            false,
+            block,
+            d.input,
+        );
+    });
     // d w = gᵀ · x, by blocks of output rows.
     let mut d_w = vec![0.0; d.out * d.input];
-    let per = per_thread(d.out);
-    d_w.par_chunks_mut(per * d.input)
-        .enumerate()
-        .for_each(|(k, block)| {
-            let m = block.len() / d.input;
-            // gᵀ from column k·per on: element (o, r) at r·out + o.
-            let g = &g[k * per..];
-            gemm(
-                m,
-                d.rows,
-                d.input,
-                g,
-                (1, d.out),
-                x,
-                (d.input, 1),
-                false,
-                block,
-                d.input,
-            );
-        });
+    by_row_blocks(&mut d_w, d.input, |first, block| {
+        // gᵀ from output row `first` on: element (o, r) at r·out + o.
+        let g = &g[first..];
+        let m = block.len() / d.input;
+        gemm(
+            m,
+            d.rows,
+            d.input,
+            g,
+            (1, d.out),
+            x,
+            (d.input, 1),
+            false,
+            block,
+            d.input,
+        );
+    });
     // d b = the column sums of g (the same for both biases).
     let mut d_b = vec![0.0; d.out];
     for row in g.chunks_exact(d.out) {
