@@ -413,8 +413,11 @@ fn fused_lstm_agrees<G: AutodiffBackend>(
     assert!(uses_fused_lstm::<G>() && uses_fused_lstm::<G::InnerBackend>());
     assert!(without_fused_lstm(|| !uses_fused_lstm::<G>()));
     <Cpu as Backend>::seed(&cpu, seed);
-    let states = config.num_layers * if config.bidirectional { 2 } else { 1 };
-    let out = config.hidden_size * if config.bidirectional { 2 } else { 1 };
+    let directions = if config.bidirectional { 2 } else { 1 };
+    let (states, out) = (
+        config.num_layers * directions,
+        config.hidden_size * directions,
+    );
     let (input, hidden) = (config.input_size, config.hidden_size);
     let data = [
         random([seq, batch, input]),

@@ -181,7 +181,7 @@ impl<B: Backend> Lstm<B> {
                 if super::lstm_cpu::available::<B>(x.dtype()) {
                     let [h0, c0] = state;
                     let (out, h, c) = super::lstm_cpu::recurrence(
-                        super::linear_cpu::input_gates(weights, x),
+                        input_gates(weights, x),
                         weights.weight_hh.val(),
                         h0,
                         c0,
@@ -209,11 +209,15 @@ impl<B: Backend> Lstm<B> {
     }
 }
 
-/// The input part of every step's gates, `x_t · W_ihᵀ + b_ih + b_hh` as `[T, B, 4H]`: one tensor
-/// product over all steps, for the fused GPU recurrence (`lstm_gpu`; the CPU one has
-/// `linear_cpu::input_gates`).
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
+/// The input part of every step's gates, `x_t · W_ihᵀ + b_ih + b_hh` as `[T, B, 4H]`: one matrix
+/// product over all steps, for the fused recurrences ([`super::lstm_cpu`], `lstm_gpu`). On the
+/// CPU backend one operation of its own ([`super::linear_cpu`]), elsewhere tensor operations.
+#[cfg(any(feature = "ndarray", feature = "wgpu", feature = "cuda"))]
 fn input_gates<B: Backend>(weights: &super::GateWeights<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    #[cfg(feature = "ndarray")]
+    if super::cpu::supported::<B>(x.dtype()) {
+        return super::linear_cpu::input_gates(weights, x);
+    }
     let [seq, batch, features] = x.dims();
     let gates_x = weights.input_part(x.reshape([seq * batch, features]));
     let gates_x = match &weights.bias_hh {
