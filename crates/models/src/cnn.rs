@@ -3,7 +3,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 
-use crate::nn::forward_conv2d;
+use crate::nn::forward_conv2d_relu_pool;
 use crate::InvalidConfig;
 
 /// Shape of [`MnistCnn`], the pytorch/examples MNIST net of seed 000.
@@ -64,19 +64,16 @@ pub struct MnistCnn<B: Backend> {
     pub fc1: Linear<B>,
     /// `[B, hidden]` → `[B, classes]`.
     pub fc2: Linear<B>,
-    /// The activation between layers.
+    /// The activation between layers (after the convolutions, inside
+    /// [`forward_conv2d_relu_pool`]).
     pub relu: Relu,
 }
 
 impl<B: Backend> MnistCnn<B> {
     /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self
-            .pool
-            .forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
-        let x = self
-            .pool
-            .forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
+        let x = forward_conv2d_relu_pool(&self.conv1, &self.pool, images);
+        let x = forward_conv2d_relu_pool(&self.conv2, &self.pool, x);
         let x: Tensor<B, 2> = x.flatten(1, 3);
         let x = self.relu.forward(self.fc1.forward(x));
         self.fc2.forward(x)
@@ -139,19 +136,15 @@ pub struct SmallCnn<B: Backend> {
     pub pool: MaxPool2d,
     /// `[B, 1568]` → `[B, classes]`.
     pub out: Linear<B>,
-    /// The activation after each convolution.
+    /// The activation after each convolution (applied inside [`forward_conv2d_relu_pool`]).
     pub relu: Relu,
 }
 
 impl<B: Backend> SmallCnn<B> {
     /// `images [batch, 1, 28, 28]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let x = self
-            .pool
-            .forward(self.relu.forward(forward_conv2d(&self.conv1, images)));
-        let x = self
-            .pool
-            .forward(self.relu.forward(forward_conv2d(&self.conv2, x)));
+        let x = forward_conv2d_relu_pool(&self.conv1, &self.pool, images);
+        let x = forward_conv2d_relu_pool(&self.conv2, &self.pool, x);
         self.out.forward(x.flatten(1, 3))
     }
 }

@@ -7,40 +7,100 @@
 //! have fast convolution kernels of their own and keep Burn's `Conv2d::forward`.
 
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;
 
-/// `conv.forward(input)`, computed by [`conv2d_gemm`] on the `ndarray` backend when the layer is a
-/// plain convolution (stride 1, dilation 1, one group, `Valid` or `Explicit` padding), and by
-/// Burn's own kernel otherwise. Same weights, same result to float rounding.
-///
-/// `input [batch, in_channels, height, width]` → `[batch, out_channels, height', width']`.
-pub fn forward_conv2d<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Tensor<B, 4> {
+/// The padding `[top, left, bottom, right]` of `conv` if it is a plain convolution (stride 1,
+/// dilation 1, one group, `Valid` or `Explicit` padding), the kind the CPU operation computes.
+fn plain_padding<B: Backend>(conv: &Conv2d<B>) -> Option<[usize; 4]> {
     let plain = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
-    let padding = match conv.padding {
+    match conv.padding {
+        _ if !plain => None,
         PaddingConfig2d::Valid => Some([0; 4]),
         PaddingConfig2d::Explicit(top, left, bottom, right) => Some([top, left, bottom, right]),
         PaddingConfig2d::Same => None,
-    };
-    match padding {
+    }
+}
+
+/// `conv.forward(input)`, computed by the CPU operation of `conv_cpu` (or by [`conv2d_gemm`]) on
+/// the `ndarray` backend when the layer is a plain convolution (stride 1, dilation 1, one group,
+/// `Valid` or `Explicit` padding), and by Burn's own kernel otherwise. Same weights, same result
+/// to float rounding.
+///
+/// `input [batch, in_channels, height, width]` → `[batch, out_channels, height', width']`.
+pub fn forward_conv2d<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Tensor<B, 4> {
+    let bias = || conv.bias.as_ref().map(|bias| bias.val());
+    match plain_padding(conv) {
         #[cfg(feature = "ndarray")]
-        Some(padding) if plain && super::cpu::supported::<B>(input.dtype()) => {
-            super::conv_cpu::conv2d(
+        Some(padding) if super::cpu::supported::<B>(input.dtype()) => super::conv_cpu::conv2d(
+            input,
+            conv.weight.val(),
+            bias(),
+            padding,
+            super::conv_cpu::Epilogue::Identity,
+        ),
+        Some(padding) if B::name(&input.device()).contains("ndarray") => {
+            conv2d_gemm(input, conv.weight.val(), bias(), padding)
+        }
+        _ => conv.forward(input),
+    }
+}
+
+/// `pool.forward(relu(conv.forward(input)))`: the convolution block of the MNIST CNNs. On the
+/// `ndarray` backend, for a plain convolution (see [`forward_conv2d`]) and a pooling without
+/// padding, dilation or ceil mode, one CPU operation computes all three and their gradients;
+/// elsewhere it is the three layers one after the other. Same result to float rounding.
+///
+/// `input [batch, in_channels, height, width]` → `[batch, out_channels, pooled h, pooled w]`.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::nn::conv::Conv2dConfig;
+/// use burn::nn::pool::MaxPool2dConfig;
+/// use burn::tensor::Tensor;
+/// use zoo_models::nn::forward_conv2d_relu_pool;
+///
+/// let device = Default::default();
+/// let conv = Conv2dConfig::new([1, 20], [5, 5]).init::<NdArray>(&device);
+/// let pool = MaxPool2dConfig::new([2, 2]).init();
+/// let images = Tensor::<NdArray, 4>::ones([2, 1, 28, 28], &device);
+/// let out = forward_conv2d_relu_pool(&conv, &pool, images);
+/// assert_eq!(out.dims(), [2, 20, 12, 12]); // 28 - 4 = 24 by the convolution, halved
+/// assert!(out.min().into_scalar() >= 0.0); // after ReLU
+/// ```
+pub fn forward_conv2d_relu_pool<B: Backend>(
+    conv: &Conv2d<B>,
+    pool: &MaxPool2d,
+    input: Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    #[cfg(feature = "ndarray")]
+    if let Some(padding) = plain_padding(conv) {
+        let [_, _, height, width] = input.dims();
+        let [_, _, kh, kw] = conv.weight.dims();
+        let [top, left, bottom, right] = padding;
+        let fits = |size: usize, k: usize, window: usize| size + 1 >= k + window;
+        let simple_pool = matches!(pool.padding, PaddingConfig2d::Valid)
+            && pool.dilation == [1, 1]
+            && !pool.ceil_mode
+            && pool.stride.iter().all(|&s| s > 0)
+            && fits(height + top + bottom, kh, pool.kernel_size[0])
+            && fits(width + left + right, kw, pool.kernel_size[1]);
+        if simple_pool && super::cpu::supported::<B>(input.dtype()) {
+            return super::conv_cpu::conv2d(
                 input,
                 conv.weight.val(),
                 conv.bias.as_ref().map(|bias| bias.val()),
                 padding,
-            )
+                super::conv_cpu::Epilogue::ReluMaxPool {
+                    kernel: pool.kernel_size,
+                    stride: pool.stride,
+                },
+            );
         }
-        Some(padding) if plain && B::name(&input.device()).contains("ndarray") => conv2d_gemm(
-            input,
-            conv.weight.val(),
-            conv.bias.as_ref().map(|bias| bias.val()),
-            padding,
-        ),
-        _ => conv.forward(input),
     }
+    pool.forward(burn::tensor::activation::relu(forward_conv2d(conv, input)))
 }
 
 /// Stride-1 convolution by unfolding: `input [batch, channels, height, width]`, `weight
@@ -154,6 +214,77 @@ mod tests {
             let db = |g: &_| bias.grad(g).unwrap();
             let diff = (db(&grads_ours) - db(&grads_ref)).abs().max().into_scalar();
             assert!(diff < 1e-3, "bias gradient {padding:?}: {diff}");
+        }
+    }
+
+    /// The fused convolution + ReLU + max-pool equals Burn's three layers, forward and every
+    /// gradient: pools of 2 and of 3 every 2 (overlapping windows), odd sizes that leave a row and
+    /// a column out of every window, padding, and an input without gradient (a first layer).
+    #[test]
+    fn relu_pool_block_matches_burns_layers_and_their_gradients() {
+        use burn::nn::pool::MaxPool2dConfig;
+        let device = Default::default();
+        let cases = [
+            (PaddingConfig2d::Valid, [2, 2], [2, 2], [2, 3, 11, 10], true),
+            (
+                PaddingConfig2d::Explicit(2, 2, 2, 2),
+                [2, 2],
+                [2, 2],
+                [3, 3, 9, 9],
+                false,
+            ),
+            (
+                PaddingConfig2d::Explicit(1, 0, 2, 1),
+                [3, 3],
+                [2, 2],
+                [2, 3, 10, 9],
+                true,
+            ),
+            (PaddingConfig2d::Valid, [2, 3], [1, 2], [5, 3, 8, 12], true),
+        ];
+        for (padding, kernel, stride, shape, input_grad) in cases {
+            let what = format!("{padding:?} pool {kernel:?}/{stride:?} input {shape:?}");
+            let conv: Conv2d<B> = Conv2dConfig::new([3, 4], [3, 3])
+                .with_padding(padding)
+                .init(&device);
+            let pool = MaxPool2dConfig::new(kernel).with_strides(stride).init();
+            let mut input = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+            if input_grad {
+                input = input.require_grad();
+            }
+            let reference =
+                pool.forward(burn::tensor::activation::relu(conv.forward(input.clone())));
+            let ours = forward_conv2d_relu_pool(&conv, &pool, input.clone());
+            assert_eq!(ours.dims(), reference.dims(), "{what}");
+            assert_close(ours.clone(), reference.clone(), &what);
+
+            let weights =
+                Tensor::<B, 4>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &device);
+            let grads_ref = (reference * weights.clone()).sum().backward();
+            let grads_ours = (ours * weights).sum().backward();
+            let close = |a: Tensor<NdArray, 4>, b: Tensor<NdArray, 4>, of: &str| {
+                let diff = (a - b).abs().max().into_scalar();
+                assert!(
+                    diff < 1e-3,
+                    "{of} gradient, {what}: largest difference {diff}"
+                );
+            };
+            let w = conv.weight.val();
+            close(
+                w.grad(&grads_ours).unwrap(),
+                w.grad(&grads_ref).unwrap(),
+                "weight",
+            );
+            if input_grad {
+                let (a, b) = (input.grad(&grads_ours), input.grad(&grads_ref));
+                close(a.unwrap(), b.unwrap(), "input");
+            } else {
+                assert!(input.grad(&grads_ours).is_none(), "{what}: input gradient");
+            }
+            let bias = conv.bias.as_ref().unwrap().val();
+            let db = |g: &_| bias.grad(g).unwrap();
+            let diff = (db(&grads_ours) - db(&grads_ref)).abs().max().into_scalar();
+            assert!(diff < 1e-3, "bias gradient, {what}: {diff}");
         }
     }
 }

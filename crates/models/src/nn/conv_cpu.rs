@@ -1,11 +1,18 @@
 //! 2-d convolution (stride 1, no dilation, one group, zero padding) on the CPU as one operation
-//! with its own backward pass: each image unrolled into columns (im2col) and multiplied by the
-//! weight matrix, the images spread over rayon's threads; the backward pass multiplies back and
-//! folds the columns into the input's gradient (col2im). One node in the autodiff graph instead of
-//! the `kh·kw` slices, the stack and the layout copies of [`super::conv2d_gemm`].
+//! with its own backward pass: each thread unrolls a block of images side by side into one column
+//! matrix (im2col) and multiplies it by the weight matrix; the backward pass multiplies back and
+//! folds the columns into the input's gradient (col2im), and skips that half when the input needs
+//! no gradient (a network's first layer). One node in the autodiff graph instead of the `kh·kw`
+//! slices, the stack and the layout copies of [`super::conv2d_gemm`].
 //!
-//! [`super::forward_conv2d`] uses it automatically on `NdArray` and `Autodiff<NdArray>`;
-//! the tests hold it equal to Burn's own convolution, forward and gradients.
+//! The operation can end with ReLU and max-pooling ([`Epilogue::ReluMaxPool`], the block of the
+//! MNIST CNNs): computed on the convolution's output while it is still in cache, keeping only
+//! where each window's maximum was for the backward pass, instead of Burn's separate ReLU and
+//! `max_pool2d_with_indices` (with their 64-bit index tensors) and their gradients.
+//!
+//! [`super::forward_conv2d`] and [`super::forward_conv2d_relu_pool`] use it automatically on
+//! `NdArray` and `Autodiff<NdArray>`; the tests hold it equal to Burn's own operations, forward
+//! and gradients.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -22,6 +29,21 @@ use rayon::prelude::*;
 use super::cast;
 use super::cpu::{self, gemm, primitive, primitive_values, tensor, values};
 
+/// What the operation applies to the convolution's output (bias included) before returning it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Epilogue {
+    /// Nothing: the convolution itself.
+    Identity,
+    /// ReLU, then max-pooling over `kernel` windows every `stride` pixels (no padding, no
+    /// dilation; windows that do not fit are dropped, the floor mode of PyTorch and Burn).
+    ReluMaxPool {
+        /// Window height and width.
+        kernel: [usize; 2],
+        /// Step between windows, rows and columns.
+        stride: [usize; 2],
+    },
+}
+
 /// Sizes of one convolution.
 #[derive(Debug, Clone, Copy)]
 struct Dims {
@@ -34,6 +56,7 @@ struct Dims {
     kw: usize,
     /// top, left, bottom, right
     padding: [usize; 4],
+    epilogue: Epilogue,
 }
 
 impl Dims {
@@ -55,8 +78,31 @@ impl Dims {
         self.channels * self.height * self.width
     }
 
+    /// Height and width of what the operation returns: the convolution's, or the pooled one's.
+    fn result_hw(&self) -> [usize; 2] {
+        match self.epilogue {
+            Epilogue::Identity => [self.out_h(), self.out_w()],
+            Epilogue::ReluMaxPool { kernel, stride } => [
+                (self.out_h().saturating_sub(kernel[0])) / stride[0] + 1,
+                (self.out_w().saturating_sub(kernel[1])) / stride[1] + 1,
+            ],
+        }
+    }
+
+    /// The result's shape, `[N, O, H', W']`.
+    fn result_shape(&self) -> [usize; 4] {
+        let [h, w] = self.result_hw();
+        [self.batch, self.out_channels, h, w]
+    }
+
+    /// Values of the result per image.
+    fn result_image(&self) -> usize {
+        let [_, o, h, w] = self.result_shape();
+        o * h * w
+    }
+
     /// The images cut into one block per thread.
-    fn blocks(&self) -> Vec<std::ops::Range<usize>> {
+    fn blocks(&self) -> Vec<Range<usize>> {
         let n = rayon::current_num_threads().min(self.batch).max(1);
         (0..n)
             .map(|k| k * self.batch / n..(k + 1) * self.batch / n)
@@ -83,13 +129,14 @@ impl Dims {
     }
 }
 
-/// `image [C, H, W]` → `cols [C·kh·kw, OH·OW]` (zero where a tap falls in the padding).
-fn im2col(image: &[f32], d: &Dims, cols: &mut [f32]) {
+/// `image [C, H, W]` → its `OH·OW` columns of `cols`, whose rows (`C·kh·kw` of them, zero where a
+/// tap falls in the padding) start every `ld` values.
+fn im2col(image: &[f32], d: &Dims, cols: &mut [f32], ld: usize) {
     let (oh, ow, p) = (d.out_h(), d.out_w(), d.pixels());
     for c in 0..d.channels {
         for i in 0..d.kh {
             for j in 0..d.kw {
-                let row = &mut cols[((c * d.kh + i) * d.kw + j) * p..][..p];
+                let row = &mut cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
                 let (lo, hi, x0) = d.source_cols(j);
                 for oy in 0..oh {
                     let out = &mut row[oy * ow..][..ow];
@@ -107,13 +154,14 @@ fn im2col(image: &[f32], d: &Dims, cols: &mut [f32]) {
     }
 }
 
-/// The adjoint of [`im2col`]: adds `cols [C·kh·kw, OH·OW]` into `image [C, H, W]`.
-fn col2im(cols: &[f32], d: &Dims, image: &mut [f32]) {
+/// The adjoint of [`im2col`]: adds the `OH·OW` columns of `cols` (rows every `ld` values) into
+/// `image [C, H, W]`.
+fn col2im(cols: &[f32], d: &Dims, ld: usize, image: &mut [f32]) {
     let (oh, ow, p) = (d.out_h(), d.out_w(), d.pixels());
     for c in 0..d.channels {
         for i in 0..d.kh {
             for j in 0..d.kw {
-                let row = &cols[((c * d.kh + i) * d.kw + j) * p..][..p];
+                let row = &cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
                 let (lo, hi, x0) = d.source_cols(j);
                 for oy in 0..oh {
                     let Some(y) = d.source_row(i, oy) else {
@@ -129,92 +177,234 @@ fn col2im(cols: &[f32], d: &Dims, image: &mut [f32]) {
     }
 }
 
-/// The column matrices of a block of images, `[images, C·kh·kw, OH·OW]`, kept by the forward
-/// pass for the backward one.
-type Columns = Vec<(Range<usize>, Vec<f32>)>;
+/// Marks a pooled value whose window held no positive value: ReLU made it 0, and no gradient
+/// flows back through it.
+const NO_ARGMAX: u32 = u32::MAX;
 
-/// `x [N, C, H, W]`, `w [O, C, kh, kw]`, `bias [O]` → `[N, O, OH, OW]`, and the columns when
-/// `save`.
-fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32>, Columns) {
-    let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
-    let mut out = vec![0.0f32; d.batch * o * p];
-    let per_block: Vec<_> = d
-        .blocks()
-        .into_par_iter()
-        .map(|images| {
-            let per_image = if save { images.len() } else { 1 };
-            let mut cols = vec![0.0f32; per_image * taps * p];
-            let mut block = vec![0.0f32; images.len() * o * p];
-            for (k, n) in images.clone().enumerate() {
-                let cols = &mut cols[if save { k } else { 0 } * taps * p..][..taps * p];
-                im2col(&x[n * d.image()..][..d.image()], d, cols);
-                let y = &mut block[k * o * p..][..o * p];
-                for (ch, row) in y.chunks_exact_mut(p).enumerate() {
-                    row.fill(bias[ch]);
-                }
-                gemm(o, taps, p, w, (taps, 1), cols, (p, 1), true, y, p);
-            }
-            (images, block, cols)
-        })
-        .collect();
-    let mut columns = Vec::new();
-    for (images, block, cols) in per_block {
-        out[images.start * o * p..images.end * o * p].copy_from_slice(&block);
-        if save {
-            columns.push((images, cols));
-        }
-    }
-    (out, columns)
+/// What the forward pass keeps of one block of images for the backward one.
+#[derive(Debug)]
+struct Block {
+    images: Range<usize>,
+    /// `[C·kh·kw, images·OH·OW]`: the block's column matrix.
+    cols: Vec<f32>,
+    /// For [`Epilogue::ReluMaxPool`], per pooled value (in the result's order): where in the
+    /// block's `[O, images·OH·OW]` convolution output its maximum was, or [`NO_ARGMAX`].
+    argmax: Vec<u32>,
 }
 
-/// Gradients of `x`, `w` and `bias` from `grad [N, O, OH, OW]`.
+/// Splits `values` into the consecutive parts of `blocks` of images, `per_image` values each.
+fn split_by_images<'a>(
+    mut values: &'a mut [f32],
+    blocks: &[Range<usize>],
+    per_image: usize,
+) -> Vec<&'a mut [f32]> {
+    blocks
+        .iter()
+        .map(|images| {
+            let (head, tail) = std::mem::take(&mut values).split_at_mut(images.len() * per_image);
+            values = tail;
+            head
+        })
+        .collect()
+}
+
+/// ReLU and max-pooling of a block's convolution output `y [O, m·OH·OW]` (`m` images) into
+/// `out [m, O, PH, PW]`; returns each pooled value's argmax when `save`.
+fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], save: bool) -> Vec<u32> {
+    let Epilogue::ReluMaxPool { kernel, stride } = d.epilogue else {
+        unreachable!("relu_max_pool without pooling")
+    };
+    let (o, p, ow) = (d.out_channels, d.pixels(), d.out_w());
+    let [ph, pw] = d.result_hw();
+    let ld = m * p;
+    let mut argmax = if save {
+        vec![NO_ARGMAX; m * o * ph * pw]
+    } else {
+        Vec::new()
+    };
+    for k in 0..m {
+        for ch in 0..o {
+            let base = ch * ld + k * p;
+            let plane = &y[base..][..p];
+            let at_out = (k * o + ch) * ph * pw;
+            for py in 0..ph {
+                for px in 0..pw {
+                    // The first largest value of the window, as PyTorch and Burn pick it.
+                    let (mut best, mut at) = (f32::NEG_INFINITY, 0);
+                    for i in 0..kernel[0] {
+                        let start = (py * stride[0] + i) * ow + px * stride[1];
+                        for (j, &v) in plane[start..][..kernel[1]].iter().enumerate() {
+                            if v > best {
+                                (best, at) = (v, start + j);
+                            }
+                        }
+                    }
+                    let q = py * pw + px;
+                    if best > 0.0 {
+                        out[at_out + q] = best;
+                        if save {
+                            argmax[at_out + q] = (base + at) as u32;
+                        }
+                    } else {
+                        out[at_out + q] = 0.0;
+                    }
+                }
+            }
+        }
+    }
+    argmax
+}
+
+/// `x [N, C, H, W]`, `w [O, C, kh, kw]`, `bias [O]` → the result `[N, O, H', W']` (the
+/// convolution, or its pooled ReLU), and what the backward pass needs when `save`.
+///
+/// Each thread takes a block of images: unrolls them side by side into one column matrix
+/// `[C·kh·kw, images·OH·OW]`, multiplies it by the weight matrix in one product, and writes its
+/// part of the result.
+fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32>, Vec<Block>) {
+    let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
+    let per_image = d.result_image();
+    let mut out = vec![0.0f32; d.batch * per_image];
+    let blocks = d.blocks();
+    let parts = split_by_images(&mut out, &blocks, per_image);
+    let saved: Vec<Block> = blocks
+        .into_par_iter()
+        .zip(parts)
+        .map(|(images, out)| {
+            let (m, ld) = (images.len(), images.len() * p);
+            assert!(o * ld < NO_ARGMAX as usize, "conv2d: block too large");
+            let mut cols = vec![0.0f32; taps * ld];
+            for (k, n) in images.clone().enumerate() {
+                im2col(&x[n * d.image()..][..d.image()], d, &mut cols[k * p..], ld);
+            }
+            let mut y = vec![0.0f32; o * ld];
+            for (row, b) in y.chunks_exact_mut(ld).zip(bias) {
+                row.fill(*b);
+            }
+            gemm(o, taps, ld, w, (taps, 1), &cols, (ld, 1), true, &mut y, ld);
+            let argmax = match d.epilogue {
+                Epilogue::Identity => {
+                    for k in 0..m {
+                        for ch in 0..o {
+                            out[(k * o + ch) * p..][..p]
+                                .copy_from_slice(&y[ch * ld + k * p..][..p]);
+                        }
+                    }
+                    Vec::new()
+                }
+                Epilogue::ReluMaxPool { .. } => relu_max_pool(&y, d, m, out, save),
+            };
+            let cols = if save { cols } else { Vec::new() };
+            Block {
+                images,
+                cols,
+                argmax,
+            }
+        })
+        .collect();
+    (out, saved)
+}
+
+/// Which of the operation's inputs need a gradient: `x`, `w`, `bias`.
+type Needed = [bool; 3];
+
+/// Gradients of `x` (when needed; zeros otherwise), `w` and `bias` from that of the result.
 fn backward(
-    columns: &Columns,
+    blocks: &[Block],
     w: &[f32],
     d: &Dims,
     grad: &[f32],
+    [need_x, need_w, need_b]: Needed,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
-    let per_block: Vec<_> = columns
+    let per_image = d.result_image();
+    let mut d_x = vec![0.0f32; if need_x { d.batch * d.image() } else { 0 }];
+    let ranges: Vec<Range<usize>> = blocks.iter().map(|b| b.images.clone()).collect();
+    let parts = split_by_images(&mut d_x, &ranges, if need_x { d.image() } else { 0 });
+    let partial: Vec<(Vec<f32>, Vec<f32>)> = blocks
         .par_iter()
-        .map(|(images, cols)| {
-            let mut d_cols = vec![0.0f32; taps * p];
-            let mut d_x = vec![0.0f32; images.len() * d.image()];
-            let mut d_w = vec![0.0f32; o * taps];
-            let mut d_b = vec![0.0f32; o];
-            for (k, n) in images.clone().enumerate() {
-                let dy = &grad[n * o * p..][..o * p];
-                let cols = &cols[k * taps * p..][..taps * p];
-                // dW += dY · colsᵀ
-                gemm(o, p, taps, dy, (p, 1), cols, (1, p), true, &mut d_w, taps);
-                for (b, row) in d_b.iter_mut().zip(dy.chunks_exact(p)) {
-                    *b += row.iter().sum::<f32>();
+        .zip(parts)
+        .map(|(block, d_x)| {
+            let (m, ld) = (block.images.len(), block.images.len() * p);
+            let g = &grad[block.images.start * per_image..block.images.end * per_image];
+            // The gradient of the block's convolution output, [O, m·OH·OW].
+            let mut dy = vec![0.0f32; o * ld];
+            match d.epilogue {
+                Epilogue::Identity => {
+                    for k in 0..m {
+                        for ch in 0..o {
+                            dy[ch * ld + k * p..][..p].copy_from_slice(&g[(k * o + ch) * p..][..p]);
+                        }
+                    }
                 }
-                // dcols = Wᵀ · dY, folded back into the image.
-                gemm(taps, o, p, w, (1, taps), dy, (p, 1), false, &mut d_cols, p);
-                col2im(&d_cols, d, &mut d_x[k * d.image()..][..d.image()]);
+                Epilogue::ReluMaxPool { .. } => {
+                    for (&at, &v) in block.argmax.iter().zip(g) {
+                        if at != NO_ARGMAX {
+                            dy[at as usize] += v;
+                        }
+                    }
+                }
             }
-            (images.clone(), d_x, d_w, d_b)
+            let mut d_w = vec![0.0f32; if need_w { o * taps } else { 0 }];
+            if need_w {
+                // dW = dY · colsᵀ
+                gemm(
+                    o,
+                    ld,
+                    taps,
+                    &dy,
+                    (ld, 1),
+                    &block.cols,
+                    (1, ld),
+                    false,
+                    &mut d_w,
+                    taps,
+                );
+            }
+            let d_b: Vec<f32> = if need_b {
+                dy.chunks_exact(ld).map(|row| row.iter().sum()).collect()
+            } else {
+                Vec::new()
+            };
+            if need_x {
+                // dcols = Wᵀ · dY, folded back into the images.
+                let mut d_cols = vec![0.0f32; taps * ld];
+                gemm(
+                    taps,
+                    o,
+                    ld,
+                    w,
+                    (1, taps),
+                    &dy,
+                    (ld, 1),
+                    false,
+                    &mut d_cols,
+                    ld,
+                );
+                for (k, image) in d_x.chunks_exact_mut(d.image()).enumerate() {
+                    col2im(&d_cols[k * p..], d, ld, image);
+                }
+            }
+            (d_w, d_b)
         })
         .collect();
-    let mut d_x = vec![0.0f32; d.batch * d.image()];
     let mut d_w = vec![0.0f32; o * taps];
     let mut d_b = vec![0.0f32; o];
-    for (images, bx, bw, bb) in per_block {
-        d_x[images.start * d.image()..images.end * d.image()].copy_from_slice(&bx);
+    for (bw, bb) in partial {
         d_w.iter_mut().zip(&bw).for_each(|(s, v)| *s += v);
         d_b.iter_mut().zip(&bb).for_each(|(s, v)| *s += v);
     }
     (d_x, d_w, d_b)
 }
 
-/// The convolution on `NdArray` / `Autodiff<NdArray>` (call only where
+/// The convolution, then `epilogue`, on `NdArray` / `Autodiff<NdArray>` (call only where
 /// [`cpu::supported`]`::<B>` is true); `bias` zeros when the layer has none.
 pub(crate) fn conv2d<B: Backend>(
     input: Tensor<B, 4>,
     weight: Tensor<B, 4>,
     bias: Option<Tensor<B, 1>>,
     padding: [usize; 4],
+    epilogue: Epilogue,
 ) -> Tensor<B, 4> {
     let [batch, channels, height, width] = input.dims();
     let [out_channels, weight_channels, kh, kw] = weight.dims();
@@ -231,13 +421,14 @@ pub(crate) fn conv2d<B: Backend>(
         kh,
         kw,
         padding,
+        epilogue,
     };
     let bias = bias.unwrap_or_else(|| Tensor::zeros([out_channels], &input.device()));
     if cpu::is_inference::<B>() {
         let (x, w, b): (Tensor<NdArray, 4>, Tensor<NdArray, 4>, Tensor<NdArray, 1>) =
             (cast(input), cast(weight), cast(bias));
         let (out, _) = forward(&values(x), &values(w), &values(b), &d, false);
-        cast(tensor(out, [batch, out_channels, d.out_h(), d.out_w()]))
+        cast(tensor(out, d.result_shape()))
     } else {
         cast(tracked(cast(input), cast(weight), cast(bias), d))
     }
@@ -258,15 +449,15 @@ fn tracked(
     let xs = primitive_values::<4>(x.primitive);
     let ws = primitive_values::<4>(w.primitive);
     let bs = primitive_values::<1>(b.primitive);
-    let shape = [d.batch, d.out_channels, d.out_h(), d.out_w()];
+    let shape = d.result_shape();
     let output = match ConvBackward
         .prepare::<NoCheckpointing>(nodes)
         .compute_bound()
         .stateful()
     {
         OpsKind::Tracked(prep) => {
-            let (out, columns) = forward(&xs, &ws, &bs, &d, true);
-            let saved = ConvSaved { columns, w: ws, d };
+            let (out, blocks) = forward(&xs, &ws, &bs, &d, true);
+            let saved = ConvSaved { blocks, w: ws, d };
             prep.finish(Arc::new(saved), primitive(out, shape))
         }
         OpsKind::UnTracked(prep) => {
@@ -278,12 +469,13 @@ fn tracked(
 
 #[derive(Debug)]
 struct ConvSaved {
-    columns: Columns,
+    blocks: Vec<Block>,
     w: Vec<f32>,
     d: Dims,
 }
 
-/// The autodiff node of one convolution; its parents are the input, the weight and the bias.
+/// The autodiff node of one convolution (and its epilogue); its parents are the input, the
+/// weight and the bias.
 #[derive(Debug)]
 struct ConvBackward;
 
@@ -295,8 +487,9 @@ impl Backward<NdArray, 3> for ConvBackward {
         let d = saved.d;
         let grad = grads.consume::<NdArray>(&ops.node);
         let grad = primitive_values::<4>(grad);
-        let (d_x, d_w, d_b) = backward(&saved.columns, &saved.w, &d, &grad);
         let [p_x, p_w, p_b] = ops.parents;
+        let needed = [p_x.is_some(), p_w.is_some(), p_b.is_some()];
+        let (d_x, d_w, d_b) = backward(&saved.blocks, &saved.w, &d, &grad, needed);
         if let Some(node) = p_x {
             let shape = [d.batch, d.channels, d.height, d.width];
             grads.register::<NdArray>(node.id, primitive(d_x, shape));

@@ -18,7 +18,7 @@ mod lstm_cpu;
 mod lstm_gpu;
 mod rnn;
 
-pub use conv::{conv2d_gemm, forward_conv2d};
+pub use conv::{conv2d_gemm, forward_conv2d, forward_conv2d_relu_pool};
 pub use gru::{Gru, GruConfig};
 pub use lstm::{Lstm, LstmConfig, LstmState};
 pub use rnn::{GateWeights, RnnError, RnnLayer};
