@@ -3,7 +3,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 
-use crate::nn::forward_conv2d_relu_pool;
+use crate::nn::{forward_conv2d_relu_pool, forward_linear};
 use crate::InvalidConfig;
 
 /// Shape of [`MnistCnn`], the pytorch/examples MNIST net of seed 000.
@@ -75,8 +75,8 @@ impl<B: Backend> MnistCnn<B> {
         let x = forward_conv2d_relu_pool(&self.conv1, &self.pool, images);
         let x = forward_conv2d_relu_pool(&self.conv2, &self.pool, x);
         let x: Tensor<B, 2> = x.flatten(1, 3);
-        let x = self.relu.forward(self.fc1.forward(x));
-        self.fc2.forward(x)
+        let x = self.relu.forward(forward_linear(&self.fc1, x));
+        forward_linear(&self.fc2, x)
     }
 }
 
@@ -145,7 +145,7 @@ impl<B: Backend> SmallCnn<B> {
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = forward_conv2d_relu_pool(&self.conv1, &self.pool, images);
         let x = forward_conv2d_relu_pool(&self.conv2, &self.pool, x);
-        self.out.forward(x.flatten(1, 3))
+        forward_linear(&self.out, x.flatten(1, 3))
     }
 }
 

@@ -1,6 +1,7 @@
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
+use crate::nn::forward_linear;
 use crate::InvalidConfig;
 
 /// Shape of [`Mlp`]; the defaults are seed 004's regression net (1 → 10 → 1).
@@ -68,7 +69,10 @@ pub struct Mlp<B: Backend> {
 impl<B: Backend> Mlp<B> {
     /// `x [batch, input_size]` → `[batch, output_size]`.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.out.forward(self.relu.forward(self.hidden.forward(x)))
+        forward_linear(
+            &self.out,
+            self.relu.forward(forward_linear(&self.hidden, x)),
+        )
     }
 }
 

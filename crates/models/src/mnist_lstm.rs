@@ -1,7 +1,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::nn::{Lstm, LstmConfig};
+use crate::nn::{forward_linear, Lstm, LstmConfig};
 use crate::InvalidConfig;
 
 /// Shape of [`MnistLstm`]; the defaults are seed 001's (input 28, hidden 128, 2 layers, 10 classes).
@@ -76,7 +76,7 @@ impl<B: Backend> MnistLstm<B> {
         let last = x
             .slice([0..batch, seq - 1..seq, 0..hidden])
             .reshape([batch, hidden]);
-        self.fc.forward(last)
+        forward_linear(&self.fc, last)
     }
 }
 

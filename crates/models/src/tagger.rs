@@ -2,7 +2,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, Linea
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
-use crate::nn::{Lstm, LstmConfig};
+use crate::nn::{forward_linear, Lstm, LstmConfig};
 use crate::InvalidConfig;
 
 /// Shape of [`LstmTagger`]. The defaults of the optional fields are seed 000's toy tagger
@@ -113,7 +113,7 @@ impl<B: Backend> LstmTagger<B> {
             Some(lengths) => self.lstm.forward_packed(embedded, lengths, None),
             None => self.lstm.forward(embedded, None),
         };
-        let scores = self.hidden2tag.forward(self.dropout.forward(states));
+        let scores = forward_linear(&self.hidden2tag, self.dropout.forward(states));
         log_softmax(scores, 2)
     }
 }

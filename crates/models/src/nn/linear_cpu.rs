@@ -1,12 +1,13 @@
-//! The input part of an LSTM layer's gates on the CPU, `x · W_ihᵀ + b_ih + b_hh` for every step at
-//! once, as one operation with its own backward pass: the matrix products through `gemm` (whose
-//! AVX-512 kernels Burn's ndarray matmul, `matrixmultiply`, does not have), the rows spread over
-//! rayon's threads; one node in the autodiff graph instead of a matmul, two broadcast additions
-//! and their gradients.
+//! A linear layer's product on the CPU, `x · W + b` for every row at once, as one operation with
+//! its own backward pass: the matrix products through `gemm` (whose AVX-512 kernels Burn's
+//! ndarray matmul, `matrixmultiply`, does not have), the rows spread over rayon's threads; one
+//! node in the autodiff graph instead of a matmul, the bias broadcasts and their gradients.
 //!
-//! [`super::lstm_cpu`]'s callers use it on `NdArray` and `Autodiff<NdArray>`; the LSTM parity
-//! tests (PyTorch fixtures, forward and gradients) and the tests below hold it equal to the tensor
-//! operations.
+//! It serves two callers: the input part of an LSTM layer's gates, `x_t · W_ihᵀ + b_ih + b_hh`
+//! for all steps ([`input_gates`], weights in PyTorch's `[out, in]` layout, two biases), and
+//! Burn's `Linear` ([`linear`], weights `[in, out]`), through [`super::forward_linear`]. The LSTM
+//! parity tests (PyTorch fixtures, forward and gradients) and the tests below hold it equal to
+//! the tensor operations.
 
 use std::sync::Arc;
 
@@ -24,12 +25,40 @@ use super::cast;
 use super::cpu::{self, gemm, primitive, primitive_values, tensor, values};
 use super::rnn::GateWeights;
 
-/// Sizes of one product `[rows, input] · [input, out]`.
+/// How the weight matrix is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `[out, input]`, PyTorch's (an LSTM's `W_ih`): the product is `x · Wᵀ`.
+    OutIn,
+    /// `[input, out]`, Burn's `Linear`: the product is `x · W`.
+    InOut,
+}
+
+/// Sizes of one product `[rows, input] · [input, out]`, and the weight's layout.
 #[derive(Debug, Clone, Copy)]
 struct Dims {
     rows: usize,
     input: usize,
     out: usize,
+    layout: Layout,
+}
+
+impl Dims {
+    /// Strides `(row, column)` that read the weight as the `[input, out]` matrix of the product.
+    fn w_in_out(&self) -> (usize, usize) {
+        match self.layout {
+            Layout::OutIn => (1, self.input),
+            Layout::InOut => (self.out, 1),
+        }
+    }
+
+    /// The weight's shape as stored.
+    fn w_shape(&self) -> [usize; 2] {
+        match self.layout {
+            Layout::OutIn => [self.out, self.input],
+            Layout::InOut => [self.input, self.out],
+        }
+    }
 }
 
 /// Runs `f(first_row, block)` on blocks of whole rows of `out` (rows of `width` values), one
@@ -42,7 +71,7 @@ fn by_row_blocks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + 
         .for_each(|(k, block)| f(k * per, block));
 }
 
-/// `x [rows, input] · wᵀ + b1 + b2`, `w` `[out, input]`.
+/// `x [rows, input] · W + b1 + b2`, `W` read from `w` as `d.layout` says.
 fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
     let mut out = vec![0.0; d.rows * d.out];
@@ -51,7 +80,6 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
             row.copy_from_slice(&bias);
         }
         let x = &x[first * d.input..];
-        // w read as wᵀ: element (i, o) at o·input + i.
         let m = block.len() / d.out;
         gemm(
             m,
@@ -60,7 +88,7 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
             x,
             (d.input, 1),
             w,
-            (1, d.input),
+            d.w_in_out(),
             true,
             block,
             d.out,
@@ -69,10 +97,12 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     out
 }
 
-/// Gradients of `x`, `w` and of each bias from that of the output, `g` `[rows, out]`.
+/// Gradients of `x`, `w` (in its layout) and of each bias from that of the output, `g`
+/// `[rows, out]`.
 fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    // d x = g · w, by blocks of rows.
+    // d x = g · Wᵀ, by blocks of rows.
     let mut d_x = vec![0.0; d.rows * d.input];
+    let (rs, cs) = d.w_in_out();
     by_row_blocks(&mut d_x, d.input, |first, block| {
         let g = &g[first * d.out..];
         let m = block.len() / d.input;
@@ -83,29 +113,33 @@ fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Ve
             g,
             (d.out, 1),
             w,
-            (d.input, 1),
+            (cs, rs),
             false,
             block,
             d.input,
         );
     });
-    // d w = gᵀ · x, by blocks of output rows.
-    let mut d_w = vec![0.0; d.out * d.input];
-    by_row_blocks(&mut d_w, d.input, |first, block| {
-        // gᵀ from output row `first` on: element (o, r) at r·out + o.
-        let g = &g[first..];
-        let m = block.len() / d.input;
+    // d w as stored: gᵀ · x (`[out, input]`) or xᵀ · g (`[input, out]`), by blocks of its rows;
+    // `a` is the matrix read transposed (element (j, r) at r·a_cols + j).
+    let [w_rows, w_cols] = d.w_shape();
+    let (a, a_cols, b) = match d.layout {
+        Layout::OutIn => (g, d.out, x),
+        Layout::InOut => (x, d.input, g),
+    };
+    let mut d_w = vec![0.0; w_rows * w_cols];
+    by_row_blocks(&mut d_w, w_cols, |first, block| {
+        let m = block.len() / w_cols;
         gemm(
             m,
             d.rows,
-            d.input,
-            g,
-            (1, d.out),
-            x,
-            (d.input, 1),
+            w_cols,
+            &a[first..],
+            (1, a_cols),
+            b,
+            (w_cols, 1),
             false,
             block,
-            d.input,
+            w_cols,
         );
     });
     // d b = the column sums of g (the same for both biases).
@@ -130,13 +164,59 @@ pub(crate) fn input_gates<B: Backend>(weights: &GateWeights<B>, x: Tensor<B, 3>)
             .map_or_else(|| Tensor::zeros([out], &device), |b| b.val())
     };
     let (b1, b2) = (bias(&weights.bias_ih), bias(&weights.bias_hh));
-    let x = x.reshape([seq * batch, input]);
     let d = Dims {
         rows: seq * batch,
         input,
         out,
+        layout: Layout::OutIn,
     };
-    let y: Tensor<B, 2> = if cpu::is_inference::<B>() {
+    product(x.reshape([seq * batch, input]), w, b1, b2, d).reshape([seq, batch, out])
+}
+
+/// `x · weight + bias` of Burn's `Linear` (`weight [input, out]`) over the last axis of `x`; call
+/// only where [`cpu::supported`]`::<B>` is true.
+pub(crate) fn linear<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, D> {
+    let mut shape = x.dims();
+    let [input, out] = weight.dims();
+    assert_eq!(
+        shape[D - 1],
+        input,
+        "linear: the input's last axis has {} values, the layer expects {input}",
+        shape[D - 1]
+    );
+    let rows = shape[..D - 1].iter().product();
+    let device = x.device();
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([out], &device));
+    let d = Dims {
+        rows,
+        input,
+        out,
+        layout: Layout::InOut,
+    };
+    let y = product(
+        x.reshape([rows, input]),
+        weight,
+        bias,
+        Tensor::zeros([out], &device),
+        d,
+    );
+    shape[D - 1] = out;
+    y.reshape(shape)
+}
+
+/// The operation on the generic backend: `x [rows, input]` → `[rows, out]`.
+fn product<B: Backend>(
+    x: Tensor<B, 2>,
+    w: Tensor<B, 2>,
+    b1: Tensor<B, 1>,
+    b2: Tensor<B, 1>,
+    d: Dims,
+) -> Tensor<B, 2> {
+    if cpu::is_inference::<B>() {
         let (x, w, b1, b2): (
             Tensor<NdArray, 2>,
             Tensor<NdArray, 2>,
@@ -147,8 +227,7 @@ pub(crate) fn input_gates<B: Backend>(weights: &GateWeights<B>, x: Tensor<B, 3>)
         cast(tensor(y, [d.rows, d.out]))
     } else {
         cast(tracked(cast(x), cast(w), cast(b1), cast(b2), d))
-    };
-    y.reshape([seq, batch, out])
+    }
 }
 
 fn tracked(
@@ -170,7 +249,7 @@ fn tracked(
     let b1 = primitive_values::<1>(b1.primitive);
     let b2 = primitive_values::<1>(b2.primitive);
     let y = primitive(forward(&xs, &ws, &b1, &b2, d), [d.rows, d.out]);
-    let output = match InputGatesBackward
+    let output = match ProductBackward
         .prepare::<NoCheckpointing>(nodes)
         .compute_bound()
         .stateful()
@@ -188,11 +267,12 @@ struct Saved {
     d: Dims,
 }
 
-/// The autodiff node; its parents are `x`, `W_ih`, `b_ih`, `b_hh`.
+/// The autodiff node; its parents are `x`, the weight and the two biases (`W_ih`, `b_ih`, `b_hh`
+/// of an LSTM; a `Linear`'s weight, its bias and a constant zero).
 #[derive(Debug)]
-struct InputGatesBackward;
+struct ProductBackward;
 
-impl Backward<NdArray, 4> for InputGatesBackward {
+impl Backward<NdArray, 4> for ProductBackward {
     type State = Arc<Saved>;
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
@@ -205,7 +285,7 @@ impl Backward<NdArray, 4> for InputGatesBackward {
             grads.register::<NdArray>(node.id, primitive(d_x, [d.rows, d.input]));
         }
         if let Some(node) = p_w {
-            grads.register::<NdArray>(node.id, primitive(d_w, [d.out, d.input]));
+            grads.register::<NdArray>(node.id, primitive(d_w, d.w_shape()));
         }
         if let Some(node) = p_b1 {
             grads.register::<NdArray>(node.id, primitive(d_b.clone(), [d.out]));
@@ -277,6 +357,70 @@ mod tests {
         };
         for (a, b) in grad_of(&grads_fused).iter().zip(grad_of(&grads_ref).iter()) {
             a.assert_approx_eq::<f32>(b, tolerance);
+        }
+    }
+
+    /// Burn's `Linear` through the operation equals `Linear::forward`, output and the gradients of
+    /// the input, weight and bias: a rank-3 input, a layer without bias, the `Col` weight layout.
+    #[test]
+    fn a_linear_layer_agrees_with_burns_forward_and_backward() {
+        use burn::nn::{LinearConfig, LinearLayout};
+        let device = Default::default();
+        let tolerance = Tolerance::absolute(1e-5);
+        // A `Col` layer's weight is a transposed view made at initialization, a node that keeps
+        // no gradient of its own (in Burn's layers too): its forward pass only.
+        for (layout, bias, gradients) in [
+            (LinearLayout::Row, true, true),
+            (LinearLayout::Row, false, true),
+            (LinearLayout::Col, true, false),
+        ] {
+            let layer = LinearConfig::new(9, 13)
+                .with_layout(layout)
+                .with_bias(bias)
+                .init::<T>(&device);
+            let x =
+                Tensor::<T, 3>::random([3, 7, 9], Distribution::Default, &device).require_grad();
+            let upstream = Tensor::<T, 3>::random([3, 7, 13], Distribution::Default, &device);
+            // Each graph built and run on its own: a backward pass frees the graph it ran through.
+            // The reference: tensor operations, equal to `Linear::forward`.
+            let (w, b) = (layer.weight.val(), layer.bias.as_ref().map(|b| b.val()));
+            let product = x.clone().matmul(w.clone().unsqueeze::<3>());
+            let reference = match &b {
+                Some(b) => product + b.clone().unsqueeze::<3>(),
+                None => product,
+            };
+            reference
+                .clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&layer.forward(x.clone()).into_data(), tolerance);
+            let grads_ref = (reference.clone() * upstream.clone()).sum().backward();
+            let ours = super::super::forward_linear(&layer, x.clone());
+            ours.clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&reference.into_data(), tolerance);
+            let grads_ours = (ours * upstream).sum().backward();
+            if !gradients {
+                continue;
+            }
+            let pairs = [
+                (
+                    x.grad(&grads_ours).unwrap().into_data(),
+                    x.grad(&grads_ref).unwrap().into_data(),
+                ),
+                (
+                    w.grad(&grads_ours).unwrap().into_data(),
+                    w.grad(&grads_ref).unwrap().into_data(),
+                ),
+            ];
+            for (a, b) in &pairs {
+                a.assert_approx_eq::<f32>(b, tolerance);
+            }
+            if let Some(b) = b {
+                b.grad(&grads_ours)
+                    .unwrap()
+                    .into_data()
+                    .assert_approx_eq::<f32>(&b.grad(&grads_ref).unwrap().into_data(), tolerance);
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Building blocks shared by the models: PyTorch-compatible recurrent layers, the fused LSTM
-//! recurrences (CPU, and a CubeCL kernel for wgpu/cuda) and a fast CPU convolution.
+//! recurrences (CPU, and a CubeCL kernel for wgpu/cuda), and fast CPU convolution and linear layers.
 
 use std::cell::Cell;
 
@@ -9,6 +9,7 @@ mod conv_cpu;
 #[cfg(feature = "ndarray")]
 mod cpu;
 mod gru;
+mod linear;
 #[cfg(feature = "ndarray")]
 mod linear_cpu;
 mod lstm;
@@ -20,6 +21,7 @@ mod rnn;
 
 pub use conv::{conv2d_gemm, forward_conv2d, forward_conv2d_relu_pool};
 pub use gru::{Gru, GruConfig};
+pub use linear::forward_linear;
 pub use lstm::{Lstm, LstmConfig, LstmState};
 pub use rnn::{GateWeights, RnnError, RnnLayer};
 

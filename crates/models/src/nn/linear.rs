@@ -1,0 +1,34 @@
+//! Burn's `Linear` layer, computed on the CPU backend by the operation of `linear_cpu`.
+
+use burn::nn::Linear;
+use burn::prelude::*;
+
+/// `linear.forward(input)`, computed on the `ndarray` backend (`f32`) by one CPU operation with
+/// its own backward pass (the products through `gemm`'s AVX-512/AVX2 kernels, the rows over
+/// rayon's threads), and by Burn's `Linear::forward` on every other backend. Same weights (either
+/// `LinearLayout`), same result to float rounding.
+///
+/// `input [..., d_input]` → `[..., d_output]`.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::nn::LinearConfig;
+/// use burn::tensor::Tensor;
+/// use zoo_models::nn::forward_linear;
+///
+/// let device = Default::default();
+/// let layer = LinearConfig::new(800, 500).init::<NdArray>(&device);
+/// let x = Tensor::<NdArray, 2>::ones([64, 800], &device);
+/// assert_eq!(forward_linear(&layer, x).dims(), [64, 500]);
+/// ```
+pub fn forward_linear<B: Backend, const D: usize>(
+    linear: &Linear<B>,
+    input: Tensor<B, D>,
+) -> Tensor<B, D> {
+    #[cfg(feature = "ndarray")]
+    if super::cpu::supported::<B>(input.dtype()) {
+        let bias = linear.bias.as_ref().map(|bias| bias.val());
+        return super::linear_cpu::linear(input, linear.weight.val(), bias);
+    }
+    linear.forward(input)
+}
