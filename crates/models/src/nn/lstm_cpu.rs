@@ -22,8 +22,8 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::cast;
 use super::cpu::{self, gemm, primitive, primitive_values, tensor, values};
+use super::{cast, lstm_cell_cpu};
 
 /// Whether `B` gets the fused recurrence: `NdArray` or `Autodiff<NdArray>` with `f32` floats,
 /// unless switched off by [`super::without_fused_lstm`].
@@ -242,16 +242,6 @@ struct BlockSaved {
     tanh_c: Vec<f32>,
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-/// `tanh` through one `exp` (libm's `tanhf` goes through the slower `expm1f`); absolute error
-/// within a few ulps of 1.
-fn tanh(x: f32) -> f32 {
-    2.0 / (1.0 + (-2.0 * x).exp()) - 1.0
-}
-
 /// The forward pass. Returns `[T + 2, B, H]` (outputs, final h, final c) and, when `save`, what
 /// [`backward`] needs.
 fn forward(
@@ -315,6 +305,8 @@ fn forward_block(
     } else {
         (Vec::new(), Vec::new(), Vec::new())
     };
+    // tanh(c_t) when it is not kept.
+    let mut scratch = vec![0.0f32; hidden];
     for t in dims.order() {
         if save {
             h_prev[t * bh..(t + 1) * bh].copy_from_slice(&h);
@@ -343,25 +335,13 @@ fn forward_block(
                 &mut h[b * hidden..][..hidden],
                 &mut c[b * hidden..][..hidden],
             );
-            let o_row = &mut out[t * bh + b * hidden..][..hidden];
-            for j in 0..hidden {
-                let i = sigmoid(row[j]);
-                let f = sigmoid(row[hidden + j]);
-                let g = tanh(row[2 * hidden + j]);
-                let o = sigmoid(row[3 * hidden + j]);
-                row[j] = i;
-                row[hidden + j] = f;
-                row[2 * hidden + j] = g;
-                row[3 * hidden + j] = o;
-                let cn = f * cs[j] + i * g;
-                let tc = tanh(cn);
-                cs[j] = cn;
-                hs[j] = o * tc;
-                o_row[j] = hs[j];
-                if save {
-                    tanh_c[t * bh + b * hidden + j] = tc;
-                }
-            }
+            let tc = if save {
+                &mut tanh_c[t * bh + b * hidden..][..hidden]
+            } else {
+                &mut scratch[..]
+            };
+            lstm_cell_cpu::forward(row, cs, hs, tc);
+            out[t * bh + b * hidden..][..hidden].copy_from_slice(hs);
         }
     }
     out[seq * bh..(seq + 1) * bh].copy_from_slice(&h);
@@ -440,17 +420,7 @@ fn backward_block(saved: &BlockSaved, w_hh: &[f32], dims: &Dims, grad: &[f32]) -
             let dy = &grad[at..][..hidden];
             let (tc, cp) = (&saved.tanh_c[at..][..hidden], &saved.c_prev[at..][..hidden]);
             let (dhs, dcs) = (&dh[b * hidden..][..hidden], &mut dc[b * hidden..][..hidden]);
-            for j in 0..hidden {
-                let (i, f) = (a[j], a[hidden + j]);
-                let (g, o) = (a[2 * hidden + j], a[3 * hidden + j]);
-                let dhj = dhs[j] + dy[j];
-                let dcj = dcs[j] + dhj * o * (1.0 - tc[j] * tc[j]);
-                d[j] = dcj * g * i * (1.0 - i);
-                d[hidden + j] = dcj * cp[j] * f * (1.0 - f);
-                d[2 * hidden + j] = dcj * i * (1.0 - g * g);
-                d[3 * hidden + j] = dhj * tc[j] * o * (1.0 - o);
-                dcs[j] = dcj * f;
-            }
+            lstm_cell_cpu::backward(a, tc, cp, dhs, dy, dcs, d);
         }
         // dh_prev = d_gates_t · W_hh; padded rows keep their gradient (their state passed through).
         gemm(

@@ -14,6 +14,8 @@ mod linear;
 mod linear_cpu;
 mod lstm;
 #[cfg(feature = "ndarray")]
+mod lstm_cell_cpu;
+#[cfg(feature = "ndarray")]
 mod lstm_cpu;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod lstm_gpu;

@@ -1,0 +1,238 @@
+//! The element-wise part of the LSTM cell on the CPU, forward and backward, for one sequence at
+//! one step: the gate activations (sigmoid, tanh), the cell update and the hidden state, and
+//! their gradients.
+//!
+//! Written as plain loops over `f32` slices with an `exp` of its own (range reduction and a
+//! polynomial, no branches, no libm call), so that the compiler vectorises them; compiled three
+//! times — AVX-512, AVX2 + FMA, and the baseline — and chosen at run time by what the CPU has.
+//! The arithmetic is the same IEEE operations in every version (Rust never fuses a multiply and
+//! an add on its own), so all three give the same bits. Against libm's `expf` called per value,
+//! this took the gate math from a quarter of the MNIST-LSTM training step to a few percent.
+
+/// `e^x` to within 2 ulp for `x` in `[-87, 88]` (clamped outside it: `e^-87.3` ≈ 1.2e-38, the
+/// smallest normal float, and `e^88` ≈ 1.65e38): Cephes' `expf` without its branches.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split in two, so that n·LN2_HI is exact.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding and subtracting 1.5·2²³ rounds to the nearest integer (ties to even).
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.3, 88.0);
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_2e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let e_r = p * r * r + r + 1.0;
+    // 2^n through the exponent bits; n is in [-126, 127].
+    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    e_r * two_n
+}
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh` through one `exp`; absolute error within a few ulps of 1.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    2.0 / (1.0 + exp(-2.0 * x)) - 1.0
+}
+
+/// Runs `$generic(args)` compiled for the best instruction set the CPU has.
+macro_rules! dispatch {
+    ($generic:ident, $avx512:ident, $avx2:ident, ($($arg:ident: $ty:ty),*)) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn $avx512($($arg: $ty),*) {
+            $generic($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        fn $avx2($($arg: $ty),*) {
+            $generic($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { $avx512($($arg),*) };
+        } else if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            return unsafe { $avx2($($arg),*) };
+        }
+        $generic($($arg),*)
+    };
+}
+
+/// One step of one sequence, `H` hidden units: `gates` `[4H]` holds the pre-activations of i, f,
+/// g, o and gets their activations; `c` `[H]` holds `c_{t-1}` and gets `c_t`; `h` gets `h_t` and
+/// `tanh_c` gets `tanh(c_t)`.
+pub(super) fn forward(gates: &mut [f32], c: &mut [f32], h: &mut [f32], tanh_c: &mut [f32]) {
+    dispatch!(
+        forward_generic,
+        forward_avx512,
+        forward_avx2,
+        (gates: &mut [f32], c: &mut [f32], h: &mut [f32], tanh_c: &mut [f32])
+    );
+}
+
+#[inline(always)]
+fn forward_generic(gates: &mut [f32], c: &mut [f32], h: &mut [f32], tanh_c: &mut [f32]) {
+    let n = c.len();
+    let (i, rest) = gates.split_at_mut(n);
+    let (f, rest) = rest.split_at_mut(n);
+    let (g, o) = rest.split_at_mut(n);
+    let (o, h, tanh_c) = (&mut o[..n], &mut h[..n], &mut tanh_c[..n]);
+    for j in 0..n {
+        let (ij, fj, gj, oj) = (sigmoid(i[j]), sigmoid(f[j]), tanh(g[j]), sigmoid(o[j]));
+        (i[j], f[j], g[j], o[j]) = (ij, fj, gj, oj);
+        let cn = fj * c[j] + ij * gj;
+        let tc = tanh(cn);
+        c[j] = cn;
+        tanh_c[j] = tc;
+        h[j] = oj * tc;
+    }
+}
+
+/// The gradient of [`forward`] for one step of one sequence: from the saved activations `acts`
+/// `[4H]`, `tanh_c` and `c_prev` `[H]`, the gradient `dh` reaching `h_t` from the next step and
+/// `dy` from the output, and `dc` `[H]` (that of `c_t` in, that of `c_{t-1}` out), writes the
+/// gradient of the gate pre-activations into `d_gates` `[4H]`.
+pub(super) fn backward(
+    acts: &[f32],
+    tanh_c: &[f32],
+    c_prev: &[f32],
+    dh: &[f32],
+    dy: &[f32],
+    dc: &mut [f32],
+    d_gates: &mut [f32],
+) {
+    dispatch!(
+        backward_generic,
+        backward_avx512,
+        backward_avx2,
+        (
+            acts: &[f32],
+            tanh_c: &[f32],
+            c_prev: &[f32],
+            dh: &[f32],
+            dy: &[f32],
+            dc: &mut [f32],
+            d_gates: &mut [f32]
+        )
+    );
+}
+
+#[inline(always)]
+fn backward_generic(
+    acts: &[f32],
+    tanh_c: &[f32],
+    c_prev: &[f32],
+    dh: &[f32],
+    dy: &[f32],
+    dc: &mut [f32],
+    d_gates: &mut [f32],
+) {
+    let n = dc.len();
+    let (i, rest) = acts.split_at(n);
+    let (f, rest) = rest.split_at(n);
+    let (g, o) = rest.split_at(n);
+    let (d_i, rest) = d_gates.split_at_mut(n);
+    let (d_f, rest) = rest.split_at_mut(n);
+    let (d_g, d_o) = rest.split_at_mut(n);
+    let (o, d_o) = (&o[..n], &mut d_o[..n]);
+    let (tc, cp, dh, dy) = (&tanh_c[..n], &c_prev[..n], &dh[..n], &dy[..n]);
+    for j in 0..n {
+        let dhj = dh[j] + dy[j];
+        let dcj = dc[j] + dhj * o[j] * (1.0 - tc[j] * tc[j]);
+        d_i[j] = dcj * g[j] * i[j] * (1.0 - i[j]);
+        d_f[j] = dcj * cp[j] * f[j] * (1.0 - f[j]);
+        d_g[j] = dcj * i[j] * (1.0 - g[j] * g[j]);
+        d_o[j] = dhj * tc[j] * o[j] * (1.0 - o[j]);
+        dc[j] = dcj * f[j];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The polynomial `exp` is within 2 ulp of the correctly rounded one over the whole range
+    /// the gates use, and saturates instead of giving infinity, NaN or negative values outside.
+    #[test]
+    fn exp_is_within_two_ulp_of_libm() {
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (ours, libm) = (exp(x), (x as f64).exp());
+            let ulp = (libm as f32).to_bits().abs_diff(ours.to_bits());
+            assert!(ulp <= 2, "exp({x}) = {ours}, libm {libm}: {ulp} ulp apart");
+            x += 0.000_73;
+        }
+        for x in [-1e30, -200.0, -88.0, 89.0, 1e30, f32::MAX] {
+            let v = exp(x);
+            assert!(v.is_finite() && v >= 0.0, "exp({x}) = {v}");
+        }
+        assert!((0.0..1e-37).contains(&sigmoid(-1e30)));
+        assert_eq!(sigmoid(1e30), 1.0);
+        assert_eq!(tanh(-1e30), -1.0);
+    }
+
+    /// The vectorised versions (whichever this CPU runs) give the same bits as the scalar code
+    /// with libm's definitions up to `exp`'s rounding, and the cell obeys its equations.
+    #[test]
+    fn the_cell_follows_the_lstm_equations() {
+        let h = 37; // not a multiple of any vector width
+        let pre: Vec<f32> = (0..4 * h)
+            .map(|k| ((k * 7919) % 113) as f32 / 9.0 - 6.0)
+            .collect();
+        let c0: Vec<f32> = (0..h).map(|k| ((k * 31) % 17) as f32 / 4.0 - 2.0).collect();
+        let (mut gates, mut c) = (pre.clone(), c0.clone());
+        let (mut hs, mut tc) = (vec![0.0; h], vec![0.0; h]);
+        forward(&mut gates, &mut c, &mut hs, &mut tc);
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        for j in 0..h {
+            let p = |k: usize| pre[k * h + j] as f64;
+            let (i, f, g, o) = (sig(p(0)), sig(p(1)), p(2).tanh(), sig(p(3)));
+            let cn = f * c0[j] as f64 + i * g;
+            let close = |a: f32, b: f64, what: &str| {
+                assert!((a as f64 - b).abs() < 1e-6, "{what}[{j}]: {a} vs {b}")
+            };
+            close(gates[j], i, "i");
+            close(gates[h + j], f, "f");
+            close(gates[2 * h + j], g, "g");
+            close(gates[3 * h + j], o, "o");
+            close(c[j], cn, "c");
+            close(tc[j], cn.tanh(), "tanh c");
+            close(hs[j], o * cn.tanh(), "h");
+        }
+        // The dispatched version and the baseline one agree bit for bit.
+        let (mut g2, mut c2, mut h2, mut t2) =
+            (pre.clone(), c0.clone(), vec![0.0; h], vec![0.0; h]);
+        forward_generic(&mut g2, &mut c2, &mut h2, &mut t2);
+        assert_eq!((g2, c2, h2, t2), (gates.clone(), c.clone(), hs, tc.clone()));
+
+        let dh: Vec<f32> = (0..h).map(|k| (k % 5) as f32 - 2.0).collect();
+        let dy: Vec<f32> = (0..h).map(|k| (k % 3) as f32 * 0.5).collect();
+        let (mut dc, mut d_gates) = (vec![0.25; h], vec![0.0; 4 * h]);
+        backward(&gates, &tc, &c0, &dh, &dy, &mut dc, &mut d_gates);
+        let (mut dc2, mut d_gates2) = (vec![0.25; h], vec![0.0; 4 * h]);
+        backward_generic(&gates, &tc, &c0, &dh, &dy, &mut dc2, &mut d_gates2);
+        assert_eq!((&dc, &d_gates), (&dc2, &d_gates2));
+        // Spot-check the gradient of c_{t-1} against its definition: (dc + dh·o·(1 - tanh²c))·f.
+        for j in 0..h {
+            let (f, o, t) = (gates[h + j], gates[3 * h + j], tc[j]);
+            let want = (0.25 + (dh[j] + dy[j]) * o * (1.0 - t * t)) * f;
+            assert!((dc[j] - want).abs() < 1e-6, "dc[{j}]: {} vs {want}", dc[j]);
+        }
+    }
+}
