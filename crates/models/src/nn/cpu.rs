@@ -35,11 +35,20 @@ pub(crate) fn values<const D: usize>(tensor: Tensor<NdArray, D>) -> Vec<f32> {
 /// autodiff graph keeps) is copied in one `memcpy` when row-major. Burn's `into_data` would copy
 /// a shared buffer element by element through a dynamic-rank iterator, which took 9% of the CNN
 /// training step.
+///
+/// A strided buffer (a transposed or permuted view) is copied through ndarray's iterator for its
+/// fixed rank, several times faster than through the dynamic-rank one.
 pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32> {
     if let burn::backend::ndarray::NdArrayTensor::F32(storage) = &primitive {
-        if !storage.is_unique() {
-            if let Some(row_major) = storage.view().as_slice() {
-                return row_major.to_vec();
+        let view = storage.view();
+        match view.as_slice() {
+            Some(row_major) if !storage.is_unique() => return row_major.to_vec(),
+            // Held nowhere else: `into_data` below takes the buffer itself.
+            Some(_) => {}
+            None => {
+                if let Some(values) = strided_values(view) {
+                    return values;
+                }
             }
         }
     }
@@ -49,14 +58,39 @@ pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32>
         .unwrap_or_else(|err| unreachable!("cpu: f32 checked before: {err:?}"))
 }
 
+/// The values of a strided view of rank 2 to 4, row-major, through ndarray's fixed-rank iterator.
+fn strided_values(view: ndarray::ArrayViewD<'_, f32>) -> Option<Vec<f32>> {
+    Some(match view.ndim() {
+        2 => view
+            .into_dimensionality::<ndarray::Ix2>()
+            .ok()?
+            .iter()
+            .copied()
+            .collect(),
+        3 => view
+            .into_dimensionality::<ndarray::Ix3>()
+            .ok()?
+            .iter()
+            .copied()
+            .collect(),
+        4 => view
+            .into_dimensionality::<ndarray::Ix4>()
+            .ok()?
+            .iter()
+            .copied()
+            .collect(),
+        _ => return None,
+    })
+}
+
 /// A tensor of the CPU backend from row-major values.
 pub(crate) fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<NdArray, D> {
     Tensor::from_data(TensorData::new(values, shape), &Default::default())
 }
 
 /// [`tensor`] as the backend's primitive, for autodiff nodes and gradients.
-pub(crate) fn primitive<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Primitive {
-    tensor(values, shape).into_primitive().tensor()
+pub(crate) fn primitive(values: Vec<f32>, shape: impl Into<burn::tensor::Shape>) -> Primitive {
+    burn::backend::ndarray::NdArrayTensor::from_data(TensorData::new(values, shape))
 }
 
 /// `c[m×n] (+)= a[m×k] · b[k×n]` (strides as `(row, column)`), on the calling thread.

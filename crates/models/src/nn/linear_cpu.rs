@@ -18,7 +18,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, NdArray};
 use burn::module::Param;
 use burn::prelude::*;
-use burn::tensor::TensorPrimitive;
+use burn::tensor::{TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::cast;
@@ -170,7 +170,7 @@ pub(crate) fn input_gates<B: Backend>(weights: &GateWeights<B>, x: Tensor<B, 3>)
         out,
         layout: Layout::OutIn,
     };
-    product(x.reshape([seq * batch, input]), w, b1, b2, d).reshape([seq, batch, out])
+    product(x, w, b1, b2, d).reshape([seq, batch, out])
 }
 
 /// `x · weight + bias` of Burn's `Linear` (`weight [input, out]`) over the last axis of `x`; call
@@ -197,20 +197,16 @@ pub(crate) fn linear<B: Backend, const D: usize>(
         out,
         layout: Layout::InOut,
     };
-    let y = product(
-        x.reshape([rows, input]),
-        weight,
-        bias,
-        Tensor::zeros([out], &device),
-        d,
-    );
+    let y = product(x, weight, bias, Tensor::zeros([out], &device), d);
     shape[D - 1] = out;
     y.reshape(shape)
 }
 
-/// The operation on the generic backend: `x [rows, input]` → `[rows, out]`.
-fn product<B: Backend>(
-    x: Tensor<B, 2>,
+/// The operation on the generic backend: `x [.., input]` (`rows` rows in all) → `[rows, out]`.
+/// `x` goes in as it is: a strided one (the batch-first input of an LSTM, swapped to time-major)
+/// is read by [`primitive_values`], faster than by Burn's reshape.
+fn product<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
     w: Tensor<B, 2>,
     b1: Tensor<B, 1>,
     b2: Tensor<B, 1>,
@@ -218,7 +214,7 @@ fn product<B: Backend>(
 ) -> Tensor<B, 2> {
     if cpu::is_inference::<B>() {
         let (x, w, b1, b2): (
-            Tensor<NdArray, 2>,
+            Tensor<NdArray, D>,
             Tensor<NdArray, 2>,
             Tensor<NdArray, 1>,
             Tensor<NdArray, 1>,
@@ -226,12 +222,12 @@ fn product<B: Backend>(
         let y = forward(&values(x), &values(w), &values(b1), &values(b2), d);
         cast(tensor(y, [d.rows, d.out]))
     } else {
-        cast(tracked(cast(x), cast(w), cast(b1), cast(b2), d))
+        cast(tracked::<D>(cast(x), cast(w), cast(b1), cast(b2), d))
     }
 }
 
-fn tracked(
-    x: Tensor<Autodiff<NdArray>, 2>,
+fn tracked<const D: usize>(
+    x: Tensor<Autodiff<NdArray>, D>,
     w: Tensor<Autodiff<NdArray>, 2>,
     b1: Tensor<Autodiff<NdArray>, 1>,
     b2: Tensor<Autodiff<NdArray>, 1>,
@@ -244,7 +240,8 @@ fn tracked(
         b2.into_primitive().tensor(),
     ];
     let nodes = [&x, &w, &b1, &b2].map(|t| t.node.clone());
-    let xs = primitive_values::<2>(x.primitive);
+    let x_shape = x.primitive.shape();
+    let xs = primitive_values::<D>(x.primitive);
     let ws = primitive_values::<2>(w.primitive);
     let b1 = primitive_values::<1>(b1.primitive);
     let b2 = primitive_values::<1>(b2.primitive);
@@ -254,7 +251,15 @@ fn tracked(
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish(Arc::new(Saved { x: xs, w: ws, d }), y),
+        OpsKind::Tracked(prep) => {
+            let saved = Saved {
+                x: xs,
+                x_shape,
+                w: ws,
+                d,
+            };
+            prep.finish(Arc::new(saved), y)
+        }
         OpsKind::UnTracked(prep) => prep.finish(y),
     };
     Tensor::from_primitive(TensorPrimitive::Float(output))
@@ -263,6 +268,8 @@ fn tracked(
 #[derive(Debug)]
 struct Saved {
     x: Vec<f32>,
+    /// `x`'s shape, `[.., input]`, for its gradient.
+    x_shape: burn::tensor::Shape,
     w: Vec<f32>,
     d: Dims,
 }
@@ -282,7 +289,7 @@ impl Backward<NdArray, 4> for ProductBackward {
         let (d_x, d_w, d_b) = backward(&grad, &saved.x, &saved.w, d);
         let [p_x, p_w, p_b1, p_b2] = ops.parents;
         if let Some(node) = p_x {
-            grads.register::<NdArray>(node.id, primitive(d_x, [d.rows, d.input]));
+            grads.register::<NdArray>(node.id, primitive(d_x, saved.x_shape.clone()));
         }
         if let Some(node) = p_w {
             grads.register::<NdArray>(node.id, primitive(d_w, d.w_shape()));

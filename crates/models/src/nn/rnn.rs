@@ -347,7 +347,12 @@ pub(crate) fn run_layers<B: Backend, const N: usize>(
             }
             index += 1;
         }
-        x = Tensor::cat(outputs, 2);
+        // One direction's output is the layer's as it is (`cat` would copy it).
+        x = if outputs.len() == 1 {
+            outputs.remove(0)
+        } else {
+            Tensor::cat(outputs, 2)
+        };
     }
     let output = if batch_first { x.swap_dims(0, 1) } else { x };
     (output, finals.map(|all| Tensor::stack(all, 0)))
