@@ -45,121 +45,105 @@ fn tanh(x: f32) -> f32 {
     2.0 / (1.0 + exp(-2.0 * x)) - 1.0
 }
 
-/// Runs `$generic(args)` compiled for the best instruction set the CPU has.
-macro_rules! dispatch {
-    ($generic:ident, $avx512:ident, $avx2:ident, ($($arg:ident: $ty:ty),*)) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f")]
-        fn $avx512($($arg: $ty),*) {
-            $generic($($arg),*)
-        }
+/// Defines `$name`, which runs `$baseline` — the function written once, here — compiled for
+/// the best instruction set the CPU has: AVX-512F, AVX2 + FMA, or the target's baseline.
+macro_rules! multiversioned {
+    (
+        $(#[$doc:meta])*
+        $vis:vis fn $name:ident / $baseline:ident($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
+        #[inline(always)]
+        fn $baseline($($arg: $ty),*) $body
 
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        fn $avx2($($arg: $ty),*) {
-            $generic($($arg),*)
-        }
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn avx512($($arg: $ty),*) {
+                    $baseline($($arg),*)
+                }
 
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { $avx512($($arg),*) };
-        } else if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            return unsafe { $avx2($($arg),*) };
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    $baseline($($arg),*)
+                }
+
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, checked just above.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $baseline($($arg),*)
         }
-        $generic($($arg),*)
     };
 }
 
-/// One step of one sequence, `H` hidden units: `gates` `[4H]` holds the pre-activations of i, f,
-/// g, o and gets their activations; `c` `[H]` holds `c_{t-1}` and gets `c_t`; `h` gets `h_t` and
-/// `tanh_c` gets `tanh(c_t)`.
-pub(super) fn forward(gates: &mut [f32], c: &mut [f32], h: &mut [f32], tanh_c: &mut [f32]) {
-    dispatch!(
-        forward_generic,
-        forward_avx512,
-        forward_avx2,
-        (gates: &mut [f32], c: &mut [f32], h: &mut [f32], tanh_c: &mut [f32])
-    );
-}
-
-#[inline(always)]
-fn forward_generic(gates: &mut [f32], c: &mut [f32], h: &mut [f32], tanh_c: &mut [f32]) {
-    let n = c.len();
-    let (i, rest) = gates.split_at_mut(n);
-    let (f, rest) = rest.split_at_mut(n);
-    let (g, o) = rest.split_at_mut(n);
-    let (o, h, tanh_c) = (&mut o[..n], &mut h[..n], &mut tanh_c[..n]);
-    for j in 0..n {
-        let (ij, fj, gj, oj) = (sigmoid(i[j]), sigmoid(f[j]), tanh(g[j]), sigmoid(o[j]));
-        (i[j], f[j], g[j], o[j]) = (ij, fj, gj, oj);
-        let cn = fj * c[j] + ij * gj;
-        let tc = tanh(cn);
-        c[j] = cn;
-        tanh_c[j] = tc;
-        h[j] = oj * tc;
+multiversioned! {
+    /// One step of one sequence, `H` hidden units: `gates` `[4H]` holds the pre-activations of i,
+    /// f, g, o and gets their activations; `c` `[H]` holds `c_{t-1}` and gets `c_t`; `h` gets
+    /// `h_t` and `tanh_c` gets `tanh(c_t)`.
+    pub(super) fn forward / forward_baseline(
+        gates: &mut [f32],
+        c: &mut [f32],
+        h: &mut [f32],
+        tanh_c: &mut [f32],
+    ) {
+        let n = c.len();
+        let (i, rest) = gates.split_at_mut(n);
+        let (f, rest) = rest.split_at_mut(n);
+        let (g, o) = rest.split_at_mut(n);
+        let (o, h, tanh_c) = (&mut o[..n], &mut h[..n], &mut tanh_c[..n]);
+        for j in 0..n {
+            let (ij, fj, gj, oj) = (sigmoid(i[j]), sigmoid(f[j]), tanh(g[j]), sigmoid(o[j]));
+            (i[j], f[j], g[j], o[j]) = (ij, fj, gj, oj);
+            let cn = fj * c[j] + ij * gj;
+            let tc = tanh(cn);
+            c[j] = cn;
+            tanh_c[j] = tc;
+            h[j] = oj * tc;
+        }
     }
 }
 
-/// The gradient of [`forward`] for one step of one sequence: from the saved activations `acts`
-/// `[4H]`, `tanh_c` and `c_prev` `[H]`, the gradient `dh` reaching `h_t` from the next step and
-/// `dy` from the output, and `dc` `[H]` (that of `c_t` in, that of `c_{t-1}` out), writes the
-/// gradient of the gate pre-activations into `d_gates` `[4H]`.
-pub(super) fn backward(
-    acts: &[f32],
-    tanh_c: &[f32],
-    c_prev: &[f32],
-    dh: &[f32],
-    dy: &[f32],
-    dc: &mut [f32],
-    d_gates: &mut [f32],
-) {
-    dispatch!(
-        backward_generic,
-        backward_avx512,
-        backward_avx2,
-        (
-            acts: &[f32],
-            tanh_c: &[f32],
-            c_prev: &[f32],
-            dh: &[f32],
-            dy: &[f32],
-            dc: &mut [f32],
-            d_gates: &mut [f32]
-        )
-    );
-}
-
-#[inline(always)]
-fn backward_generic(
-    acts: &[f32],
-    tanh_c: &[f32],
-    c_prev: &[f32],
-    dh: &[f32],
-    dy: &[f32],
-    dc: &mut [f32],
-    d_gates: &mut [f32],
-) {
-    let n = dc.len();
-    let (i, rest) = acts.split_at(n);
-    let (f, rest) = rest.split_at(n);
-    let (g, o) = rest.split_at(n);
-    let (d_i, rest) = d_gates.split_at_mut(n);
-    let (d_f, rest) = rest.split_at_mut(n);
-    let (d_g, d_o) = rest.split_at_mut(n);
-    let (o, d_o) = (&o[..n], &mut d_o[..n]);
-    let (tc, cp, dh, dy) = (&tanh_c[..n], &c_prev[..n], &dh[..n], &dy[..n]);
-    for j in 0..n {
-        let dhj = dh[j] + dy[j];
-        let dcj = dc[j] + dhj * o[j] * (1.0 - tc[j] * tc[j]);
-        d_i[j] = dcj * g[j] * i[j] * (1.0 - i[j]);
-        d_f[j] = dcj * cp[j] * f[j] * (1.0 - f[j]);
-        d_g[j] = dcj * i[j] * (1.0 - g[j] * g[j]);
-        d_o[j] = dhj * tc[j] * o[j] * (1.0 - o[j]);
-        dc[j] = dcj * f[j];
+multiversioned! {
+    /// The gradient of [`forward`] for one step of one sequence: from the saved activations
+    /// `acts` `[4H]`, `tanh_c` and `c_prev` `[H]`, the gradient `dh` reaching `h_t` from the next
+    /// step and `dy` from the output, and `dc` `[H]` (that of `c_t` in, that of `c_{t-1}` out),
+    /// writes the gradient of the gate pre-activations into `d_gates` `[4H]`.
+    pub(super) fn backward / backward_baseline(
+        acts: &[f32],
+        tanh_c: &[f32],
+        c_prev: &[f32],
+        dh: &[f32],
+        dy: &[f32],
+        dc: &mut [f32],
+        d_gates: &mut [f32],
+    ) {
+        let n = dc.len();
+        let (i, rest) = acts.split_at(n);
+        let (f, rest) = rest.split_at(n);
+        let (g, o) = rest.split_at(n);
+        let (d_i, rest) = d_gates.split_at_mut(n);
+        let (d_f, rest) = rest.split_at_mut(n);
+        let (d_g, d_o) = rest.split_at_mut(n);
+        let (o, d_o) = (&o[..n], &mut d_o[..n]);
+        let (tc, cp, dh, dy) = (&tanh_c[..n], &c_prev[..n], &dh[..n], &dy[..n]);
+        for j in 0..n {
+            let dhj = dh[j] + dy[j];
+            let dcj = dc[j] + dhj * o[j] * (1.0 - tc[j] * tc[j]);
+            d_i[j] = dcj * g[j] * i[j] * (1.0 - i[j]);
+            d_f[j] = dcj * cp[j] * f[j] * (1.0 - f[j]);
+            d_g[j] = dcj * i[j] * (1.0 - g[j] * g[j]);
+            d_o[j] = dhj * tc[j] * o[j] * (1.0 - o[j]);
+            dc[j] = dcj * f[j];
+        }
     }
 }
 
@@ -218,7 +202,7 @@ mod tests {
         // The dispatched version and the baseline one agree bit for bit.
         let (mut g2, mut c2, mut h2, mut t2) =
             (pre.clone(), c0.clone(), vec![0.0; h], vec![0.0; h]);
-        forward_generic(&mut g2, &mut c2, &mut h2, &mut t2);
+        forward_baseline(&mut g2, &mut c2, &mut h2, &mut t2);
         assert_eq!((g2, c2, h2, t2), (gates.clone(), c.clone(), hs, tc.clone()));
 
         let dh: Vec<f32> = (0..h).map(|k| (k % 5) as f32 - 2.0).collect();
@@ -226,7 +210,7 @@ mod tests {
         let (mut dc, mut d_gates) = (vec![0.25; h], vec![0.0; 4 * h]);
         backward(&gates, &tc, &c0, &dh, &dy, &mut dc, &mut d_gates);
         let (mut dc2, mut d_gates2) = (vec![0.25; h], vec![0.0; 4 * h]);
-        backward_generic(&gates, &tc, &c0, &dh, &dy, &mut dc2, &mut d_gates2);
+        backward_baseline(&gates, &tc, &c0, &dh, &dy, &mut dc2, &mut d_gates2);
         assert_eq!((&dc, &d_gates), (&dc2, &d_gates2));
         // Spot-check the gradient of c_{t-1} against its definition: (dc + dh·o·(1 - tanh²c))·f.
         for j in 0..h {
