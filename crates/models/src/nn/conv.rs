@@ -51,7 +51,8 @@ pub fn forward_conv2d<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Tens
 /// `pool.forward(relu(conv.forward(input)))`: the convolution block of the MNIST CNNs. On the
 /// `ndarray` backend, for a plain convolution (see [`forward_conv2d`]) and a pooling without
 /// padding, dilation or ceil mode, one CPU operation computes all three and their gradients;
-/// elsewhere it is the three layers one after the other. Same result to float rounding.
+/// elsewhere it is the three layers one after the other. Same result to float rounding, except
+/// that a NaN in a window makes its output NaN, as in PyTorch (Burn 0.21's CPU max-pool skips NaNs).
 ///
 /// `input [batch, in_channels, height, width]` → `[batch, out_channels, pooled h, pooled w]`.
 ///
@@ -286,5 +287,26 @@ mod tests {
             let diff = (db(&grads_ours) - db(&grads_ref)).abs().max().into_scalar();
             assert!(diff < 1e-3, "bias gradient, {what}: {diff}");
         }
+    }
+
+    /// A NaN reaching the fused block comes out as NaN (a diverging network must show it), in
+    /// the pooled outputs whose windows see it and only there.
+    #[test]
+    fn a_nan_in_the_input_comes_out_of_the_relu_pool_block() {
+        use burn::nn::pool::MaxPool2dConfig;
+        let device = Default::default();
+        let conv: Conv2d<NdArray> = Conv2dConfig::new([1, 2], [3, 3]).init(&device);
+        let pool = MaxPool2dConfig::new([2, 2]).init();
+        let mut values = vec![0.5f32; 12 * 12];
+        values[0] = f32::NAN; // the top-left pixel: only the first convolution output reads it
+        let input = Tensor::<NdArray, 4>::from_data(
+            burn::tensor::TensorData::new(values, [1, 1, 12, 12]),
+            &device,
+        );
+        let out = forward_conv2d_relu_pool(&conv, &pool, input);
+        let nan = out.is_nan().into_data().into_vec::<bool>().unwrap();
+        // [1, 2, 5, 5]: the first pooled value of each channel.
+        let expected: Vec<bool> = (0..50).map(|k| k % 25 == 0).collect();
+        assert_eq!(nan, expected);
     }
 }

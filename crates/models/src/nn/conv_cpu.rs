@@ -229,18 +229,22 @@ fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], save: bool) -> 
             let at_out = (k * o + ch) * ph * pw;
             for py in 0..ph {
                 for px in 0..pw {
-                    // The first largest value of the window, as PyTorch and Burn pick it.
-                    let (mut best, mut at) = (f32::NEG_INFINITY, 0);
+                    // The first largest value of the window, as PyTorch and Burn pick it; a
+                    // NaN wins, as in PyTorch, so that a diverging network shows it.
+                    let (mut best, mut at, mut nan) = (f32::NEG_INFINITY, 0, false);
                     for i in 0..kernel[0] {
                         let start = (py * stride[0] + i) * ow + px * stride[1];
                         for (j, &v) in plane[start..][..kernel[1]].iter().enumerate() {
                             if v > best {
                                 (best, at) = (v, start + j);
                             }
+                            nan |= v.is_nan();
                         }
                     }
                     let q = py * pw + px;
-                    if best > 0.0 {
+                    if nan {
+                        out[at_out + q] = f32::NAN;
+                    } else if best > 0.0 {
                         out[at_out + q] = best;
                         if save {
                             argmax[at_out + q] = (base + at) as u32;
