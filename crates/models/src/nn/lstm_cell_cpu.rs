@@ -59,13 +59,15 @@ macro_rules! multiversioned {
         $vis fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                // `unsafe fn`: a safe function with `target_feature` needs Rust 1.86, and the
+                // workspace supports 1.85. Safe to call where the CPU has the features.
                 #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) {
+                unsafe fn avx512($($arg: $ty),*) {
                     $baseline($($arg),*)
                 }
 
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) {
+                unsafe fn avx2($($arg: $ty),*) {
                     $baseline($($arg),*)
                 }
 
