@@ -627,20 +627,19 @@ mod seed_size {
 
     use super::*;
     use crate::nn::without_fused_lstm;
-    use crate::MnistLstmConfig;
+    use crate::{MnistLstm, MnistLstmConfig};
 
     type A = Autodiff<NdArray>;
 
-    /// Seed 001's model at its own sizes (batch 100, 2 × 128, 28 steps, two thread blocks on
-    /// two threads): every parameter's gradient from the fused path equals the tensor path's.
-    #[test]
-    fn mnist_lstm_gradients_match_the_tensor_path_at_the_seeds_sizes() {
-        let device = Default::default();
-        let model = MnistLstmConfig::new().init::<A>(&device);
-        let x = Tensor::<A, 3>::random([100, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+    /// Every parameter's gradient of `loss(model)` from the fused path equals the tensor path's,
+    /// to `1e-4` of the largest value of each gradient.
+    fn assert_paths_agree(
+        model: &MnistLstm<A>,
+        loss: impl Fn(&MnistLstm<A>) -> Tensor<A, 1>,
+        when: &str,
+    ) {
         let grads_of = || {
-            let loss = model.forward(x.clone()).powf_scalar(2.0).mean();
-            let grads = loss.backward();
+            let grads = loss(model).backward();
             let mut all = Vec::new();
             model.visit(&mut Collect {
                 grads: &grads,
@@ -651,7 +650,7 @@ mod seed_size {
         let fused = grads_of();
         let plain = without_fused_lstm(grads_of);
         assert_eq!(fused.len(), plain.len());
-        for (a, b) in fused.iter().zip(&plain) {
+        for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
             let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
             let worst = a
                 .iter()
@@ -659,7 +658,7 @@ mod seed_size {
                 .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
             assert!(
                 worst / scale < 1e-4,
-                "relative gradient error {}",
+                "parameter {k} {when}: relative gradient error {}",
                 worst / scale
             );
         }
@@ -680,6 +679,17 @@ mod seed_size {
         }
     }
 
+    /// Seed 001's model at its own sizes (batch 100, 2 × 128, 28 steps, two thread blocks on
+    /// two threads): every parameter's gradient from the fused path equals the tensor path's.
+    #[test]
+    fn mnist_lstm_gradients_match_the_tensor_path_at_the_seeds_sizes() {
+        let device = Default::default();
+        let model = MnistLstmConfig::new().init::<A>(&device);
+        let x = Tensor::<A, 3>::random([100, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+        let loss = |m: &MnistLstm<A>| m.forward(x.clone()).powf_scalar(2.0).mean();
+        assert_paths_agree(&model, loss, "at initialization");
+    }
+
     /// The two paths stay equal away from initialization too: after 120 Adam steps (lr 0.01, the
     /// seed's optimizer) on one batch with cross-entropy, where the weights have grown and the
     /// gates saturate, the fused gradients still equal the tensor path's.
@@ -694,34 +704,11 @@ mod seed_size {
         let x = Tensor::<A, 3>::random([100, 28, 28], Distribution::Uniform(-0.5, 2.8), &device);
         let labels: Vec<i64> = (0..100).map(|k| (k * 7 % 10) as i64).collect();
         let y = Tensor::<A, 1, Int>::from_data(TensorData::new(labels, [100]), &device);
+        let loss = |m: &MnistLstm<A>| loss_fn.forward(m.forward(x.clone()), y.clone());
         for _ in 0..120 {
-            let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let grads = GradientsParams::from_grads(loss(&model).backward(), &model);
             model = optim.step(0.01, model, grads);
         }
-        let grads_of = || {
-            let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
-            let grads = loss.backward();
-            let mut all = Vec::new();
-            model.visit(&mut Collect {
-                grads: &grads,
-                all: &mut all,
-            });
-            all
-        };
-        let fused = grads_of();
-        let plain = without_fused_lstm(grads_of);
-        for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
-            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
-            let worst = a
-                .iter()
-                .zip(b)
-                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-            assert!(
-                worst / scale < 1e-4,
-                "parameter {k}: relative gradient error {} after training",
-                worst / scale
-            );
-        }
+        assert_paths_agree(&model, loss, "after 120 Adam steps");
     }
 }
