@@ -239,24 +239,37 @@ fn a_device_that_does_not_exist_is_named_with_the_ones_that_do() {
     );
 }
 
+/// What burn-fusion 0.21 panics with when it loses a tensor's handle, an upstream race
+/// (tracel-ai/burn#4347, open) seen here only with other wgpu tests running beside the toy.
+const UPSTREAM_FUSION_RACE: &str = "Should have handle for tensor";
+
 #[test]
 fn a_toy_trains_on_wgpu_and_names_its_adapter() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("run");
-    let (code, stdout, stderr) = zoo(
-        &[
-            "train",
-            "--model",
-            "classification",
-            "--backend",
-            "wgpu",
-            "--epochs",
-            "20",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let train = |out: &Path| {
+        zoo(
+            &[
+                "train",
+                "--model",
+                "classification",
+                "--backend",
+                "wgpu",
+                "--epochs",
+                "20",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let mut out = tmp.path().join("run");
+    let (mut code, mut stdout, mut stderr) = train(&out);
+    if code != Some(0) && stderr.contains(UPSTREAM_FUSION_RACE) {
+        // One retry of that failure only; any other failure, or the race twice, fails the test.
+        eprintln!("retrying once: burn-fusion lost a tensor handle (tracel-ai/burn#4347)");
+        out = tmp.path().join("retry");
+        (code, stdout, stderr) = train(&out);
+    }
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
