@@ -4,7 +4,7 @@
 //! its device or driver is one clear line and a non-zero exit.
 #![cfg(all(feature = "ndarray", feature = "wgpu"))]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use burn::backend::wgpu::WgpuDevice;
@@ -246,33 +246,7 @@ const UPSTREAM_FUSION_RACE: &str = "Should have handle for tensor";
 #[test]
 fn a_toy_trains_on_wgpu_and_names_its_adapter() {
     let tmp = tempfile::tempdir().unwrap();
-    let train = |out: &Path| {
-        zoo(
-            &[
-                "train",
-                "--model",
-                "classification",
-                "--backend",
-                "wgpu",
-                "--epochs",
-                "20",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &[],
-        )
-    };
-    let mut out = tmp.path().join("run");
-    let (mut code, mut stdout, mut stderr) = train(&out);
-    if code != Some(0) && stderr.contains(UPSTREAM_FUSION_RACE) {
-        // One retry of that failure only; any other failure, or the race twice, fails the test.
-        eprintln!("retrying once: burn-fusion lost a tensor handle (tracel-ai/burn#4347)");
-        out = tmp.path().join("retry");
-        (code, stdout, stderr) = train(&out);
-    }
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let (summary, _, out) = toy_on_wgpu(&tmp.path().join("run"), &[]);
     assert_eq!(summary["backend"], "wgpu");
     let device = summary["device"].as_str().unwrap();
     println!("wgpu trained on {device}");
@@ -282,27 +256,38 @@ fn a_toy_trains_on_wgpu_and_names_its_adapter() {
     assert!(Path::new(&out.join("model.mpk")).is_file());
 }
 
-/// The summary of the wgpu run `args` (the classification toy: 20 full-batch steps of 200 points,
-/// seed 3) and its stdout.
-fn toy_on_wgpu(out: &Path, args: &[&str]) -> (serde_json::Value, String) {
-    let mut all = vec![
-        "train",
-        "--model",
-        "classification",
-        "--backend",
-        "wgpu",
-        "--epochs",
-        "20",
-        "--seed",
-        "3",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    all.extend(args);
-    let (code, stdout, stderr) = zoo(&all, &[]);
+/// The summary of the wgpu run `args` (the classification toy: 20 full-batch steps of 200 points)
+/// into `out`, its stdout, and the run folder. The run is retried once, into `out`-retry, when
+/// it fails with [`UPSTREAM_FUSION_RACE`]; any other failure, or the race twice, fails the test.
+fn toy_on_wgpu(out: &Path, args: &[&str]) -> (serde_json::Value, String, PathBuf) {
+    let train = |out: &Path| {
+        let mut all = vec![
+            "train",
+            "--model",
+            "classification",
+            "--backend",
+            "wgpu",
+            "--epochs",
+            "20",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        all.extend(args);
+        zoo(&all, &[])
+    };
+    let mut out = out.to_path_buf();
+    let (mut code, mut stdout, mut stderr) = train(&out);
+    if code != Some(0) && stderr.contains(UPSTREAM_FUSION_RACE) {
+        eprintln!("retrying once: burn-fusion lost a tensor handle (tracel-ai/burn#4347)");
+        out.set_file_name(format!(
+            "{}-retry",
+            out.file_name().unwrap().to_string_lossy()
+        ));
+        (code, stdout, stderr) = train(&out);
+    }
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    (serde_json::from_str(&summary).unwrap(), stdout)
+    (serde_json::from_str(&summary).unwrap(), stdout, out)
 }
 
 #[test]
@@ -311,14 +296,17 @@ fn two_logical_devices_on_one_adapter_train_as_one_device_does() {
     // gradient of half of every batch on its own copy of the model; their mean makes each update,
     // so the run is the one-device run up to float rounding.
     let tmp = tempfile::tempdir().unwrap();
-    let (two, stdout) = toy_on_wgpu(&tmp.path().join("two"), &["--devices", "0,0"]);
+    let (two, stdout, _) = toy_on_wgpu(
+        &tmp.path().join("two"),
+        &["--seed", "3", "--devices", "0,0"],
+    );
     assert!(stdout.contains("Devices: 2 ("), "{stdout}");
     assert!(
         stdout.contains("batch 100 on each of the global 200"),
         "{stdout}"
     );
     assert_eq!(two["devices"], 2, "{two}");
-    let (one, _) = toy_on_wgpu(&tmp.path().join("one"), &["--device", "0"]);
+    let (one, _, _) = toy_on_wgpu(&tmp.path().join("one"), &["--seed", "3", "--device", "0"]);
     assert!(one.get("devices").is_none(), "{one}");
     for key in ["valid_loss", "test_loss"] {
         let (a, b) = (two[key].as_f64().unwrap(), one[key].as_f64().unwrap());
