@@ -21,7 +21,7 @@ pub fn mnist_sample() -> PathBuf {
 /// never exercises a stale binary.
 pub fn zoo_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_bin("zoo-train", "zoo"))
+    BIN.get_or_init(|| build_bin("zoo-cli", "zoo"))
 }
 
 /// The binary of the `examples/use-zoo-models` crate, built like [`zoo_bin`].
@@ -30,7 +30,7 @@ pub fn example_bin() -> &'static Path {
     BIN.get_or_init(|| build_bin("use-zoo-models", "use-zoo-models"))
 }
 
-/// The zoo-train features the tests build `zoo` with (`ZOO_TEST_FEATURES`, which `cargo xtask
+/// The zoo-cli features the tests build `zoo` with (`ZOO_TEST_FEATURES`, which `cargo xtask
 /// test` sets to `wgpu,cuda`, the features of its test build), or `None` for the default set.
 pub fn zoo_features() -> Option<&'static str> {
     static FEATURES: OnceLock<Option<String>> = OnceLock::new();
@@ -72,7 +72,7 @@ fn build_bin(package: &str, bin: &str) -> PathBuf {
     if release {
         build.arg("--release");
     }
-    if let Some(features) = zoo_features().filter(|_| package == "zoo-train") {
+    if let Some(features) = zoo_features().filter(|_| package == "zoo-cli") {
         build.args(["--features", features]);
     }
     let status = build.status().expect("run cargo build");

@@ -199,7 +199,8 @@ fn a_malformed_treebank_is_named_by_file_and_line() {
 }
 
 #[test]
-fn predict_needs_a_tagger_run() {
+fn predict_reads_the_inputs_of_each_runs_own_data() {
+    // The classification toy answers points with its cluster names; a sentence is no point.
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("cls");
     zoo(
@@ -208,22 +209,26 @@ fn predict_needs_a_tagger_run() {
             "train",
             "--model",
             "classification",
-            "--epochs",
-            "1",
             "--out",
             run.to_str().unwrap(),
         ],
     )
     .assert_ok();
-    let out = zoo(
-        tmp.path(),
-        &["predict", "--run", run.to_str().unwrap(), "Hello"],
+    let run = run.to_str().unwrap();
+    let out = zoo(tmp.path(), &["predict", "--run", run, "--", "2,2", "-2 -2"]);
+    let lines: Vec<&str> = out.assert_ok().stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("2,2: (2, 2)  ((2, 2) 0.9"),
+        "{lines:?}"
     );
+    assert!(
+        lines[1].starts_with("-2 -2: (-2, -2)  ((-2, -2) 0.9"),
+        "{lines:?}"
+    );
+    let out = zoo(tmp.path(), &["predict", "--run", run, "Hello"]);
     let line = out.error_line();
     assert!(
-        line.contains(
-            "a `classification` run; `zoo predict` tags sentences with a `pos-tagger` run"
-        ),
+        line.contains("`Hello` is not a point: give 2 number(s)"),
         "{line}"
     );
 }

@@ -5,10 +5,10 @@
 
 use crate::cmd::{cargo, run as run_command, workspace_root};
 
-/// The environment variable that tells the end-to-end tests (tests/src/lib.rs) which zoo-train
+/// The environment variable that tells the end-to-end tests (tests/src/lib.rs) which zoo-cli
 /// features to build the `zoo` binary with.
 const ZOO_FEATURES_VAR: &str = "ZOO_TEST_FEATURES";
-/// zoo-train's backend features besides the default ndarray.
+/// zoo-cli's backend features besides the default ndarray.
 const ALL_BACKENDS: &str = "wgpu,cuda";
 
 /// Runs every check in turn, stopping at the first failure.
@@ -41,9 +41,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--release",
             "--no-fail-fast",
             "--features",
-            "zoo-train/wgpu,zoo-train/cuda",
+            "zoo-cli/wgpu,zoo-cli/cuda",
         ],
     ];
+    models_alone(&root)?;
     for step in steps {
         let mut command = cargo();
         command.current_dir(&root).args(*step);
@@ -60,4 +61,44 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     eprintln!("all checks passed");
     Ok(())
+}
+
+/// zoo-models alone is Burn and its models: with no features its normal dependencies are `burn`
+/// only (no backend, no CLI, no data crate), and it builds so, without a warning.
+fn models_alone(root: &std::path::Path) -> Result<(), String> {
+    let tree = [
+        "tree",
+        "-p",
+        "zoo-models",
+        "--no-default-features",
+        "-e",
+        "normal",
+    ];
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(tree)
+        .args(["--depth", "1", "--prefix", "none"]);
+    eprintln!("$ cargo {} --depth 1 --prefix none", tree.join(" "));
+    let output = command
+        .output()
+        .map_err(|err| format!("cannot run cargo tree: {err}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let dependencies: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    if !output.status.success() || dependencies != ["burn"] {
+        return Err(format!(
+            "zoo-models without features must depend on burn alone; cargo tree says:\n{text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let mut check = cargo();
+    check
+        .current_dir(root)
+        .args(["clippy", "-p", "zoo-models", "--no-default-features"])
+        .args(["--", "-D", "warnings"]);
+    run_command(check)
 }

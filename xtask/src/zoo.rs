@@ -3,7 +3,7 @@
 
 use crate::cmd::{cargo, run as run_command, workspace_root};
 
-/// The backends and the cargo feature of zoo-train that compiles each in.
+/// The backends and the cargo feature of zoo-cli that compiles each in.
 const BACKENDS: &[(&str, Option<&str>)] = &[
     ("ndarray", None),
     ("wgpu", Some("wgpu")),
@@ -42,7 +42,7 @@ pub fn run(subcommand: &str, args: &[String]) -> Result<(), String> {
         "--release",
         "--quiet",
         "--package",
-        "zoo-train",
+        "zoo-cli",
         "--bin",
         "zoo",
     ]);

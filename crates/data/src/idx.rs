@@ -5,11 +5,12 @@
 //! (checked against the file's real length before anything is allocated) and label values.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::bufread::GzDecoder;
+
+use crate::sniff::open_sniffed;
 
 /// Side of an MNIST image in pixels.
 pub const IMAGE_SIDE: usize = 28;
@@ -19,7 +20,6 @@ pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 pub const MAX_LABEL: u8 = 9;
 
 const UNSIGNED_BYTE: u8 = 0x08;
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// What an IDX file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,13 +178,8 @@ pub fn read_idx(path: &Path, kind: IdxKind) -> Result<IdxData, IdxError> {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io_err)?;
-    let file_len = file.metadata().map_err(io_err)?.len();
-    let mut buffered = BufReader::new(file);
-    let compressed = buffered
-        .fill_buf()
-        .map_err(io_err)?
-        .starts_with(&GZIP_MAGIC);
+    let (buffered, compressed) = open_sniffed(path).map_err(io_err)?;
+    let file_len = buffered.get_ref().metadata().map_err(io_err)?.len();
     let reader: Box<dyn Read> = if compressed {
         Box::new(GzDecoder::new(buffered))
     } else {

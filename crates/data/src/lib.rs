@@ -3,6 +3,7 @@
 //! - [`mnist`]: the four standard IDX files of MNIST (or Fashion-MNIST, same format), raw or
 //!   gzip-compressed, from any folder, validated down to the last byte; batchers that make
 //!   `[B, 28, 28]` (rows as a sequence) or `[B, 1, 28, 28]` (images) tensors.
+//! - [`digit`]: a picture (PNG, any size) as a 28×28 MNIST digit, for prediction.
 //! - [`pos`]: part-of-speech tagging: seed 000's toy sentences, a CoNLL-U reader (Universal
 //!   Dependencies treebanks), vocabularies and a length-bucketing batcher of padded sentences.
 //! - [`toy`]: the synthetic regression and two-cluster classification sets of seed 004.
@@ -11,9 +12,11 @@
 #![deny(missing_docs)]
 
 mod batch;
+pub mod digit;
 pub mod idx;
 pub mod mnist;
 pub mod pos;
+mod sniff;
 pub mod toy;
 
 pub use batch::{ClassificationBatch, RegressionBatch};

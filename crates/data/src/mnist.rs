@@ -41,8 +41,10 @@ impl MnistSplit {
     }
 }
 
-/// Which dataset of the MNIST format the files hold; decides the class names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which dataset of the MNIST format the files hold; decides the class names. In configs:
+/// `"mnist"` or `"fashion-mnist"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MnistVariant {
     /// Handwritten digits 0–9.
     #[default]

@@ -23,6 +23,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use crate::sniff::open_sniffed;
+
 /// One sentence with a tag per word.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaggedSentence {
@@ -45,8 +47,9 @@ pub fn toy_sentences() -> Vec<TaggedSentence> {
     ]
 }
 
-/// Which CoNLL-U column holds the tags to learn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which CoNLL-U column holds the tags to learn. In configs: `"upos"` or `"xpos"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TagColumn {
     /// Column 4: the 17 Universal POS tags.
     Upos,
@@ -120,15 +123,10 @@ pub enum ConlluError {
 /// its tags from `column`. Comment lines, multiword-token ranges (`3-4`) and empty nodes (`5.1`)
 /// are skipped; anything else that breaks the format is an error naming `file:line`.
 pub fn read_conllu(path: &Path, column: TagColumn) -> Result<Vec<TaggedSentence>, ConlluError> {
-    let file = std::fs::File::open(path).map_err(|source| ConlluError::Open {
+    let (reader, gzip) = open_sniffed(path).map_err(|source| ConlluError::Open {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut reader = BufReader::new(file);
-    let gzip = reader
-        .fill_buf()
-        .map(|head| head.starts_with(&[0x1f, 0x8b]))
-        .unwrap_or(false);
     let reader: Box<dyn Read> = if gzip {
         Box::new(MultiGzDecoder::new(reader))
     } else {
@@ -198,66 +196,15 @@ pub fn parse_conllu<R: BufRead>(
             opened = true;
             continue;
         }
-        let columns: Vec<&str> = line.split('\t').collect();
-        if columns.len() != 10 {
-            return Err(malformed(
-                number,
-                format!(
-                    "{} tab-separated columns, CoNLL-U has 10 (ID FORM LEMMA UPOS XPOS FEATS \
-                     HEAD DEPREL DEPS MISC)",
-                    columns.len()
-                ),
-            ));
-        }
-        let id = columns[0];
-        let number_pair = |sep: char| {
-            id.split_once(sep)
-                .map(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok())
-                .unwrap_or(false)
-        };
-        if number_pair('-') || number_pair('.') {
-            opened = true; // a multiword token or an empty node: not a word to tag
-            continue;
-        }
-        let expected = current.words.len() + 1;
-        match id.parse::<usize>() {
-            Ok(n) if n == expected => {}
-            Ok(n) => {
-                return Err(malformed(
-                    number,
-                    format!(
-                        "word id {n} where {expected} was expected (ids count from 1 in each \
-                         sentence; is a blank line missing or a line lost?)"
-                    ),
-                ))
+        match word_line(line, current.words.len() + 1, column) {
+            Ok(Some((form, tag))) => {
+                current.words.push(form.to_string());
+                current.tags.push(tag.to_string());
             }
-            Err(_) => {
-                return Err(malformed(
-                    number,
-                    format!(
-                        "`{id}` is not a word id (an integer, a range like 3-4 or a decimal \
-                         like 5.1)"
-                    ),
-                ))
-            }
+            // A multiword token or an empty node: not a word to tag.
+            Ok(None) => opened = true,
+            Err(message) => return Err(malformed(number, message)),
         }
-        let form = columns[1];
-        let tag = columns[column.index()];
-        if form.is_empty() {
-            return Err(malformed(number, "empty word form (column 2)".into()));
-        }
-        if tag.is_empty() || tag == "_" {
-            return Err(malformed(
-                number,
-                format!(
-                    "no {} tag for `{form}`; choose the other tag column if this treebank has \
-                     only that one",
-                    column.label()
-                ),
-            ));
-        }
-        current.words.push(form.to_string());
-        current.tags.push(tag.to_string());
     }
     if !current.words.is_empty() {
         sentences.push(current);
@@ -273,6 +220,58 @@ pub fn parse_conllu<R: BufRead>(
         });
     }
     Ok(sentences)
+}
+
+/// The word form and tag of a CoNLL-U word line (the `expected`-th word of its sentence), `None`
+/// for a multiword range (`3-4`) or an empty node (`5.1`), or what is wrong with the line.
+fn word_line(
+    line: &str,
+    expected: usize,
+    column: TagColumn,
+) -> Result<Option<(&str, &str)>, String> {
+    let columns: Vec<&str> = line.split('\t').collect();
+    if columns.len() != 10 {
+        return Err(format!(
+            "{} tab-separated columns, CoNLL-U has 10 (ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL \
+             DEPS MISC)",
+            columns.len()
+        ));
+    }
+    let id = columns[0];
+    let number_pair = |sep: char| {
+        id.split_once(sep)
+            .map(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok())
+            .unwrap_or(false)
+    };
+    if number_pair('-') || number_pair('.') {
+        return Ok(None);
+    }
+    match id.parse::<usize>() {
+        Ok(n) if n == expected => {}
+        Ok(n) => {
+            return Err(format!(
+                "word id {n} where {expected} was expected (ids count from 1 in each sentence; is \
+                 a blank line missing or a line lost?)"
+            ))
+        }
+        Err(_) => {
+            return Err(format!(
+                "`{id}` is not a word id (an integer, a range like 3-4 or a decimal like 5.1)"
+            ))
+        }
+    }
+    let (form, tag) = (columns[1], columns[column.index()]);
+    if form.is_empty() {
+        return Err("empty word form (column 2)".into());
+    }
+    if tag.is_empty() || tag == "_" {
+        return Err(format!(
+            "no {} tag for `{form}`; choose the other tag column if this treebank has only that \
+             one",
+            column.label()
+        ));
+    }
+    Ok(Some((form, tag)))
 }
 
 /// A vocabulary file that cannot be used.

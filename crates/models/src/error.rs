@@ -10,7 +10,8 @@ pub struct InvalidConfig {
 }
 
 impl InvalidConfig {
-    pub(crate) fn new(field: &'static str, reason: impl Into<String>) -> Self {
+    /// The value of `field` is wrong for `reason`.
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
         Self {
             field,
             reason: reason.into(),
@@ -18,7 +19,7 @@ impl InvalidConfig {
     }
 
     /// Fails with `field` unless `value >= min`.
-    pub(crate) fn at_least(field: &'static str, value: usize, min: usize) -> Result<(), Self> {
+    pub fn at_least(field: &'static str, value: usize, min: usize) -> Result<(), Self> {
         if value >= min {
             Ok(())
         } else {

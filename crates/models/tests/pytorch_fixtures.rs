@@ -186,6 +186,7 @@ fn every_fixture_matches_pytorch_forward_and_backward() {
     }
 }
 
+#[cfg(feature = "import")]
 #[test]
 fn state_dict_files_load_by_name_and_give_pytorchs_outputs() {
     use zoo_models::import::load_pytorch;
@@ -226,6 +227,7 @@ fn state_dict_files_load_by_name_and_give_pytorchs_outputs() {
     }
 }
 
+#[cfg(feature = "import")]
 #[test]
 fn a_state_dict_that_does_not_fit_lists_every_problem() {
     use zoo_models::import::load_pytorch;

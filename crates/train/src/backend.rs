@@ -8,7 +8,7 @@ use std::fmt;
 use burn::tensor::backend::AutodiffBackend;
 
 /// The backends the zoo can train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendName {
     /// CPU, pure Rust (always available; the default).
     Ndarray,
@@ -19,6 +19,9 @@ pub enum BackendName {
 }
 
 impl BackendName {
+    /// Every backend, in the order the command line lists them.
+    pub const ALL: [BackendName; 3] = [BackendName::Ndarray, BackendName::Wgpu, BackendName::Cuda];
+
     /// The name used on the command line and in summaries.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,6 +38,17 @@ impl BackendName {
             BackendName::Wgpu => cfg!(feature = "wgpu"),
             BackendName::Cuda => cfg!(feature = "cuda"),
         }
+    }
+}
+
+impl std::str::FromStr for BackendName {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.as_str() == name)
+            .ok_or_else(|| format!("unknown backend `{name}`; choose ndarray, wgpu or cuda"))
     }
 }
 
@@ -57,6 +71,45 @@ pub struct Target {
     pub others: Vec<burn::tensor::backend::DeviceId>,
     /// Their names.
     pub other_names: Vec<String>,
+}
+
+/// Where a command runs: a backend and its device (`--device N`), or several devices of it
+/// (`--devices 0,1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The backend.
+    pub backend: BackendName,
+    /// Its device number [default: the best one].
+    pub device: Option<usize>,
+    /// Several devices, data-parallel (`zoo train --devices`); `device` is then unused.
+    pub devices: Option<Vec<usize>>,
+}
+
+impl Placement {
+    /// One device of `backend`.
+    pub fn new(backend: BackendName, device: Option<usize>) -> Self {
+        Self {
+            backend,
+            device,
+            devices: None,
+        }
+    }
+
+    /// Checks, before anything is written, that the backend and device(s) are there.
+    pub fn preflight(&self) -> anyhow::Result<()> {
+        match &self.devices {
+            Some(devices) => preflight_devices(self.backend, devices),
+            None => preflight(self.backend, self.device),
+        }
+    }
+
+    /// Runs `job` there.
+    pub fn run<J: BackendJob>(&self, job: J) -> anyhow::Result<J::Output> {
+        match &self.devices {
+            Some(devices) => dispatch_devices(self.backend, devices, job),
+            None => dispatch(self.backend, self.device, job),
+        }
+    }
 }
 
 /// Work to run on whichever backend the user picked, written once for all of them.
@@ -506,6 +559,23 @@ mod tests {
             name.starts_with("CPU: ") && name.ends_with(" threads)"),
             "{name}"
         );
+    }
+
+    #[test]
+    fn a_placement_checks_its_devices_before_running() {
+        let twice = Placement {
+            devices: Some(vec![0, 1, 0]),
+            ..Placement::new(BackendName::Cuda, None)
+        };
+        let err = twice.preflight().unwrap_err().to_string();
+        assert!(err.contains("listed twice"), "{err}");
+        assert!(Placement::new(BackendName::Ndarray, Some(0))
+            .preflight()
+            .is_ok());
+        let err = Placement::new(BackendName::Ndarray, Some(1))
+            .preflight()
+            .unwrap_err();
+        assert!(err.to_string().contains("one device, the CPU"), "{err}");
     }
 
     #[test]

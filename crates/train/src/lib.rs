@@ -1,33 +1,23 @@
-//! Training, evaluation and the `zoo` command line of the Burn model zoo.
+//! The training toolkit of the Burn model zoo, for the zoo's models and for yours.
 //!
-//! `zoo train` reads an experiment config (`configs/<model>.toml`, embedded; flags override it),
-//! trains with burn-train's supervised learner on the chosen backend and writes
-//! `runs/<name>/`: `config.toml`, `checkpoint/`, `metrics.csv`, `model.mpk`, `summary.json`.
-//! `zoo eval --run DIR` reloads the model and reproduces the test figures; `zoo predict --run DIR
-//! "A sentence"` tags words with a trained `pos-tagger`. `zoo import` turns a
-//! PyTorch `state_dict` file into a run folder.
+//! A model tells the toolkit what it is by implementing [`ZooModel`]: its name, its config, its
+//! data ([`data::DataSource`]), its task ([`task::Task`]) and how to build it. From that, every
+//! operation works for it on every backend ([`backend`]): training with burn-train's learner
+//! inside the zoo's loop (exact resume, a divergence guard, global gradient clipping, several
+//! devices and several machines; [`learner`], [`parallel`]), evaluation, prediction, PyTorch
+//! import and step timing ([`run`]). A [`Registry`] finds models by name and loads their
+//! configs ([`config`]); the `zoo` command line (crate zoo-cli) is built on it.
+#![deny(missing_docs)]
 
-pub mod artifacts;
 pub mod backend;
-pub mod bench;
-pub mod checkpoint;
-pub mod cli;
-mod clip;
-pub mod compare;
 pub mod config;
-#[cfg(feature = "distributed")]
-pub mod distributed;
-pub mod download;
-pub mod eval;
-pub mod import;
-pub mod models;
-mod optim;
-pub mod plots;
-pub mod predict;
-pub mod predict_image;
-pub mod progress;
-pub mod report;
-pub mod shard;
-mod strategy;
+pub mod data;
+pub mod learner;
+pub mod model;
+pub mod parallel;
+pub mod registry;
+pub mod run;
 pub mod task;
-pub mod train;
+
+pub use model::ZooModel;
+pub use registry::{LoadedExperiment, Registration, Registry};

@@ -9,6 +9,7 @@ use flate2::Compression;
 
 use super::*;
 use crate::mnist::{MnistDataset, MnistFolder, MnistSplit};
+use crate::sniff::GZIP_MAGIC;
 
 const IMAGES: u32 = 2051;
 const LABELS: u32 = 2049;

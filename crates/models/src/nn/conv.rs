@@ -1,19 +1,21 @@
-//! 2-D convolution as unfold (im2col) + one matrix product, for the CPU backend.
+//! 2-D convolution (and the convolution + ReLU + max-pool block of the MNIST CNNs) through the
+//! fused CPU operation where the backend has it.
 //!
 //! Burn 0.21's `ndarray` backend computes `conv2d` and its gradients with a direct loop over every
-//! output pixel, about 50 MNIST images a second for the pytorch/examples CNN on 2 cores. Unfolding
-//! the input into `[batch × pixels, channels × kernel]` and multiplying by the weight matrix puts
-//! the work into one GEMM forward and two backward, as PyTorch's CPU kernels do. The GPU backends
-//! have fast convolution kernels of their own and keep Burn's `Conv2d::forward`.
+//! output pixel, about 50 MNIST images a second for the pytorch/examples CNN on 2 cores; the fused
+//! operation (unfold + one GEMM forward, two backward, as PyTorch's CPU kernels do) is 100 times
+//! faster. The GPU backends have fast convolution kernels of their own and keep Burn's
+//! `Conv2d::forward`.
 
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
+#[cfg(feature = "ndarray")]
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
-use burn::tensor::ops::PadMode;
 
 /// The padding `[top, left, bottom, right]` of `conv` if it is a plain convolution (stride 1,
 /// dilation 1, one group, `Valid` or `Explicit` padding), the kind the CPU operation computes.
+#[cfg(feature = "ndarray")]
 fn plain_padding<B: Backend>(conv: &Conv2d<B>) -> Option<[usize; 4]> {
     let plain = conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1;
     match conv.padding {
@@ -24,28 +26,27 @@ fn plain_padding<B: Backend>(conv: &Conv2d<B>) -> Option<[usize; 4]> {
     }
 }
 
-/// `conv.forward(input)`, computed by the CPU operation of `conv_cpu` (or by [`conv2d_gemm`]) on
-/// the `ndarray` backend when the layer is a plain convolution (stride 1, dilation 1, one group,
+/// `conv.forward(input)`, computed by a fused CPU operation on the `ndarray` backend (see
+/// [`super::fused`]) when the layer is a plain convolution (stride 1, dilation 1, one group,
 /// `Valid` or `Explicit` padding), and by Burn's own kernel otherwise. Same weights, same result
 /// to float rounding.
 ///
 /// `input [batch, in_channels, height, width]` → `[batch, out_channels, height', width']`.
 pub fn forward_conv2d<B: Backend>(conv: &Conv2d<B>, input: Tensor<B, 4>) -> Tensor<B, 4> {
-    let bias = || conv.bias.as_ref().map(|bias| bias.val());
-    match plain_padding(conv) {
-        #[cfg(feature = "ndarray")]
-        Some(padding) if super::cpu::supported::<B>(input.dtype()) => super::conv_cpu::conv2d(
+    #[cfg(feature = "ndarray")]
+    if let (Some(padding), Some(super::fused::Route::Cpu { tracked })) =
+        (plain_padding(conv), super::fused::route::<B>(input.dtype()))
+    {
+        return super::fused::cpu::conv::conv2d(
+            tracked,
             input,
             conv.weight.val(),
-            bias(),
+            conv.bias.as_ref().map(|bias| bias.val()),
             padding,
-            super::conv_cpu::Epilogue::Identity,
-        ),
-        Some(padding) if B::name(&input.device()).contains("ndarray") => {
-            conv2d_gemm(input, conv.weight.val(), bias(), padding)
-        }
-        _ => conv.forward(input),
+            super::fused::cpu::conv::Epilogue::Identity,
+        );
     }
+    conv.forward(input)
 }
 
 /// `pool.forward(relu(conv.forward(input)))`: the convolution block of the MNIST CNNs. On the
@@ -77,7 +78,9 @@ pub fn forward_conv2d_relu_pool<B: Backend>(
     input: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
     #[cfg(feature = "ndarray")]
-    if let Some(padding) = plain_padding(conv) {
+    if let (Some(padding), Some(super::fused::Route::Cpu { tracked })) =
+        (plain_padding(conv), super::fused::route::<B>(input.dtype()))
+    {
         let [_, _, height, width] = input.dims();
         let [_, _, kh, kw] = conv.weight.dims();
         let [top, left, bottom, right] = padding;
@@ -88,13 +91,14 @@ pub fn forward_conv2d_relu_pool<B: Backend>(
             && pool.stride.iter().all(|&s| s > 0)
             && fits(height + top + bottom, kh, pool.kernel_size[0])
             && fits(width + left + right, kw, pool.kernel_size[1]);
-        if simple_pool && super::cpu::supported::<B>(input.dtype()) {
-            return super::conv_cpu::conv2d(
+        if simple_pool {
+            return super::fused::cpu::conv::conv2d(
+                tracked,
                 input,
                 conv.weight.val(),
                 conv.bias.as_ref().map(|bias| bias.val()),
                 padding,
-                super::conv_cpu::Epilogue::ReluMaxPool {
+                super::fused::cpu::conv::Epilogue::ReluMaxPool {
                     kernel: pool.kernel_size,
                     stride: pool.stride,
                 },
@@ -104,66 +108,15 @@ pub fn forward_conv2d_relu_pool<B: Backend>(
     pool.forward(burn::tensor::activation::relu(forward_conv2d(conv, input)))
 }
 
-/// Stride-1 convolution by unfolding: `input [batch, channels, height, width]`, `weight
-/// [out_channels, channels, kh, kw]` (Burn's and PyTorch's layout), `bias [out_channels]`,
-/// zero `padding` `[top, left, bottom, right]` → `[batch, out_channels, height', width']`.
-///
-/// Differentiable through Burn's autodiff: its backward is slices and matrix products.
-pub fn conv2d_gemm<B: Backend>(
-    input: Tensor<B, 4>,
-    weight: Tensor<B, 4>,
-    bias: Option<Tensor<B, 1>>,
-    padding: [usize; 4],
-) -> Tensor<B, 4> {
-    let [top, left, bottom, right] = padding;
-    let input = if padding == [0; 4] {
-        input
-    } else {
-        input.pad((left, right, top, bottom), PadMode::Constant(0.0))
-    };
-    let [batch, channels, height, width] = input.dims();
-    let [out_channels, weight_channels, kh, kw] = weight.dims();
-    assert_eq!(
-        channels, weight_channels,
-        "conv2d_gemm: input has {channels} channels, the weight expects {weight_channels}"
-    );
-    let (out_h, out_w) = (height + 1 - kh, width + 1 - kw);
-
-    // [batch, channels, kh*kw, out_h, out_w]: one shifted view of the input per kernel tap.
-    let taps: Vec<Tensor<B, 4>> = (0..kh)
-        .flat_map(|i| (0..kw).map(move |j| (i, j)))
-        .map(|(i, j)| {
-            input
-                .clone()
-                .slice([0..batch, 0..channels, i..i + out_h, j..j + out_w])
-        })
-        .collect();
-    let columns: Tensor<B, 5> = Tensor::stack(taps, 2);
-    // [batch * out_h * out_w, channels * kh * kw], the order of the weight's flattened rows.
-    let columns = columns
-        .reshape([batch, channels * kh * kw, out_h * out_w])
-        .swap_dims(1, 2)
-        .reshape([batch * out_h * out_w, channels * kh * kw]);
-    let weight = weight
-        .reshape([out_channels, channels * kh * kw])
-        .transpose();
-    let mut output = columns.matmul(weight); // [batch * pixels, out_channels]
-    if let Some(bias) = bias {
-        output = output + bias.unsqueeze::<2>();
-    }
-    output
-        .reshape([batch, out_h * out_w, out_channels])
-        .swap_dims(1, 2)
-        .reshape([batch, out_channels, out_h, out_w])
-}
-
 #[cfg(test)]
 mod tests {
     use burn::backend::{Autodiff, NdArray};
     use burn::nn::conv::Conv2dConfig;
+    use burn::nn::PaddingConfig2d;
     use burn::tensor::Distribution;
 
     use super::*;
+    use crate::nn::fused::with_fused;
 
     type B = Autodiff<NdArray>;
 
@@ -186,7 +139,7 @@ mod tests {
                 Tensor::<B, 4>::random([2, 3, 9, 8], Distribution::Normal(0.0, 1.0), &device)
                     .require_grad();
             let reference = conv.forward(input.clone());
-            let ours = forward_conv2d(&conv, input.clone());
+            let ours = with_fused(true, || forward_conv2d(&conv, input.clone()));
             assert_eq!(ours.dims(), reference.dims(), "{padding:?}");
             assert_close(ours.clone(), reference.clone(), "output");
 
@@ -255,7 +208,9 @@ mod tests {
             }
             let reference =
                 pool.forward(burn::tensor::activation::relu(conv.forward(input.clone())));
-            let ours = forward_conv2d_relu_pool(&conv, &pool, input.clone());
+            let ours = with_fused(true, || {
+                forward_conv2d_relu_pool(&conv, &pool, input.clone())
+            });
             assert_eq!(ours.dims(), reference.dims(), "{what}");
             assert_close(ours.clone(), reference.clone(), &what);
 
@@ -303,7 +258,7 @@ mod tests {
             burn::tensor::TensorData::new(values, [1, 1, 12, 12]),
             &device,
         );
-        let out = forward_conv2d_relu_pool(&conv, &pool, input);
+        let out = with_fused(true, || forward_conv2d_relu_pool(&conv, &pool, input));
         let nan = out.is_nan().into_data().into_vec::<bool>().unwrap();
         // [1, 2, 5, 5]: the first pooled value of each channel.
         let expected: Vec<bool> = (0..50).map(|k| k % 25 == 0).collect();

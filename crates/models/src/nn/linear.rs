@@ -1,11 +1,12 @@
-//! Burn's `Linear` layer, computed on the CPU backend by the operation of `linear_cpu`.
+//! Burn's `Linear` layer, computed on the CPU backend by a fused operation.
 
 use burn::nn::Linear;
 use burn::prelude::*;
 
-/// `linear.forward(input)`, computed on the `ndarray` backend (`f32`) by one CPU operation with
-/// its own backward pass (the products through `gemm`'s AVX-512/AVX2 kernels, the rows over
-/// rayon's threads), and by Burn's `Linear::forward` on every other backend. Same weights (either
+/// `linear.forward(input)`, computed on the `ndarray` backend (`f32`; feature `ndarray`, switch of
+/// [`super::fused`] on) by one CPU operation with its own backward pass (the products through
+/// `gemm`'s AVX-512/AVX2 kernels, the rows over rayon's threads), and by Burn's `Linear::forward`
+/// on every other backend. Same weights (either
 /// `LinearLayout`), same result to float rounding.
 ///
 /// `input [..., d_input]` → `[..., d_output]`.
@@ -25,10 +26,12 @@ pub fn forward_linear<B: Backend, const D: usize>(
     linear: &Linear<B>,
     input: Tensor<B, D>,
 ) -> Tensor<B, D> {
-    #[cfg(feature = "ndarray")]
-    if super::cpu::supported::<B>(input.dtype()) {
-        let bias = linear.bias.as_ref().map(|bias| bias.val());
-        return super::linear_cpu::linear(input, linear.weight.val(), bias);
+    match super::fused::route::<B>(input.dtype()) {
+        #[cfg(feature = "ndarray")]
+        Some(super::fused::Route::Cpu { tracked }) => {
+            let bias = linear.bias.as_ref().map(|bias| bias.val());
+            super::fused::cpu::linear::linear(tracked, input, linear.weight.val(), bias)
+        }
+        _ => linear.forward(input),
     }
-    linear.forward(input)
 }

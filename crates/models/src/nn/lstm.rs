@@ -176,33 +176,27 @@ impl<B: Backend> Lstm<B> {
             input,
             self.batch_first,
             [h0, c0],
-            |weights, x, state, reverse| {
+            |weights, x, state, reverse| match super::fused::route::<B>(x.dtype()) {
                 #[cfg(feature = "ndarray")]
-                if super::lstm_cpu::available::<B>(x.dtype()) {
+                Some(super::fused::Route::Cpu { tracked }) => {
                     let [h0, c0] = state;
-                    let (out, h, c) = super::lstm_cpu::recurrence(
-                        input_gates(weights, x),
-                        weights.weight_hh.val(),
-                        h0,
-                        c0,
-                        reverse,
-                        lengths,
+                    let gates_x = super::fused::cpu::linear::input_gates(tracked, weights, x);
+                    let w_hh = weights.weight_hh.val();
+                    let (out, h, c) = super::fused::cpu::lstm::recurrence(
+                        tracked, gates_x, w_hh, h0, c0, reverse, lengths,
                     );
-                    return (out, [h, c]);
+                    (out, [h, c])
                 }
+                // The kernel runs sequences without padding; padded batches take the tensor path.
                 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-                if lengths.is_none() && super::lstm_gpu::available::<B>(x.dtype()) {
+                Some(super::fused::Route::Gpu(served)) if lengths.is_none() => {
                     let [h0, c0] = state;
-                    let (out, h, c) = super::lstm_gpu::recurrence(
-                        input_gates(weights, x),
-                        weights.weight_hh.val(),
-                        h0,
-                        c0,
-                        reverse,
-                    );
-                    return (out, [h, c]);
+                    let (gates_x, w_hh) = (input_gates(weights, x), weights.weight_hh.val());
+                    let (out, h, c) =
+                        super::fused::gpu_lstm::recurrence(served, gates_x, w_hh, h0, c0, reverse);
+                    (out, [h, c])
                 }
-                run_direction(weights, x, state, reverse, &mask, &step)
+                _ => run_direction(weights, x, state, reverse, &mask, &step),
             },
         );
         Ok((output, LstmState { hidden, cell }))
@@ -210,14 +204,10 @@ impl<B: Backend> Lstm<B> {
 }
 
 /// The input part of every step's gates, `x_t · W_ihᵀ + b_ih + b_hh` as `[T, B, 4H]`: one matrix
-/// product over all steps, for the fused recurrences ([`super::lstm_cpu`], `lstm_gpu`). On the
-/// CPU backend one operation of its own ([`super::linear_cpu`]), elsewhere tensor operations.
-#[cfg(any(feature = "ndarray", feature = "wgpu", feature = "cuda"))]
+/// product over all steps, as tensor operations, for the GPU kernel (the CPU recurrence has its
+/// own operation for it).
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
 fn input_gates<B: Backend>(weights: &super::GateWeights<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-    #[cfg(feature = "ndarray")]
-    if super::cpu::supported::<B>(x.dtype()) {
-        return super::linear_cpu::input_gates(weights, x);
-    }
     let [seq, batch, features] = x.dims();
     let gates_x = weights.input_part(x.reshape([seq * batch, features]));
     let gates_x = match &weights.bias_hh {

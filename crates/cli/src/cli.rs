@@ -1,0 +1,351 @@
+//! The `zoo` command line's flags (clap): `zoo train`, `zoo eval`, `zoo import`, `zoo predict`,
+//! `zoo compare`, `zoo bench`, `zoo report`, `zoo coordinator`, `zoo data`, `zoo models`.
+// The flags' doc comments are clap's help texts, which name placeholders as `<model>`.
+#![allow(rustdoc::invalid_html_tags)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use zoo_train::backend::{BackendName, Placement};
+use zoo_train::config::Overrides;
+use zoo_train::data::DataFlags;
+
+use crate::download::DATASETS;
+use crate::report::REPORT_FILE;
+
+/// Train, evaluate and list the models of the Burn model zoo.
+#[derive(Debug, Parser)]
+#[command(name = "zoo", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model and write its run folder (config, checkpoints, metrics, model, summary).
+    Train(TrainArgs),
+    /// Reload a run's model and evaluate it on the test set.
+    Eval(EvalArgs),
+    /// Load a PyTorch state_dict (`torch.save(model.state_dict(), FILE)`) into a zoo model and
+    /// write a run folder that `zoo eval --run DIR` reads.
+    Import(ImportArgs),
+    /// A trained run's answers to new inputs: tags of sentences (a tagger's run), classes of
+    /// pictures (an MNIST model's run: `zoo predict --run DIR digit.png [--invert]`), values or
+    /// classes of points (the toys' runs: `zoo predict --run DIR 0.5`).
+    Predict(PredictArgs),
+    /// Train the same experiment on several backends and tabulate speed, memory and accuracy.
+    Compare(CompareArgs),
+    /// Time training steps of the zoo's models (and Burn's own LSTM) on one backend, beside
+    /// PyTorch on the same shapes: milliseconds per step and the ratio to PyTorch.
+    Bench(BenchArgs),
+    /// Put finished runs side by side in one self-contained HTML page: their figures, bar charts
+    /// of seconds per epoch and test accuracy, and each run's curves and confusion matrix.
+    Report(ReportArgs),
+    /// Run the coordinator of a multi-node run (burn-collective's global orchestrator) until
+    /// interrupted: `zoo coordinator --port P`, then each node `zoo train --nodes N --rank R
+    /// --coordinator HOST:P --listen HOST:Q`.
+    Coordinator(CoordinatorArgs),
+    /// Datasets: `zoo data download mnist|fashion-mnist` fetches the four IDX archives from the
+    /// standard mirrors and checks each one's SHA-256.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// List the models.
+    Models,
+}
+
+/// Parses a backend name (`ndarray`, `wgpu`, `cuda`).
+fn backend(name: &str) -> Result<BackendName, String> {
+    name.parse()
+}
+
+/// Where a command runs: `--backend` and `--device`.
+#[derive(Debug, Args)]
+pub struct On {
+    /// Backend to run on: ndarray (CPU), wgpu or cuda.
+    #[arg(long, value_parser = backend, default_value = "ndarray")]
+    pub backend: BackendName,
+    /// Device number of the backend (wgpu: its adapters in order; cuda: the GPU) [default: the best one].
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
+}
+
+impl On {
+    /// The placement on one device.
+    pub fn placement(&self) -> Placement {
+        Placement::new(self.backend, self.device)
+    }
+}
+
+/// `zoo coordinator` flags.
+#[derive(Debug, Args)]
+pub struct CoordinatorArgs {
+    /// Port to listen on (all interfaces).
+    #[arg(long, value_name = "P")]
+    pub port: u16,
+}
+
+/// `zoo data` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download a dataset's four archives (tried mirror after mirror, resumable, each checked
+    /// against its published SHA-256 before it is moved into place).
+    Download(DownloadArgs),
+}
+
+/// `zoo data download` flags.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The dataset.
+    #[arg(value_parser = DATASETS)]
+    pub dataset: String,
+    /// Folder to put the files in [default: data/mnist or data/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Base URL of a server holding the files under their standard names (repeatable; tried in
+    /// the order given, instead of the built-in mirrors).
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+    /// Check the files against this SHA256SUMS file (`HEX  NAME` lines, as sha256sum writes)
+    /// instead of the published checksums: for a mirror holding another edition of the files.
+    #[arg(long, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
+    /// Seconds to wait for a connection, and for each read, before trying the next mirror.
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub timeout: u64,
+}
+
+/// `zoo report` flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run folders written by `zoo train` (or `zoo import`), in the order to show them.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// The page to write.
+    #[arg(long, value_name = "FILE", default_value = REPORT_FILE)]
+    pub out: PathBuf,
+    /// The page's title.
+    #[arg(long, default_value = "zoo report")]
+    pub title: String,
+}
+
+/// `zoo compare` flags.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The backends, in order, comma-separated: ndarray,wgpu,cuda.
+    #[arg(long, value_parser = backend, value_delimiter = ',', required = true)]
+    pub backends: Vec<BackendName>,
+    /// Add a row for PyTorch running the same model, data and settings
+    /// (tools/torch_reference.py; skipped with a note where `import torch` fails).
+    #[arg(long)]
+    pub torch: bool,
+    /// Folder for the runs and the table [default: runs/compare-<model>-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Device number for the GPU backends.
+    #[arg(long, value_name = "N")]
+    pub device: Option<usize>,
+    /// The experiment.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+}
+
+/// Which experiment, and the values that replace the config's.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// Model, a name of `zoo models` [default: mnist-lstm, or the config's model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Experiment file (TOML); keys it leaves out come from the model's built-in config.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Passes over the training set.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Samples per training step.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long, value_name = "F")]
+    pub lr: Option<f64>,
+    /// Seed of the weights, the shuffling and the toy data.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Run the layers as fused operations where the backend has them (true), or as Burn's
+    /// tensor operations everywhere (false): same results to float rounding, slower.
+    #[arg(long, value_name = "BOOL")]
+    pub fused: Option<bool>,
+    /// Folder of the dataset (the four MNIST-format IDX files, raw or .gz; a treebank folder).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which MNIST-format dataset the files hold (class names and default folder).
+    #[arg(long, value_parser = ["mnist", "fashion-mnist"])]
+    pub dataset: Option<String>,
+    /// Train on the first N training samples only.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+}
+
+impl ExperimentArgs {
+    /// The flags that replace config values.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            seed: self.seed,
+            fused: self.fused,
+            data: DataFlags {
+                dir: self.data_dir.clone(),
+                dataset: self.dataset.clone(),
+                train_limit: self.train_limit,
+            },
+        }
+    }
+}
+
+/// `zoo predict` flags.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Run folder written by `zoo train` (or `zoo import`).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// A text file of inputs, one per line (`-` reads standard input); prints one answer line
+    /// per line.
+    #[arg(long, value_name = "FILE", conflicts_with = "inputs")]
+    pub file: Option<PathBuf>,
+    /// Inputs, each one argument: sentences to tag (a tagger's run), image files to classify
+    /// (an MNIST model's run: PNG of any size, grey or colour), points (the toys: `0.5`, `1,-2`;
+    /// after `--` when one starts with a minus sign, as in `-- -1,2`).
+    #[arg(
+        value_name = "INPUT",
+        required_unless_present = "file",
+        allow_negative_numbers = true
+    )]
+    pub inputs: Vec<String>,
+    /// The images are dark ink on a light background (a drawing); MNIST's are light on dark.
+    #[arg(long)]
+    pub invert: bool,
+    /// Where to run the model.
+    #[command(flatten)]
+    pub on: On,
+}
+
+/// `zoo import` flags.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Model the file holds, a name of `zoo models`.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Experiment file whose `[model]` shape matches the file [default: the model's built-in config].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The PyTorch file (.pt / .pth) holding the state_dict.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Folder of the dataset to evaluate on [default: the config's].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run folder to write [default: runs/<model>-import-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where to evaluate.
+    #[command(flatten)]
+    pub on: On,
+}
+
+/// `zoo train` flags; each replaces the value of the config.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The experiment.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// Run folder to write [default: runs/<model>-<UTC time>].
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Number of nodes of a multi-node run (one process per machine or device; see
+    /// docs/distributed.md); with --rank, --coordinator and --listen.
+    #[arg(long, value_name = "N", requires_all = ["rank", "coordinator", "listen"])]
+    pub nodes: Option<u32>,
+    /// This node's rank, 0 to N-1: rank 0 writes the run folder, the others only node-R.log.
+    #[arg(long, value_name = "R", requires = "nodes")]
+    pub rank: Option<u32>,
+    /// The coordinator started with `zoo coordinator --port P`, as HOST:P.
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub coordinator: Option<String>,
+    /// Where the other nodes reach this one, HOST:PORT (its tensor service listens on PORT).
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub listen: Option<String>,
+    /// Seconds to wait for the coordinator, and at each step for the other nodes, before
+    /// stopping with an error.
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    pub node_timeout: u64,
+    /// Continue the unfinished run in DIR (killed, or stopped) from its last complete epoch,
+    /// with its optimizer state and data order: it ends as the uninterrupted run would have.
+    /// Its own config.toml is used; only --epochs may change (other flags must agree with it).
+    #[arg(long, value_name = "DIR", conflicts_with = "nodes")]
+    pub resume: Option<PathBuf>,
+    /// Where to train.
+    #[command(flatten)]
+    pub on: On,
+    /// Several devices of one machine, data-parallel (wgpu, cuda): e.g. `--devices 0,1`. Each
+    /// computes its share of every batch; --batch-size stays the global batch (a multiple of
+    /// the device count). The first device holds the model and the optimizer.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        num_args = 1,
+        conflicts_with = "device"
+    )]
+    pub devices: Option<Vec<usize>>,
+}
+
+impl TrainArgs {
+    /// The placement: `--devices`, or `--backend` and `--device`.
+    pub fn placement(&self) -> Placement {
+        Placement {
+            devices: self.devices.clone(),
+            ..self.on.placement()
+        }
+    }
+}
+
+/// `zoo bench` flags.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Only these cases (repeatable) [default: mnist-lstm, mnist-lstm/tensor-ops,
+    /// mnist-lstm/burn-nn-lstm, mnist-cnn]: a model of `zoo models`, `MODEL/tensor-ops` for it
+    /// with the fused operations off, or `mnist-lstm/burn-nn-lstm` (Burn's stock LSTM).
+    #[arg(long = "case", value_name = "NAME")]
+    pub cases: Vec<String>,
+    /// Timed steps per case; the median is reported.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub steps: usize,
+    /// Untimed steps before them.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub warmup: usize,
+    /// Add PyTorch's times for the same cases (tools/torch_bench.py; on the GPU when the backend
+    /// is wgpu or cuda and torch sees one) and the ratio to them.
+    #[arg(long)]
+    pub torch: bool,
+    /// Where to time.
+    #[command(flatten)]
+    pub on: On,
+}
+
+/// `zoo eval` flags.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Run folder written by `zoo train`.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Folder of the dataset, if not the one the run was trained on.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where to evaluate.
+    #[command(flatten)]
+    pub on: On,
+}

@@ -1,0 +1,20 @@
+//! `zoo import --model NAME --from FILE.pt`: a PyTorch state_dict becomes a run folder.
+
+use zoo_train::config::Overrides;
+use zoo_train::run::artifacts::new_run_dir;
+use zoo_train::Registry;
+
+use crate::cli::ImportArgs;
+
+/// Runs `zoo import`.
+pub fn run(args: ImportArgs, registry: &Registry) -> anyhow::Result<()> {
+    let mut experiment = registry.load(args.model.as_deref(), args.config.as_deref())?;
+    experiment.apply(&Overrides::data_dir(args.data_dir))?;
+    experiment.pin_data_dir();
+    let placement = args.on.placement();
+    placement.preflight()?;
+    let name = format!("{}-import", experiment.model_name());
+    let dir = new_run_dir(args.out.as_deref(), &name)?;
+    experiment.import(&args.from, &dir, &placement)?;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! One file per `zoo` subcommand; [`run`] picks it. `bench` and `compare` are public for their
+//! tables.
+
+use zoo_train::Registry;
+
+use crate::cli::{Cli, Command};
+
+pub mod bench;
+pub mod compare;
+mod data;
+mod eval;
+mod import;
+mod predict;
+mod report;
+mod train;
+
+/// Runs a parsed command line with the models of `registry`.
+pub fn run(cli: Cli, registry: &Registry) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train::run(args, registry).map(|_| ()),
+        Command::Eval(args) => eval::run(args, registry),
+        Command::Import(args) => import::run(args, registry),
+        Command::Predict(args) => predict::run(args, registry),
+        Command::Compare(args) => compare::run(args, registry),
+        Command::Bench(args) => bench::run(args, registry),
+        Command::Report(args) => report::run(args),
+        Command::Coordinator(args) => coordinator(args.port),
+        Command::Data(command) => data::run(command),
+        Command::Models => {
+            for registration in registry.entries() {
+                println!("{:<18} {}", registration.name, registration.description);
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(feature = "distributed")]
+fn coordinator(port: u16) -> anyhow::Result<()> {
+    zoo_train::parallel::distributed::run_coordinator(port)
+}
+
+#[cfg(not(feature = "distributed"))]
+fn coordinator(_port: u16) -> anyhow::Result<()> {
+    anyhow::bail!(zoo_train::parallel::node::NO_DISTRIBUTED)
+}
+
+/// The experiment a run folder was trained with (its `config.toml`), read with `registry`.
+fn run_config(
+    registry: &Registry,
+    dir: &std::path::Path,
+) -> anyhow::Result<Box<dyn zoo_train::LoadedExperiment>> {
+    let path = dir.join(zoo_train::run::artifacts::CONFIG_FILE);
+    anyhow::ensure!(
+        path.is_file(),
+        "{}: no {} here; pass the folder of a run made by `zoo train` (runs/<name>)",
+        dir.display(),
+        zoo_train::run::artifacts::CONFIG_FILE
+    );
+    Ok(registry.load(None, Some(&path))?)
+}

@@ -1,0 +1,10 @@
+//! Tests of the command line's parts (zoo-cli's library has no unit tests of its own: a
+//! unit-test build of it would instantiate the toolkit for every model and backend a second
+//! time, minutes of CI; these link the one build).
+
+mod bench_table;
+mod compare_table;
+mod download;
+mod plots;
+mod registry;
+mod report;

@@ -1,0 +1,510 @@
+//! 2-d convolution (stride 1, no dilation, one group, zero padding) on the CPU as one operation
+//! with its own backward pass: each thread unrolls a block of images side by side into one column
+//! matrix (im2col) and multiplies it by the weight matrix; the backward pass multiplies back and
+//! folds the columns into the input's gradient (col2im), and skips that half when the input needs
+//! no gradient (a network's first layer). One node in the autodiff graph instead of an unfold into
+//! `kh·kw` slices, a stack and layout copies as tensor operations.
+//!
+//! The operation can end with ReLU and max-pooling ([`Epilogue::ReluMaxPool`], the block of the
+//! MNIST CNNs): computed on the convolution's output while it is still in cache, keeping only
+//! where each window's maximum was for the backward pass, instead of Burn's separate ReLU and
+//! `max_pool2d_with_indices` (with their 64-bit index tensors) and their gradients.
+//!
+//! [`crate::nn::forward_conv2d`] and [`crate::nn::forward_conv2d_relu_pool`] use it automatically on
+//! `NdArray` and `Autodiff<NdArray>`; the tests hold it equal to Burn's own operations, forward
+//! and gradients.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::{Autodiff, NdArray};
+use burn::prelude::*;
+use burn::tensor::TensorPrimitive;
+use rayon::prelude::*;
+
+use super::super::cast;
+use super::{gemm, primitive, primitive_values, tensor, values};
+
+/// What the operation applies to the convolution's output (bias included) before returning it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Epilogue {
+    /// Nothing: the convolution itself.
+    Identity,
+    /// ReLU, then max-pooling over `kernel` windows every `stride` pixels (no padding, no
+    /// dilation; windows that do not fit are dropped, the floor mode of PyTorch and Burn).
+    ReluMaxPool {
+        /// Window height and width.
+        kernel: [usize; 2],
+        /// Step between windows, rows and columns.
+        stride: [usize; 2],
+    },
+}
+
+/// Sizes of one convolution.
+#[derive(Debug, Clone, Copy)]
+struct Dims {
+    batch: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    out_channels: usize,
+    kh: usize,
+    kw: usize,
+    /// top, left, bottom, right
+    padding: [usize; 4],
+    epilogue: Epilogue,
+}
+
+impl Dims {
+    fn out_h(&self) -> usize {
+        self.height + self.padding[0] + self.padding[2] + 1 - self.kh
+    }
+    fn out_w(&self) -> usize {
+        self.width + self.padding[1] + self.padding[3] + 1 - self.kw
+    }
+    /// Rows of the column matrix: `C·kh·kw`.
+    fn taps(&self) -> usize {
+        self.channels * self.kh * self.kw
+    }
+    /// Output pixels per channel.
+    fn pixels(&self) -> usize {
+        self.out_h() * self.out_w()
+    }
+    fn image(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// Height and width of what the operation returns: the convolution's, or the pooled one's.
+    fn result_hw(&self) -> [usize; 2] {
+        match self.epilogue {
+            Epilogue::Identity => [self.out_h(), self.out_w()],
+            Epilogue::ReluMaxPool { kernel, stride } => [
+                (self.out_h().saturating_sub(kernel[0])) / stride[0] + 1,
+                (self.out_w().saturating_sub(kernel[1])) / stride[1] + 1,
+            ],
+        }
+    }
+
+    /// The result's shape, `[N, O, H', W']`.
+    fn result_shape(&self) -> [usize; 4] {
+        let [h, w] = self.result_hw();
+        [self.batch, self.out_channels, h, w]
+    }
+
+    /// Values of the result per image.
+    fn result_image(&self) -> usize {
+        let [_, o, h, w] = self.result_shape();
+        o * h * w
+    }
+
+    /// The images cut into one block per thread.
+    fn blocks(&self) -> Vec<Range<usize>> {
+        let n = rayon::current_num_threads().min(self.batch).max(1);
+        (0..n)
+            .map(|k| k * self.batch / n..(k + 1) * self.batch / n)
+            .collect()
+    }
+
+    /// The input row that output row `oy` reads through kernel row `i`, if not in the padding.
+    fn source_row(&self, i: usize, oy: usize) -> Option<usize> {
+        (oy + i)
+            .checked_sub(self.padding[0])
+            .filter(|&y| y < self.height)
+    }
+
+    /// For kernel column `j`: the output columns `lo..hi` that read inside the input, and the
+    /// input column that `lo` reads (output column `ox` reads `ox + j - left`).
+    fn source_cols(&self, j: usize) -> (usize, usize, usize) {
+        let left = self.padding[1];
+        let lo = left.saturating_sub(j).min(self.out_w());
+        let hi = (self.width + left)
+            .saturating_sub(j)
+            .min(self.out_w())
+            .max(lo);
+        (lo, hi, lo + j - left.min(lo + j))
+    }
+}
+
+/// `image [C, H, W]` → its `OH·OW` columns of `cols`, whose rows (`C·kh·kw` of them, zero where a
+/// tap falls in the padding) start every `ld` values.
+fn im2col(image: &[f32], d: &Dims, cols: &mut [f32], ld: usize) {
+    let (oh, ow, p) = (d.out_h(), d.out_w(), d.pixels());
+    for c in 0..d.channels {
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let row = &mut cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
+                let (lo, hi, x0) = d.source_cols(j);
+                for oy in 0..oh {
+                    let out = &mut row[oy * ow..][..ow];
+                    let Some(y) = d.source_row(i, oy) else {
+                        out.fill(0.0);
+                        continue;
+                    };
+                    let src = &image[(c * d.height + y) * d.width + x0..][..hi - lo];
+                    out[..lo].fill(0.0);
+                    out[lo..hi].copy_from_slice(src);
+                    out[hi..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds the `OH·OW` columns of `cols` (rows every `ld` values) into
+/// `image [C, H, W]`.
+fn col2im(cols: &[f32], d: &Dims, ld: usize, image: &mut [f32]) {
+    let (oh, ow, p) = (d.out_h(), d.out_w(), d.pixels());
+    for c in 0..d.channels {
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let row = &cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
+                let (lo, hi, x0) = d.source_cols(j);
+                for oy in 0..oh {
+                    let Some(y) = d.source_row(i, oy) else {
+                        continue;
+                    };
+                    let dst = &mut image[(c * d.height + y) * d.width + x0..][..hi - lo];
+                    for (v, g) in dst.iter_mut().zip(&row[oy * ow + lo..oy * ow + hi]) {
+                        *v += g;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Marks a pooled value whose window held no positive value: ReLU made it 0, and no gradient
+/// flows back through it.
+const NO_ARGMAX: u32 = u32::MAX;
+
+/// What the forward pass keeps of one block of images for the backward one.
+#[derive(Debug)]
+struct Block {
+    images: Range<usize>,
+    /// `[C·kh·kw, images·OH·OW]`: the block's column matrix.
+    cols: Vec<f32>,
+    /// For [`Epilogue::ReluMaxPool`], per pooled value (in the result's order): where in the
+    /// block's `[O, images·OH·OW]` convolution output its maximum was, or [`NO_ARGMAX`].
+    argmax: Vec<u32>,
+}
+
+/// Splits `values` into the consecutive parts of `blocks` of images, `per_image` values each.
+fn split_by_images<'a>(
+    mut values: &'a mut [f32],
+    blocks: &[Range<usize>],
+    per_image: usize,
+) -> Vec<&'a mut [f32]> {
+    blocks
+        .iter()
+        .map(|images| {
+            let (head, tail) = std::mem::take(&mut values).split_at_mut(images.len() * per_image);
+            values = tail;
+            head
+        })
+        .collect()
+}
+
+/// ReLU and max-pooling of a block's convolution output `y [O, m·OH·OW]` (`m` images) into
+/// `out [m, O, PH, PW]`; returns each pooled value's argmax when `save`.
+fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], save: bool) -> Vec<u32> {
+    let Epilogue::ReluMaxPool { kernel, stride } = d.epilogue else {
+        unreachable!("relu_max_pool without pooling")
+    };
+    let (o, p, ow) = (d.out_channels, d.pixels(), d.out_w());
+    let [ph, pw] = d.result_hw();
+    let ld = m * p;
+    let mut argmax = if save {
+        vec![NO_ARGMAX; m * o * ph * pw]
+    } else {
+        Vec::new()
+    };
+    for k in 0..m {
+        for ch in 0..o {
+            let base = ch * ld + k * p;
+            let plane = &y[base..][..p];
+            let at_out = (k * o + ch) * ph * pw;
+            for py in 0..ph {
+                for px in 0..pw {
+                    // The first largest value of the window, as PyTorch and Burn pick it; a
+                    // NaN wins, as in PyTorch, so that a diverging network shows it.
+                    let (mut best, mut at, mut nan) = (f32::NEG_INFINITY, 0, false);
+                    for i in 0..kernel[0] {
+                        let start = (py * stride[0] + i) * ow + px * stride[1];
+                        for (j, &v) in plane[start..][..kernel[1]].iter().enumerate() {
+                            if v > best {
+                                (best, at) = (v, start + j);
+                            }
+                            nan |= v.is_nan();
+                        }
+                    }
+                    let q = py * pw + px;
+                    if nan {
+                        out[at_out + q] = f32::NAN;
+                    } else if best > 0.0 {
+                        out[at_out + q] = best;
+                        if save {
+                            argmax[at_out + q] = (base + at) as u32;
+                        }
+                    } else {
+                        out[at_out + q] = 0.0;
+                    }
+                }
+            }
+        }
+    }
+    argmax
+}
+
+/// `x [N, C, H, W]`, `w [O, C, kh, kw]`, `bias [O]` → the result `[N, O, H', W']` (the
+/// convolution, or its pooled ReLU), and what the backward pass needs when `save`.
+///
+/// Each thread takes a block of images: unrolls them side by side into one column matrix
+/// `[C·kh·kw, images·OH·OW]`, multiplies it by the weight matrix in one product, and writes its
+/// part of the result.
+fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32>, Vec<Block>) {
+    let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
+    let per_image = d.result_image();
+    let mut out = vec![0.0f32; d.batch * per_image];
+    let blocks = d.blocks();
+    let parts = split_by_images(&mut out, &blocks, per_image);
+    let saved: Vec<Block> = blocks
+        .into_par_iter()
+        .zip(parts)
+        .map(|(images, out)| {
+            let (m, ld) = (images.len(), images.len() * p);
+            assert!(o * ld < NO_ARGMAX as usize, "conv2d: block too large");
+            let mut cols = vec![0.0f32; taps * ld];
+            for (k, n) in images.clone().enumerate() {
+                im2col(&x[n * d.image()..][..d.image()], d, &mut cols[k * p..], ld);
+            }
+            let mut y = vec![0.0f32; o * ld];
+            for (row, b) in y.chunks_exact_mut(ld).zip(bias) {
+                row.fill(*b);
+            }
+            gemm(o, taps, ld, w, (taps, 1), &cols, (ld, 1), true, &mut y, ld);
+            let argmax = match d.epilogue {
+                Epilogue::Identity => {
+                    for k in 0..m {
+                        for ch in 0..o {
+                            out[(k * o + ch) * p..][..p]
+                                .copy_from_slice(&y[ch * ld + k * p..][..p]);
+                        }
+                    }
+                    Vec::new()
+                }
+                Epilogue::ReluMaxPool { .. } => relu_max_pool(&y, d, m, out, save),
+            };
+            let cols = if save { cols } else { Vec::new() };
+            Block {
+                images,
+                cols,
+                argmax,
+            }
+        })
+        .collect();
+    (out, saved)
+}
+
+/// Which of the operation's inputs need a gradient: `x`, `w`, `bias`.
+type Needed = [bool; 3];
+
+/// Gradients of `x` (when needed; zeros otherwise), `w` and `bias` from that of the result.
+fn backward(
+    blocks: &[Block],
+    w: &[f32],
+    d: &Dims,
+    grad: &[f32],
+    [need_x, need_w, need_b]: Needed,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
+    let per_image = d.result_image();
+    let mut d_x = vec![0.0f32; if need_x { d.batch * d.image() } else { 0 }];
+    let ranges: Vec<Range<usize>> = blocks.iter().map(|b| b.images.clone()).collect();
+    let parts = split_by_images(&mut d_x, &ranges, if need_x { d.image() } else { 0 });
+    let partial: Vec<(Vec<f32>, Vec<f32>)> = blocks
+        .par_iter()
+        .zip(parts)
+        .map(|(block, d_x)| {
+            let (m, ld) = (block.images.len(), block.images.len() * p);
+            let g = &grad[block.images.start * per_image..block.images.end * per_image];
+            // The gradient of the block's convolution output, [O, m·OH·OW].
+            let mut dy = vec![0.0f32; o * ld];
+            match d.epilogue {
+                Epilogue::Identity => {
+                    for k in 0..m {
+                        for ch in 0..o {
+                            dy[ch * ld + k * p..][..p].copy_from_slice(&g[(k * o + ch) * p..][..p]);
+                        }
+                    }
+                }
+                Epilogue::ReluMaxPool { .. } => {
+                    for (&at, &v) in block.argmax.iter().zip(g) {
+                        if at != NO_ARGMAX {
+                            dy[at as usize] += v;
+                        }
+                    }
+                }
+            }
+            let mut d_w = vec![0.0f32; if need_w { o * taps } else { 0 }];
+            if need_w {
+                // dW = dY · colsᵀ
+                gemm(
+                    o,
+                    ld,
+                    taps,
+                    &dy,
+                    (ld, 1),
+                    &block.cols,
+                    (1, ld),
+                    false,
+                    &mut d_w,
+                    taps,
+                );
+            }
+            let d_b: Vec<f32> = if need_b {
+                dy.chunks_exact(ld).map(|row| row.iter().sum()).collect()
+            } else {
+                Vec::new()
+            };
+            if need_x {
+                // dcols = Wᵀ · dY, folded back into the images.
+                let mut d_cols = vec![0.0f32; taps * ld];
+                gemm(
+                    taps,
+                    o,
+                    ld,
+                    w,
+                    (1, taps),
+                    &dy,
+                    (ld, 1),
+                    false,
+                    &mut d_cols,
+                    ld,
+                );
+                for (k, image) in d_x.chunks_exact_mut(d.image()).enumerate() {
+                    col2im(&d_cols[k * p..], d, ld, image);
+                }
+            }
+            (d_w, d_b)
+        })
+        .collect();
+    let mut d_w = vec![0.0f32; o * taps];
+    let mut d_b = vec![0.0f32; o];
+    for (bw, bb) in partial {
+        d_w.iter_mut().zip(&bw).for_each(|(s, v)| *s += v);
+        d_b.iter_mut().zip(&bb).for_each(|(s, v)| *s += v);
+    }
+    (d_x, d_w, d_b)
+}
+
+/// The convolution, then `epilogue`, on `NdArray` (`autodiff` false) or `Autodiff<NdArray>` (call
+/// only where [`super::super::route`] gave this route); `bias` zeros when the layer has none.
+pub(crate) fn conv2d<B: Backend>(
+    autodiff: bool,
+    input: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+    padding: [usize; 4],
+    epilogue: Epilogue,
+) -> Tensor<B, 4> {
+    let [batch, channels, height, width] = input.dims();
+    let [out_channels, weight_channels, kh, kw] = weight.dims();
+    assert_eq!(
+        channels, weight_channels,
+        "conv2d: input has {channels} channels, the weight expects {weight_channels}"
+    );
+    let d = Dims {
+        batch,
+        channels,
+        height,
+        width,
+        out_channels,
+        kh,
+        kw,
+        padding,
+        epilogue,
+    };
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([out_channels], &input.device()));
+    if !autodiff {
+        let (x, w, b): (Tensor<NdArray, 4>, Tensor<NdArray, 4>, Tensor<NdArray, 1>) =
+            (cast(input), cast(weight), cast(bias));
+        let (out, _) = forward(&values(x), &values(w), &values(b), &d, false);
+        cast(tensor(out, d.result_shape()))
+    } else {
+        cast(tracked(cast(input), cast(weight), cast(bias), d))
+    }
+}
+
+fn tracked(
+    x: Tensor<Autodiff<NdArray>, 4>,
+    w: Tensor<Autodiff<NdArray>, 4>,
+    b: Tensor<Autodiff<NdArray>, 1>,
+    d: Dims,
+) -> Tensor<Autodiff<NdArray>, 4> {
+    let [x, w, b] = [
+        x.into_primitive().tensor(),
+        w.into_primitive().tensor(),
+        b.into_primitive().tensor(),
+    ];
+    let nodes = [&x, &w, &b].map(|t| t.node.clone());
+    let xs = primitive_values::<4>(x.primitive);
+    let ws = primitive_values::<4>(w.primitive);
+    let bs = primitive_values::<1>(b.primitive);
+    let shape = d.result_shape();
+    let output = match ConvBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (out, blocks) = forward(&xs, &ws, &bs, &d, true);
+            let saved = ConvSaved { blocks, w: ws, d };
+            prep.finish(Arc::new(saved), primitive(out, shape))
+        }
+        OpsKind::UnTracked(prep) => {
+            prep.finish(primitive(forward(&xs, &ws, &bs, &d, false).0, shape))
+        }
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
+}
+
+#[derive(Debug)]
+struct ConvSaved {
+    blocks: Vec<Block>,
+    w: Vec<f32>,
+    d: Dims,
+}
+
+/// The autodiff node of one convolution (and its epilogue); its parents are the input, the
+/// weight and the bias.
+#[derive(Debug)]
+struct ConvBackward;
+
+impl Backward<NdArray, 3> for ConvBackward {
+    type State = Arc<ConvSaved>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let saved = ops.state;
+        let d = saved.d;
+        let grad = grads.consume::<NdArray>(&ops.node);
+        let grad = primitive_values::<4>(grad);
+        let [p_x, p_w, p_b] = ops.parents;
+        let needed = [p_x.is_some(), p_w.is_some(), p_b.is_some()];
+        let (d_x, d_w, d_b) = backward(&saved.blocks, &saved.w, &d, &grad, needed);
+        if let Some(node) = p_x {
+            let shape = [d.batch, d.channels, d.height, d.width];
+            grads.register::<NdArray>(node.id, primitive(d_x, shape));
+        }
+        if let Some(node) = p_w {
+            let shape = [d.out_channels, d.channels, d.kh, d.kw];
+            grads.register::<NdArray>(node.id, primitive(d_w, shape));
+        }
+        if let Some(node) = p_b {
+            grads.register::<NdArray>(node.id, primitive(d_b, [d.out_channels]));
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! A linear layer's product on the CPU, `x · W + b` for every row at once, as one operation with
+//! its own backward pass: the matrix products through `gemm` (whose AVX-512 kernels Burn's
+//! ndarray matmul, `matrixmultiply`, does not have), the rows spread over rayon's threads; one
+//! node in the autodiff graph instead of a matmul, the bias broadcasts and their gradients.
+//!
+//! It serves two callers: the input part of an LSTM layer's gates, `x_t · W_ihᵀ + b_ih + b_hh`
+//! for all steps ([`input_gates`], weights in PyTorch's `[out, in]` layout, two biases), and
+//! Burn's `Linear` ([`linear`], weights `[in, out]`), through [`crate::nn::forward_linear`]. The LSTM
+//! parity tests (PyTorch fixtures, forward and gradients) and the tests below hold it equal to
+//! the tensor operations.
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::{Autodiff, NdArray};
+use burn::module::Param;
+use burn::prelude::*;
+use burn::tensor::{TensorMetadata, TensorPrimitive};
+use rayon::prelude::*;
+
+use super::super::cast;
+use super::{gemm, primitive, primitive_values, tensor, values};
+use crate::nn::GateWeights;
+
+/// How the weight matrix is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `[out, input]`, PyTorch's (an LSTM's `W_ih`): the product is `x · Wᵀ`.
+    OutIn,
+    /// `[input, out]`, Burn's `Linear`: the product is `x · W`.
+    InOut,
+}
+
+/// Sizes of one product `[rows, input] · [input, out]`, and the weight's layout.
+#[derive(Debug, Clone, Copy)]
+struct Dims {
+    rows: usize,
+    input: usize,
+    out: usize,
+    layout: Layout,
+}
+
+impl Dims {
+    /// Strides `(row, column)` that read the weight as the `[input, out]` matrix of the product.
+    fn w_in_out(&self) -> (usize, usize) {
+        match self.layout {
+            Layout::OutIn => (1, self.input),
+            Layout::InOut => (self.out, 1),
+        }
+    }
+
+    /// The weight's shape as stored.
+    fn w_shape(&self) -> [usize; 2] {
+        match self.layout {
+            Layout::OutIn => [self.out, self.input],
+            Layout::InOut => [self.input, self.out],
+        }
+    }
+}
+
+/// Runs `f(first_row, block)` on blocks of whole rows of `out` (rows of `width` values), one
+/// block per rayon thread.
+fn by_row_blocks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = out.len() / width;
+    let per = rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    out.par_chunks_mut(per * width)
+        .enumerate()
+        .for_each(|(k, block)| f(k * per, block));
+}
+
+/// `x [rows, input] · W + b1 + b2`, `W` read from `w` as `d.layout` says.
+fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
+    let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
+    let mut out = vec![0.0; d.rows * d.out];
+    by_row_blocks(&mut out, d.out, |first, block| {
+        for row in block.chunks_exact_mut(d.out) {
+            row.copy_from_slice(&bias);
+        }
+        let x = &x[first * d.input..];
+        let m = block.len() / d.out;
+        gemm(
+            m,
+            d.input,
+            d.out,
+            x,
+            (d.input, 1),
+            w,
+            d.w_in_out(),
+            true,
+            block,
+            d.out,
+        );
+    });
+    out
+}
+
+/// Gradients of `x`, `w` (in its layout) and of each bias from that of the output, `g`
+/// `[rows, out]`.
+fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    // d x = g · Wᵀ, by blocks of rows.
+    let mut d_x = vec![0.0; d.rows * d.input];
+    let (rs, cs) = d.w_in_out();
+    by_row_blocks(&mut d_x, d.input, |first, block| {
+        let g = &g[first * d.out..];
+        let m = block.len() / d.input;
+        gemm(
+            m,
+            d.out,
+            d.input,
+            g,
+            (d.out, 1),
+            w,
+            (cs, rs),
+            false,
+            block,
+            d.input,
+        );
+    });
+    // d w as stored: gᵀ · x (`[out, input]`) or xᵀ · g (`[input, out]`), by blocks of its rows;
+    // `a` is the matrix read transposed (element (j, r) at r·a_cols + j).
+    let [w_rows, w_cols] = d.w_shape();
+    let (a, a_cols, b) = match d.layout {
+        Layout::OutIn => (g, d.out, x),
+        Layout::InOut => (x, d.input, g),
+    };
+    let mut d_w = vec![0.0; w_rows * w_cols];
+    by_row_blocks(&mut d_w, w_cols, |first, block| {
+        let m = block.len() / w_cols;
+        gemm(
+            m,
+            d.rows,
+            w_cols,
+            &a[first..],
+            (1, a_cols),
+            b,
+            (w_cols, 1),
+            false,
+            block,
+            w_cols,
+        );
+    });
+    // d b = the column sums of g (the same for both biases).
+    let mut d_b = vec![0.0; d.out];
+    for row in g.chunks_exact(d.out) {
+        for (sum, v) in d_b.iter_mut().zip(row) {
+            *sum += v;
+        }
+    }
+    (d_x, d_w, d_b)
+}
+
+/// `x_t · W_ihᵀ + b_ih + b_hh` for every step, `[T, B, gates·H]` from `x` `[T, B, input]`; call
+/// only on this route of [`super::super::route`] (`autodiff`: `Autodiff<NdArray>`).
+pub(crate) fn input_gates<B: Backend>(
+    autodiff: bool,
+    weights: &GateWeights<B>,
+    x: Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    let [seq, batch, input] = x.dims();
+    let w = weights.weight_ih.val();
+    let out = w.dims()[0];
+    let device = x.device();
+    let bias = |b: &Option<Param<Tensor<B, 1>>>| {
+        b.as_ref()
+            .map_or_else(|| Tensor::zeros([out], &device), |b| b.val())
+    };
+    let (b1, b2) = (bias(&weights.bias_ih), bias(&weights.bias_hh));
+    let d = Dims {
+        rows: seq * batch,
+        input,
+        out,
+        layout: Layout::OutIn,
+    };
+    product(autodiff, x, w, b1, b2, d).reshape([seq, batch, out])
+}
+
+/// `x · weight + bias` of Burn's `Linear` (`weight [input, out]`) over the last axis of `x`; call
+/// only on this route of [`super::super::route`] (`autodiff`: `Autodiff<NdArray>`).
+pub(crate) fn linear<B: Backend, const D: usize>(
+    autodiff: bool,
+    x: Tensor<B, D>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, D> {
+    let mut shape = x.dims();
+    let [input, out] = weight.dims();
+    assert_eq!(
+        shape[D - 1],
+        input,
+        "linear: the input's last axis has {} values, the layer expects {input}",
+        shape[D - 1]
+    );
+    let rows = shape[..D - 1].iter().product();
+    let device = x.device();
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([out], &device));
+    let d = Dims {
+        rows,
+        input,
+        out,
+        layout: Layout::InOut,
+    };
+    let y = product(autodiff, x, weight, bias, Tensor::zeros([out], &device), d);
+    shape[D - 1] = out;
+    y.reshape(shape)
+}
+
+/// The operation on the generic backend: `x [.., input]` (`rows` rows in all) → `[rows, out]`.
+/// `x` goes in as it is: a strided one (the batch-first input of an LSTM, swapped to time-major)
+/// is read by [`primitive_values`], faster than by Burn's reshape.
+fn product<B: Backend, const D: usize>(
+    autodiff: bool,
+    x: Tensor<B, D>,
+    w: Tensor<B, 2>,
+    b1: Tensor<B, 1>,
+    b2: Tensor<B, 1>,
+    d: Dims,
+) -> Tensor<B, 2> {
+    if !autodiff {
+        let (x, w, b1, b2): (
+            Tensor<NdArray, D>,
+            Tensor<NdArray, 2>,
+            Tensor<NdArray, 1>,
+            Tensor<NdArray, 1>,
+        ) = (cast(x), cast(w), cast(b1), cast(b2));
+        let y = forward(&values(x), &values(w), &values(b1), &values(b2), d);
+        cast(tensor(y, [d.rows, d.out]))
+    } else {
+        cast(tracked::<D>(cast(x), cast(w), cast(b1), cast(b2), d))
+    }
+}
+
+fn tracked<const D: usize>(
+    x: Tensor<Autodiff<NdArray>, D>,
+    w: Tensor<Autodiff<NdArray>, 2>,
+    b1: Tensor<Autodiff<NdArray>, 1>,
+    b2: Tensor<Autodiff<NdArray>, 1>,
+    d: Dims,
+) -> Tensor<Autodiff<NdArray>, 2> {
+    let [x, w, b1, b2] = [
+        x.into_primitive().tensor(),
+        w.into_primitive().tensor(),
+        b1.into_primitive().tensor(),
+        b2.into_primitive().tensor(),
+    ];
+    let nodes = [&x, &w, &b1, &b2].map(|t| t.node.clone());
+    let x_shape = x.primitive.shape();
+    let xs = primitive_values::<D>(x.primitive);
+    let ws = primitive_values::<2>(w.primitive);
+    let b1 = primitive_values::<1>(b1.primitive);
+    let b2 = primitive_values::<1>(b2.primitive);
+    let y = primitive(forward(&xs, &ws, &b1, &b2, d), [d.rows, d.out]);
+    let output = match ProductBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let saved = Saved {
+                x: xs,
+                x_shape,
+                w: ws,
+                d,
+            };
+            prep.finish(Arc::new(saved), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
+}
+
+#[derive(Debug)]
+struct Saved {
+    x: Vec<f32>,
+    /// `x`'s shape, `[.., input]`, for its gradient.
+    x_shape: burn::tensor::Shape,
+    w: Vec<f32>,
+    d: Dims,
+}
+
+/// The autodiff node; its parents are `x`, the weight and the two biases (`W_ih`, `b_ih`, `b_hh`
+/// of an LSTM; a `Linear`'s weight, its bias and a constant zero).
+#[derive(Debug)]
+struct ProductBackward;
+
+impl Backward<NdArray, 4> for ProductBackward {
+    type State = Arc<Saved>;
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let saved = ops.state;
+        let d = saved.d;
+        let grad = primitive_values::<2>(grads.consume::<NdArray>(&ops.node));
+        let (d_x, d_w, d_b) = backward(&grad, &saved.x, &saved.w, d);
+        let [p_x, p_w, p_b1, p_b2] = ops.parents;
+        if let Some(node) = p_x {
+            grads.register::<NdArray>(node.id, primitive(d_x, saved.x_shape.clone()));
+        }
+        if let Some(node) = p_w {
+            grads.register::<NdArray>(node.id, primitive(d_w, d.w_shape()));
+        }
+        if let Some(node) = p_b1 {
+            grads.register::<NdArray>(node.id, primitive(d_b.clone(), [d.out]));
+        }
+        if let Some(node) = p_b2 {
+            grads.register::<NdArray>(node.id, primitive(d_b, [d.out]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Distribution, Tolerance};
+
+    use super::*;
+
+    type T = Autodiff<NdArray>;
+
+    /// The fused product and the tensor operations give the same output and the same gradients
+    /// of `x`, `W_ih` and both biases, on sizes that do not divide among the threads.
+    #[test]
+    fn agrees_with_tensor_operations_forward_and_backward() {
+        let device = Default::default();
+        let (seq, batch, input, out) = (5, 7, 9, 12);
+        let init = burn::nn::Initializer::Uniform {
+            min: -0.5,
+            max: 0.5,
+        };
+        let weights = GateWeights::<T>::new(input, out / 4, 4, true, &init, &device);
+        let x = Tensor::<T, 3>::random([seq, batch, input], Distribution::Default, &device)
+            .require_grad();
+        let upstream = Tensor::<T, 3>::random([seq, batch, out], Distribution::Default, &device);
+
+        let fused = input_gates(true, &weights, x.clone());
+        let reference = {
+            let y = weights.input_part(x.clone().reshape([seq * batch, input]));
+            let y = y + weights.bias_hh.as_ref().unwrap().val().unsqueeze();
+            y.reshape([seq, batch, out])
+        };
+        let tolerance = Tolerance::absolute(1e-5);
+        fused
+            .clone()
+            .into_data()
+            .assert_approx_eq::<f32>(&reference.clone().into_data(), tolerance);
+
+        let grads_fused = (fused * upstream.clone()).sum().backward();
+        let grads_ref = (reference * upstream).sum().backward();
+        let grad_of = |grads: &<T as burn::tensor::backend::AutodiffBackend>::Gradients| {
+            vec![
+                x.grad(grads).unwrap().into_data(),
+                weights.weight_ih.val().grad(grads).unwrap().into_data(),
+                weights
+                    .bias_ih
+                    .as_ref()
+                    .unwrap()
+                    .val()
+                    .grad(grads)
+                    .unwrap()
+                    .into_data(),
+                weights
+                    .bias_hh
+                    .as_ref()
+                    .unwrap()
+                    .val()
+                    .grad(grads)
+                    .unwrap()
+                    .into_data(),
+            ]
+        };
+        for (a, b) in grad_of(&grads_fused).iter().zip(grad_of(&grads_ref).iter()) {
+            a.assert_approx_eq::<f32>(b, tolerance);
+        }
+    }
+
+    /// Burn's `Linear` through the operation equals `Linear::forward`, output and the gradients of
+    /// the input, weight and bias: a rank-3 input, a layer without bias, the `Col` weight layout.
+    #[test]
+    fn a_linear_layer_agrees_with_burns_forward_and_backward() {
+        use burn::nn::{LinearConfig, LinearLayout};
+        let device = Default::default();
+        let tolerance = Tolerance::absolute(1e-5);
+        // A `Col` layer's weight is a transposed view made at initialization, a node that keeps
+        // no gradient of its own (in Burn's layers too): its forward pass only.
+        for (layout, bias, gradients) in [
+            (LinearLayout::Row, true, true),
+            (LinearLayout::Row, false, true),
+            (LinearLayout::Col, true, false),
+        ] {
+            let layer = LinearConfig::new(9, 13)
+                .with_layout(layout)
+                .with_bias(bias)
+                .init::<T>(&device);
+            let x =
+                Tensor::<T, 3>::random([3, 7, 9], Distribution::Default, &device).require_grad();
+            let upstream = Tensor::<T, 3>::random([3, 7, 13], Distribution::Default, &device);
+            // Each graph built and run on its own: a backward pass frees the graph it ran through.
+            // The reference: tensor operations, equal to `Linear::forward`.
+            let (w, b) = (layer.weight.val(), layer.bias.as_ref().map(|b| b.val()));
+            let product = x.clone().matmul(w.clone().unsqueeze::<3>());
+            let reference = match &b {
+                Some(b) => product + b.clone().unsqueeze::<3>(),
+                None => product,
+            };
+            reference
+                .clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&layer.forward(x.clone()).into_data(), tolerance);
+            let grads_ref = (reference.clone() * upstream.clone()).sum().backward();
+            let ours = crate::nn::forward_linear(&layer, x.clone());
+            ours.clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&reference.into_data(), tolerance);
+            let grads_ours = (ours * upstream).sum().backward();
+            if !gradients {
+                continue;
+            }
+            let pairs = [
+                (
+                    x.grad(&grads_ours).unwrap().into_data(),
+                    x.grad(&grads_ref).unwrap().into_data(),
+                ),
+                (
+                    w.grad(&grads_ours).unwrap().into_data(),
+                    w.grad(&grads_ref).unwrap().into_data(),
+                ),
+            ];
+            for (a, b) in &pairs {
+                a.assert_approx_eq::<f32>(b, tolerance);
+            }
+            if let Some(b) = b {
+                b.grad(&grads_ours)
+                    .unwrap()
+                    .into_data()
+                    .assert_approx_eq::<f32>(&b.grad(&grads_ref).unwrap().into_data(), tolerance);
+            }
+        }
+    }
+}

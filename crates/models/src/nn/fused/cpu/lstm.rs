@@ -1,0 +1,711 @@
+//! The LSTM recurrence on the CPU as one operation: the forward pass over every step of one layer
+//! and direction in plain loops and matrix products, and its own backward pass (one node in the
+//! autodiff graph instead of a dozen per step).
+//!
+//! [`crate::nn::Lstm`] uses it automatically on `NdArray` and `Autodiff<NdArray>` (the zoo's CPU
+//! backend); every other backend runs the same math as ordinary tensor operations. The two are
+//! held equal by the tests below and by the PyTorch fixtures (forward and gradients).
+//!
+//! Layout: time-major, row-major `f32`. `gates_x` `[T, B, 4H]` holds `x_t · W_ihᵀ + b_ih + b_hh`
+//! for every step (one matrix product over all steps, done by the caller as its own operation,
+//! [`super::linear`]); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::{Autodiff, NdArray};
+use burn::prelude::*;
+use burn::tensor::TensorPrimitive;
+use rayon::prelude::*;
+
+use super::super::cast;
+use super::{gemm, lstm_cell, primitive, primitive_values, tensor, values};
+
+/// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
+/// `[T, B, H]` (zero at padded steps) and the final `h`, `c`. Call only on this route of
+/// [`super::super::route`] (`autodiff`: `Autodiff<NdArray>`).
+pub(crate) fn recurrence<B: Backend>(
+    autodiff: bool,
+    gates_x: Tensor<B, 3>,
+    w_hh: Tensor<B, 2>,
+    h0: Tensor<B, 2>,
+    c0: Tensor<B, 2>,
+    reverse: bool,
+    lengths: Option<&[usize]>,
+) -> (Tensor<B, 3>, Tensor<B, 2>, Tensor<B, 2>) {
+    let [seq, batch, _] = gates_x.dims();
+    let hidden = w_hh.dims()[1];
+    let dims = Dims {
+        seq,
+        batch,
+        hidden,
+        reverse,
+        lengths: lengths.map(<[usize]>::to_vec),
+    };
+    let packed: Tensor<B, 3> = if !autodiff {
+        cast(plain(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
+    } else {
+        cast(tracked(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
+    };
+    // Rows 0..T are the outputs, T the final h, T + 1 the final c.
+    let h = packed.clone().slice(s![seq]).squeeze_dim(0);
+    let c = packed.clone().slice(s![seq + 1]).squeeze_dim(0);
+    (packed.slice(s![0..seq]), h, c)
+}
+
+fn plain(
+    gates_x: Tensor<NdArray, 3>,
+    w_hh: Tensor<NdArray, 2>,
+    h0: Tensor<NdArray, 2>,
+    c0: Tensor<NdArray, 2>,
+    dims: Dims,
+) -> Tensor<NdArray, 3> {
+    let (packed, _) = forward(
+        &values(gates_x),
+        values(w_hh),
+        &values(h0),
+        &values(c0),
+        &dims,
+        false,
+    );
+    tensor(packed, [dims.seq + 2, dims.batch, dims.hidden])
+}
+
+fn tracked(
+    gates_x: Tensor<Autodiff<NdArray>, 3>,
+    w_hh: Tensor<Autodiff<NdArray>, 2>,
+    h0: Tensor<Autodiff<NdArray>, 2>,
+    c0: Tensor<Autodiff<NdArray>, 2>,
+    dims: Dims,
+) -> Tensor<Autodiff<NdArray>, 3> {
+    let [gates_x, w_hh, h0, c0] = [
+        gates_x.into_primitive().tensor(),
+        w_hh.into_primitive().tensor(),
+        h0.into_primitive().tensor(),
+        c0.into_primitive().tensor(),
+    ];
+    let nodes = [&gates_x, &w_hh, &h0, &c0].map(|t| t.node.clone());
+    let run = |save| {
+        forward(
+            &primitive_values::<3>(gates_x.primitive),
+            primitive_values::<2>(w_hh.primitive),
+            &primitive_values::<2>(h0.primitive),
+            &primitive_values::<2>(c0.primitive),
+            &dims,
+            save,
+        )
+    };
+    let shape = [dims.seq + 2, dims.batch, dims.hidden];
+    let output = match RecurrenceBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (out, saved) = run(true);
+            let saved = saved.unwrap_or_else(|| unreachable!("lstm_cpu: saved when asked"));
+            prep.finish(Arc::new(saved), primitive(out, shape))
+        }
+        OpsKind::UnTracked(prep) => prep.finish(primitive(run(false).0, shape)),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
+}
+
+/// The autodiff node of one recurrence; its parents are `gates_x`, `w_hh`, `h0`, `c0`.
+#[derive(Debug)]
+struct RecurrenceBackward;
+
+impl Backward<NdArray, 4> for RecurrenceBackward {
+    type State = Arc<Saved>;
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let saved = ops.state;
+        let grad = grads.consume::<NdArray>(&ops.node);
+        let grad = primitive_values::<3>(grad);
+        let Grads {
+            gates_x,
+            w_hh,
+            h0,
+            c0,
+        } = backward(&saved, &grad);
+        let Dims {
+            seq, batch, hidden, ..
+        } = saved.dims;
+        let [p_gates_x, p_w_hh, p_h0, p_c0] = ops.parents;
+        if let Some(node) = p_gates_x {
+            grads.register::<NdArray>(node.id, primitive(gates_x, [seq, batch, 4 * hidden]));
+        }
+        if let Some(node) = p_w_hh {
+            grads.register::<NdArray>(node.id, primitive(w_hh, [4 * hidden, hidden]));
+        }
+        if let Some(node) = p_h0 {
+            grads.register::<NdArray>(node.id, primitive(h0, [batch, hidden]));
+        }
+        if let Some(node) = p_c0 {
+            grads.register::<NdArray>(node.id, primitive(c0, [batch, hidden]));
+        }
+    }
+}
+
+/// Sizes and padding of one recurrence.
+#[derive(Debug, Clone)]
+struct Dims {
+    seq: usize,
+    batch: usize,
+    hidden: usize,
+    reverse: bool,
+    lengths: Option<Vec<usize>>,
+}
+
+impl Dims {
+    /// Time steps in the order the direction reads them.
+    fn order(&self) -> Vec<usize> {
+        if self.reverse {
+            (0..self.seq).rev().collect()
+        } else {
+            (0..self.seq).collect()
+        }
+    }
+
+    /// Whether step `t` of sequence `b` is real (not padding).
+    fn real(&self, b: usize, t: usize) -> bool {
+        self.lengths.as_ref().is_none_or(|l| t < l[b])
+    }
+
+    /// The sequences `rows` of the batch, as a recurrence of their own.
+    fn rows(&self, rows: &Range<usize>) -> Dims {
+        Dims {
+            batch: rows.len(),
+            lengths: self.lengths.as_ref().map(|l| l[rows.clone()].to_vec()),
+            ..self.clone()
+        }
+    }
+
+    /// The batch cut into one block of sequences per thread: the sequences of a batch never
+    /// meet, so each block runs the whole recurrence alone, with no synchronization per step.
+    fn blocks(&self) -> Vec<Range<usize>> {
+        const MIN_ROWS: usize = 8;
+        let n = rayon::current_num_threads()
+            .min(self.batch / MIN_ROWS)
+            .max(1);
+        (0..n)
+            .map(|k| k * self.batch / n..(k + 1) * self.batch / n)
+            .collect()
+    }
+}
+
+/// Copies rows `rows` of every `[.., B, width]` slab of `src` (`slabs` of them) into a dense
+/// `[slabs, rows, width]`.
+fn gather(src: &[f32], slabs: usize, batch: usize, width: usize, rows: &Range<usize>) -> Vec<f32> {
+    let mut out = Vec::with_capacity(slabs * rows.len() * width);
+    for t in 0..slabs {
+        out.extend_from_slice(
+            &src[(t * batch + rows.start) * width..(t * batch + rows.end) * width],
+        );
+    }
+    out
+}
+
+/// The inverse of [`gather`]: writes a dense `[slabs, rows, width]` block into `dst`.
+fn scatter(dst: &mut [f32], block: &[f32], batch: usize, width: usize, rows: &Range<usize>) {
+    let n = rows.len() * width;
+    for (t, part) in block.chunks_exact(n.max(1)).enumerate() {
+        dst[(t * batch + rows.start) * width..][..n].copy_from_slice(part);
+    }
+}
+
+/// What the backward pass needs from the forward one, per block of sequences.
+#[derive(Debug)]
+struct Saved {
+    dims: Dims,
+    w_hh: Vec<f32>,
+    blocks: Vec<(Range<usize>, BlockSaved)>,
+}
+
+#[derive(Debug)]
+struct BlockSaved {
+    /// `[T, b, 4H]`: the gate activations i, f, g, o.
+    acts: Vec<f32>,
+    /// `[T, b, H]`: the state each step started from.
+    h_prev: Vec<f32>,
+    c_prev: Vec<f32>,
+    /// `[T, b, H]`: `tanh(c_t)`.
+    tanh_c: Vec<f32>,
+}
+
+/// The forward pass. Returns `[T + 2, B, H]` (outputs, final h, final c) and, when `save`, what
+/// [`backward`] needs.
+fn forward(
+    gates_x: &[f32],
+    w_hh: Vec<f32>,
+    h0: &[f32],
+    c0: &[f32],
+    dims: &Dims,
+    save: bool,
+) -> (Vec<f32>, Option<Saved>) {
+    let Dims {
+        seq, batch, hidden, ..
+    } = *dims;
+    let blocks: Vec<_> = dims
+        .blocks()
+        .into_par_iter()
+        .map(|rows| {
+            let block = forward_block(
+                gather(gates_x, seq, batch, 4 * hidden, &rows),
+                &w_hh,
+                h0[rows.start * hidden..rows.end * hidden].to_vec(),
+                c0[rows.start * hidden..rows.end * hidden].to_vec(),
+                &dims.rows(&rows),
+                save,
+            );
+            (rows, block)
+        })
+        .collect();
+    let mut out = vec![0.0f32; (seq + 2) * batch * hidden];
+    let mut saved = Vec::with_capacity(blocks.len());
+    for (rows, (block_out, block_saved)) in blocks {
+        scatter(&mut out, &block_out, batch, hidden, &rows);
+        saved.extend(block_saved.map(|s| (rows, s)));
+    }
+    let saved = save.then(|| Saved {
+        dims: dims.clone(),
+        w_hh,
+        blocks: saved,
+    });
+    (out, saved)
+}
+
+/// [`forward`] for one block of sequences: `acts` `[T, b, 4H]` starts as the block's `gates_x`.
+/// Returns `[T + 2, b, H]`.
+fn forward_block(
+    mut acts: Vec<f32>,
+    w_hh: &[f32],
+    mut h: Vec<f32>,
+    mut c: Vec<f32>,
+    dims: &Dims,
+    save: bool,
+) -> (Vec<f32>, Option<BlockSaved>) {
+    let Dims {
+        seq, batch, hidden, ..
+    } = *dims;
+    let (bh, g4) = (batch * hidden, 4 * hidden);
+    let mut out = vec![0.0f32; (seq + 2) * bh];
+    let (mut h_prev, mut c_prev, mut tanh_c) = if save {
+        let all = || vec![0.0f32; seq * bh];
+        (all(), all(), all())
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+    // tanh(c_t) when it is not kept.
+    let mut scratch = vec![0.0f32; hidden];
+    for t in dims.order() {
+        if save {
+            h_prev[t * bh..(t + 1) * bh].copy_from_slice(&h);
+            c_prev[t * bh..(t + 1) * bh].copy_from_slice(&c);
+        }
+        let gates = &mut acts[t * batch * g4..(t + 1) * batch * g4];
+        // gates += h · W_hhᵀ
+        gemm(
+            batch,
+            hidden,
+            g4,
+            &h,
+            (hidden, 1),
+            w_hh,
+            (1, hidden),
+            true,
+            gates,
+            g4,
+        );
+        for b in 0..batch {
+            if !dims.real(b, t) {
+                continue;
+            }
+            let row = &mut gates[b * g4..(b + 1) * g4];
+            let (hs, cs) = (
+                &mut h[b * hidden..][..hidden],
+                &mut c[b * hidden..][..hidden],
+            );
+            let tc = if save {
+                &mut tanh_c[t * bh + b * hidden..][..hidden]
+            } else {
+                &mut scratch[..]
+            };
+            lstm_cell::forward(row, cs, hs, tc);
+            out[t * bh + b * hidden..][..hidden].copy_from_slice(hs);
+        }
+    }
+    out[seq * bh..(seq + 1) * bh].copy_from_slice(&h);
+    out[(seq + 1) * bh..].copy_from_slice(&c);
+    let saved = save.then_some(BlockSaved {
+        acts,
+        h_prev,
+        c_prev,
+        tanh_c,
+    });
+    (out, saved)
+}
+
+/// Gradients of one recurrence (or of one block of it).
+struct Grads {
+    /// `[T, B, 4H]`
+    gates_x: Vec<f32>,
+    /// `[4H, H]`
+    w_hh: Vec<f32>,
+    /// `[B, H]`
+    h0: Vec<f32>,
+    /// `[B, H]`
+    c0: Vec<f32>,
+}
+
+/// The backward pass, from the gradient of the forward's packed `[T + 2, B, H]` output.
+fn backward(saved: &Saved, grad: &[f32]) -> Grads {
+    let Dims {
+        seq, batch, hidden, ..
+    } = saved.dims;
+    let blocks: Vec<_> = saved
+        .blocks
+        .par_iter()
+        .map(|(rows, block)| {
+            let grad = gather(grad, seq + 2, batch, hidden, rows);
+            let grads = backward_block(block, &saved.w_hh, &saved.dims.rows(rows), &grad);
+            (rows, grads)
+        })
+        .collect();
+    let mut all = Grads {
+        gates_x: vec![0.0; seq * batch * 4 * hidden],
+        w_hh: vec![0.0; 4 * hidden * hidden],
+        h0: vec![0.0; batch * hidden],
+        c0: vec![0.0; batch * hidden],
+    };
+    for (rows, g) in blocks {
+        scatter(&mut all.gates_x, &g.gates_x, batch, 4 * hidden, rows);
+        scatter(&mut all.h0, &g.h0, batch, hidden, rows);
+        scatter(&mut all.c0, &g.c0, batch, hidden, rows);
+        for (sum, part) in all.w_hh.iter_mut().zip(&g.w_hh) {
+            *sum += part;
+        }
+    }
+    all
+}
+
+/// [`backward`] for one block of sequences; `grad` is the block's `[T + 2, b, H]`.
+fn backward_block(saved: &BlockSaved, w_hh: &[f32], dims: &Dims, grad: &[f32]) -> Grads {
+    let Dims {
+        seq, batch, hidden, ..
+    } = *dims;
+    let (bh, g4) = (batch * hidden, 4 * hidden);
+    let mut dh = grad[seq * bh..(seq + 1) * bh].to_vec();
+    let mut dc = grad[(seq + 1) * bh..].to_vec();
+    let mut d_gates = vec![0.0f32; seq * batch * g4];
+    let mut dh_prev = vec![0.0f32; bh];
+    for t in dims.order().into_iter().rev() {
+        let dg = &mut d_gates[t * batch * g4..(t + 1) * batch * g4];
+        let acts = &saved.acts[t * batch * g4..(t + 1) * batch * g4];
+        for b in 0..batch {
+            if !dims.real(b, t) {
+                continue;
+            }
+            let at = t * bh + b * hidden;
+            let (a, d) = (&acts[b * g4..][..g4], &mut dg[b * g4..][..g4]);
+            let dy = &grad[at..][..hidden];
+            let (tc, cp) = (&saved.tanh_c[at..][..hidden], &saved.c_prev[at..][..hidden]);
+            let (dhs, dcs) = (&dh[b * hidden..][..hidden], &mut dc[b * hidden..][..hidden]);
+            lstm_cell::backward(a, tc, cp, dhs, dy, dcs, d);
+        }
+        // dh_prev = d_gates_t · W_hh; padded rows keep their gradient (their state passed through).
+        gemm(
+            batch,
+            g4,
+            hidden,
+            dg,
+            (g4, 1),
+            w_hh,
+            (hidden, 1),
+            false,
+            &mut dh_prev,
+            hidden,
+        );
+        for b in 0..batch {
+            if dims.real(b, t) {
+                dh[b * hidden..(b + 1) * hidden]
+                    .copy_from_slice(&dh_prev[b * hidden..(b + 1) * hidden]);
+            }
+        }
+    }
+    // dW_hh = Σ_t d_gates_tᵀ · h_prev_t, one product over all steps.
+    let mut d_w = vec![0.0f32; g4 * hidden];
+    gemm(
+        g4,
+        seq * batch,
+        hidden,
+        &d_gates,
+        (1, g4),
+        &saved.h_prev,
+        (hidden, 1),
+        false,
+        &mut d_w,
+        hidden,
+    );
+    Grads {
+        gates_x: d_gates,
+        w_hh: d_w,
+        h0: dh,
+        c0: dc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{AutodiffModule, Param};
+    use burn::tensor::{Distribution, Tolerance};
+
+    use super::*;
+    use crate::nn::fused::with_fused;
+    use crate::nn::{Lstm, LstmConfig, LstmState};
+
+    type A = Autodiff<NdArray>;
+
+    fn random<B: Backend, const D: usize>(shape: [usize; D]) -> Tensor<B, D> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), &Default::default())
+    }
+
+    fn close<B: Backend, const D: usize>(what: &str, a: Tensor<B, D>, b: Tensor<B, D>) {
+        let (a, b) = (a.into_data(), b.into_data());
+        assert_eq!(a.shape, b.shape, "{what}");
+        a.assert_approx_eq::<f32>(&b, Tolerance::absolute(2e-5));
+    }
+
+    /// Everything a loss can read from a run, each weighted differently, and the gradients of
+    /// every input, state and parameter.
+    struct Run {
+        output: Tensor<NdArray, 3>,
+        hidden: Tensor<NdArray, 3>,
+        cell: Tensor<NdArray, 3>,
+        grads: Vec<(String, Tensor<NdArray, 2>)>,
+    }
+
+    fn run(lstm: &Lstm<A>, x: &Tensor<A, 3>, state: &LstmState<A>, lengths: &[usize]) -> Run {
+        let x = x.clone().require_grad();
+        let (h0, c0) = (
+            state.hidden.clone().require_grad(),
+            state.cell.clone().require_grad(),
+        );
+        let (out, last) = lstm.forward_packed(
+            x.clone(),
+            lengths,
+            Some(LstmState {
+                hidden: h0.clone(),
+                cell: c0.clone(),
+            }),
+        );
+        let weigh = |t: Tensor<A, 3>, seed: f32| {
+            let n = t.shape().num_elements();
+            let w = Tensor::<A, 1, Int>::arange(0..n as i64, &Default::default())
+                .float()
+                .mul_scalar(seed)
+                .sin()
+                .reshape(t.dims());
+            (t * w).sum()
+        };
+        let loss = weigh(out.clone(), 0.37)
+            + weigh(last.hidden.clone(), 1.3)
+            + weigh(last.cell.clone(), 2.1);
+        let grads = loss.backward();
+        let flat = |t: Tensor<NdArray, 3>| {
+            let [a, b, c] = t.dims();
+            t.reshape([a * b, c])
+        };
+        let mut all = vec![
+            ("input".to_string(), flat(x.grad(&grads).unwrap())),
+            ("h0".to_string(), flat(h0.grad(&grads).unwrap())),
+            ("c0".to_string(), flat(c0.grad(&grads).unwrap())),
+        ];
+        for (k, layer) in lstm.layers.iter().enumerate() {
+            for (dir, w) in std::iter::once(("fwd", &layer.forward))
+                .chain(layer.reverse.as_ref().map(|w| ("rev", w)))
+            {
+                let g2 = |p: &Param<Tensor<A, 2>>| p.val().grad(&grads).unwrap();
+                let g1 = |p: &Param<Tensor<A, 1>>| p.val().grad(&grads).unwrap().unsqueeze();
+                all.push((format!("{k}.{dir}.weight_ih"), g2(&w.weight_ih)));
+                all.push((format!("{k}.{dir}.weight_hh"), g2(&w.weight_hh)));
+                if let (Some(bi), Some(bh)) = (&w.bias_ih, &w.bias_hh) {
+                    all.push((format!("{k}.{dir}.bias_ih"), g1(bi)));
+                    all.push((format!("{k}.{dir}.bias_hh"), g1(bh)));
+                }
+            }
+        }
+        Run {
+            output: out.inner(),
+            hidden: last.hidden.inner(),
+            cell: last.cell.inner(),
+            grads: all,
+        }
+    }
+
+    #[test]
+    fn fused_and_tensor_paths_agree_on_outputs_states_and_every_gradient() {
+        for (bidirectional, batch_first, bias) in [
+            (false, false, true),
+            (true, true, true),
+            (true, false, false),
+        ] {
+            let lstm = LstmConfig::new(5, 7)
+                .with_num_layers(2)
+                .with_bidirectional(bidirectional)
+                .with_batch_first(batch_first)
+                .with_bias(bias)
+                .init::<A>(&Default::default());
+            let d = if bidirectional { 2 } else { 1 };
+            // 19 sequences: on 3 threads, two blocks of 9 and 10 run the recurrence in parallel.
+            let batch = 19;
+            let x = if batch_first {
+                random::<A, 3>([batch, 6, 5])
+            } else {
+                random([6, batch, 5])
+            };
+            let state = LstmState {
+                hidden: random([2 * d, batch, 7]),
+                cell: random([2 * d, batch, 7]),
+            };
+            let lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 7) % 6).collect();
+            let dims = Dims {
+                seq: 6,
+                batch,
+                hidden: 7,
+                reverse: false,
+                lengths: None,
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            assert_eq!(pool.install(|| dims.blocks()), [0..9, 9..19]);
+            let fused = with_fused(true, || pool.install(|| run(&lstm, &x, &state, &lengths)));
+            let plain = with_fused(false, || run(&lstm, &x, &state, &lengths));
+            let case = format!("bidirectional {bidirectional}, batch_first {batch_first}");
+            close(&format!("{case}: output"), fused.output, plain.output);
+            close(&format!("{case}: h_n"), fused.hidden, plain.hidden);
+            close(&format!("{case}: c_n"), fused.cell, plain.cell);
+            assert_eq!(fused.grads.len(), plain.grads.len());
+            for ((name, a), (_, b)) in fused.grads.into_iter().zip(plain.grads) {
+                close(&format!("{case}: gradient of {name}"), a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn inference_backend_gives_the_autodiff_forward() {
+        let lstm = LstmConfig::new(3, 4)
+            .with_num_layers(2)
+            .init::<A>(&Default::default());
+        let x = random::<A, 3>([5, 2, 3]);
+        let inner = lstm.valid();
+        let (tracked, fused, state) = with_fused(true, || {
+            let (tracked, _) = lstm.forward(x.clone(), None);
+            let (fused, state) = inner.forward(x.clone().inner(), None);
+            (tracked, fused, state)
+        });
+        let (plain, plain_state) = with_fused(false, || inner.forward(x.inner(), None));
+        close("autodiff vs inner", tracked.inner(), fused.clone());
+        close("fused vs plain", fused, plain);
+        close("h_n", state.hidden, plain_state.hidden);
+    }
+}
+
+#[cfg(test)]
+mod seed_size {
+    use burn::module::Module;
+    use burn::tensor::{Distribution, TensorData};
+
+    use super::*;
+    use crate::nn::fused::with_fused;
+    use crate::{MnistLstm, MnistLstmConfig};
+
+    type A = Autodiff<NdArray>;
+
+    /// Every parameter's gradient of `loss(model)` from the fused path equals the tensor path's,
+    /// to `1e-4` of the largest value of each gradient.
+    fn assert_paths_agree(
+        model: &MnistLstm<A>,
+        loss: impl Fn(&MnistLstm<A>) -> Tensor<A, 1>,
+        when: &str,
+    ) {
+        let grads_of = || {
+            let grads = loss(model).backward();
+            let mut all = Vec::new();
+            model.visit(&mut Collect {
+                grads: &grads,
+                all: &mut all,
+            });
+            all
+        };
+        let fused = with_fused(true, grads_of);
+        let plain = with_fused(false, grads_of);
+        assert_eq!(fused.len(), plain.len());
+        for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+            let worst = a
+                .iter()
+                .zip(b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                worst / scale < 1e-4,
+                "parameter {k} {when}: relative gradient error {}",
+                worst / scale
+            );
+        }
+    }
+
+    struct Collect<'a> {
+        grads: &'a <A as burn::tensor::backend::AutodiffBackend>::Gradients,
+        all: &'a mut Vec<Vec<f32>>,
+    }
+
+    impl burn::module::ModuleVisitor<A> for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<A, D>>) {
+            let g = param
+                .val()
+                .grad(self.grads)
+                .expect("every parameter has a gradient");
+            self.all.push(g.into_data().into_vec::<f32>().unwrap());
+        }
+    }
+
+    /// Seed 001's model at its own sizes (batch 100, 2 × 128, 28 steps, two thread blocks on
+    /// two threads): every parameter's gradient from the fused path equals the tensor path's.
+    #[test]
+    fn mnist_lstm_gradients_match_the_tensor_path_at_the_seeds_sizes() {
+        let device = Default::default();
+        let model = MnistLstmConfig::new().init::<A>(&device);
+        let x = Tensor::<A, 3>::random([100, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+        let loss = |m: &MnistLstm<A>| m.forward(x.clone()).powf_scalar(2.0).mean();
+        assert_paths_agree(&model, loss, "at initialization");
+    }
+
+    /// The two paths stay equal away from initialization too: after 120 Adam steps (lr 0.01, the
+    /// seed's optimizer) on one batch with cross-entropy, where the weights have grown and the
+    /// gates saturate, the fused gradients still equal the tensor path's.
+    #[test]
+    fn gradients_match_the_tensor_path_after_training() {
+        use burn::nn::loss::CrossEntropyLossConfig;
+        use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+        let device = Default::default();
+        let mut model = MnistLstmConfig::new().init::<A>(&device);
+        let mut optim = AdamConfig::new().init();
+        let loss_fn = CrossEntropyLossConfig::new().init(&device);
+        let x = Tensor::<A, 3>::random([100, 28, 28], Distribution::Uniform(-0.5, 2.8), &device);
+        let labels: Vec<i64> = (0..100).map(|k| (k * 7 % 10) as i64).collect();
+        let y = Tensor::<A, 1, Int>::from_data(TensorData::new(labels, [100]), &device);
+        let loss = |m: &MnistLstm<A>| loss_fn.forward(m.forward(x.clone()), y.clone());
+        for _ in 0..120 {
+            let grads = GradientsParams::from_grads(loss(&model).backward(), &model);
+            model = optim.step(0.01, model, grads);
+        }
+        assert_paths_agree(&model, loss, "after 120 Adam steps");
+    }
+}

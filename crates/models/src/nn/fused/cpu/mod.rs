@@ -1,0 +1,146 @@
+//! The fused CPU operations ([`lstm`], [`conv`], [`linear`]) and what they share: which backends
+//! get them, moving tensors between the generic `B` and `NdArray`, and a single-threaded matrix
+//! product on plain slices.
+
+use std::any::TypeId;
+
+use burn::backend::{Autodiff, NdArray};
+use burn::prelude::*;
+use burn::tensor::{TensorData, TensorPrimitive};
+
+pub(crate) mod conv;
+pub(crate) mod linear;
+pub(crate) mod lstm;
+mod lstm_cell;
+
+/// `Some(tracked)` when `B` is `NdArray` (`false`) or `Autodiff<NdArray>` (`true`), the backends
+/// the CPU operations serve; [`super::route`] asks.
+pub(crate) fn served<B: Backend>() -> Option<bool> {
+    let id = TypeId::of::<B>();
+    if id == TypeId::of::<NdArray>() {
+        Some(false)
+    } else if id == TypeId::of::<Autodiff<NdArray>>() {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// The backend's float primitive, as autodiff nodes and gradients hold it.
+pub(crate) type Primitive = <NdArray as burn::tensor::backend::BackendTypes>::FloatTensorPrimitive;
+
+/// The `f32` values of a tensor, row-major.
+pub(crate) fn values<const D: usize>(tensor: Tensor<NdArray, D>) -> Vec<f32> {
+    primitive_values::<D>(tensor.into_primitive().tensor())
+}
+
+/// [`values`] of a rank-`D` primitive (an autodiff tensor's inner value, a gradient).
+///
+/// A buffer held nowhere else is taken as it is; one still shared (a parameter, a value the
+/// autodiff graph keeps) is copied in one `memcpy` when row-major. Burn's `into_data` would copy
+/// a shared buffer element by element through a dynamic-rank iterator, which took 9% of the CNN
+/// training step.
+///
+/// A strided buffer (a transposed or permuted view) is copied through ndarray's iterator for its
+/// fixed rank, several times faster than through the dynamic-rank one.
+pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32> {
+    if let burn::backend::ndarray::NdArrayTensor::F32(storage) = &primitive {
+        let view = storage.view();
+        match view.as_slice() {
+            Some(row_major) if !storage.is_unique() => return row_major.to_vec(),
+            // Held nowhere else: `into_data` below takes the buffer itself.
+            Some(_) => {}
+            None => {
+                if let Some(values) = strided_values(view) {
+                    return values;
+                }
+            }
+        }
+    }
+    Tensor::<NdArray, D>::from_primitive(TensorPrimitive::Float(primitive))
+        .into_data()
+        .into_vec::<f32>()
+        .unwrap_or_else(|err| unreachable!("cpu: f32 checked before: {err:?}"))
+}
+
+/// The values of a strided view of rank 2 to 4, row-major, through ndarray's fixed-rank iterator.
+fn strided_values(view: ndarray::ArrayViewD<'_, f32>) -> Option<Vec<f32>> {
+    Some(match view.ndim() {
+        2 => view
+            .into_dimensionality::<ndarray::Ix2>()
+            .ok()?
+            .iter()
+            .copied()
+            .collect(),
+        3 => view
+            .into_dimensionality::<ndarray::Ix3>()
+            .ok()?
+            .iter()
+            .copied()
+            .collect(),
+        4 => view
+            .into_dimensionality::<ndarray::Ix4>()
+            .ok()?
+            .iter()
+            .copied()
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// A tensor of the CPU backend from row-major values.
+pub(crate) fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<NdArray, D> {
+    Tensor::from_data(TensorData::new(values, shape), &Default::default())
+}
+
+/// [`tensor`] as the backend's primitive, for autodiff nodes and gradients.
+pub(crate) fn primitive(values: Vec<f32>, shape: impl Into<burn::tensor::Shape>) -> Primitive {
+    burn::backend::ndarray::NdArrayTensor::from_data(TensorData::new(values, shape))
+}
+
+/// `c[m×n] (+)= a[m×k] · b[k×n]` (strides as `(row, column)`), on the calling thread.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    accumulate: bool,
+    c: &mut [f32],
+    rsc: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
+    assert!(k == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
+    assert!(c.len() > (m - 1) * rsc + (n - 1));
+    // SAFETY: the asserts above keep every index the strides reach inside the slices, and `c`
+    // is borrowed mutably, so it overlaps neither `a` nor `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            rsc as isize,
+            accumulate,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! `[data]` of the part-of-speech taggers: a Universal Dependencies treebank folder (or seed
+//! 000's two toy sentences), vocabularies of its training split, and length buckets of padded
+//! sentences.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::Backend;
+use serde::{Deserialize, Serialize};
+use zoo_data::pos::{
+    bucket_by_length, read_conllu, tokenize, toy_sentences, EncodedSentence, SeenWords,
+    SentenceBucket, TagColumn, TaggedSentence, TaggingBatch, TaggingBatcher, Vocab,
+};
+use zoo_models::InvalidConfig;
+
+use super::{
+    locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags, PredictInputs,
+    SharedItems, Splits,
+};
+use crate::config::ConfigError;
+use crate::task::Tagging;
+
+/// The word vocabulary of a tagger run, in its run folder.
+pub const WORD_VOCAB_FILE: &str = "vocab-words.txt";
+/// The tag vocabulary of a tagger run, in its run folder.
+pub const TAG_VOCAB_FILE: &str = "vocab-tags.txt";
+/// Where UD English-EWT lives in a checkout, relative to its root.
+const UD_ENGLISH_EWT: &str = "data/ud-english-ewt";
+/// Sentences `zoo predict` tags in one forward pass.
+const LINES_PER_BATCH: usize = 64;
+
+/// Which sentences to learn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Corpus {
+    /// A Universal Dependencies treebank folder: `*train.conllu`, `*dev.conllu`, `*test.conllu`.
+    Conllu,
+    /// Seed 000's two sentences, trained and tested on.
+    Toy,
+}
+
+/// `[data]` of a part-of-speech tagger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PosData {
+    /// `conllu` (a treebank folder) or `toy` (seed 000's two sentences).
+    pub corpus: Corpus,
+    /// The treebank folder, holding `*train.conllu`, `*dev.conllu` and `*test.conllu` (each may
+    /// be `.gz`); absent means `data/ud-english-ewt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// `upos` (column 4, universal tags) or `xpos` (column 5, the treebank's own).
+    pub tag_column: TagColumn,
+    /// Lowercase words before looking them up.
+    pub lowercase: bool,
+    /// Training words seen fewer times become `<unk>`, so the model learns what to do with
+    /// words it never saw.
+    pub min_count: usize,
+    /// Train on the first N training sentences only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
+}
+
+/// The vocabularies of a tagger: what its shape and its answers depend on.
+#[derive(Debug, Clone)]
+pub struct PosInfo {
+    /// Words, `<pad>` and `<unk>` first.
+    pub words: Vocab,
+    /// Tags, `<pad>` and `<unk>` first.
+    pub tags: Vocab,
+}
+
+impl PosData {
+    /// The treebank folder (`None` for the toy corpus), looked up as [`locate_dir`] does.
+    pub fn treebank(&self) -> Option<PathBuf> {
+        (self.corpus == Corpus::Conllu).then(|| {
+            locate_dir(
+                self.dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(UD_ENGLISH_EWT)),
+            )
+        })
+    }
+
+    /// The corpus's name and its train, dev and test sentences.
+    fn sentences(&self) -> anyhow::Result<(String, [Vec<TaggedSentence>; 3])> {
+        let Some(dir) = self.treebank() else {
+            let toy = toy_sentences();
+            return Ok(("toy".into(), [toy.clone(), toy.clone(), toy]));
+        };
+        let split = |name| -> anyhow::Result<Vec<TaggedSentence>> {
+            Ok(read_conllu(&treebank_file(&dir, name)?, self.tag_column)?)
+        };
+        let name = dir
+            .file_name()
+            .map_or("conllu".into(), |n| n.to_string_lossy().into_owned());
+        Ok((name, [split("train")?, split("dev")?, split("test")?]))
+    }
+}
+
+impl DataSource for PosData {
+    type Item = SentenceBucket;
+    type Set = SharedItems<SentenceBucket>;
+    type Info = PosInfo;
+
+    fn validate(&self) -> Result<(), InvalidConfig> {
+        if self.min_count == 0 {
+            return Err(InvalidConfig::new("min_count", "is 0, must be at least 1"));
+        }
+        if self.train_limit == Some(0) {
+            return Err(InvalidConfig::new(
+                "train_limit",
+                "is 0, must be at least 1",
+            ));
+        }
+        if self.corpus == Corpus::Toy && (self.dir.is_some() || self.train_limit.is_some()) {
+            return Err(InvalidConfig::new(
+                "dir",
+                "does not apply to the toy corpus (seed 000's two sentences are built in); set \
+                 data.corpus = \"conllu\" to read a treebank",
+            ));
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, flags: &DataFlags, model: &str) -> Result<(), ConfigError> {
+        if flags.dataset.is_some() {
+            return Err(ConfigError::Invalid {
+                file: "--dataset".into(),
+                key: "data.dataset".into(),
+                reason: format!(
+                    "names an MNIST-format dataset; `{model}` reads a treebank (give its folder \
+                     with --data-dir)"
+                ),
+            });
+        }
+        if let Some(dir) = &flags.dir {
+            self.dir = Some(dir.clone());
+        }
+        if flags.train_limit.is_some() {
+            self.train_limit = flags.train_limit;
+        }
+        Ok(())
+    }
+
+    fn pin_dir(&mut self) {
+        if self.dir.is_none() && self.corpus == Corpus::Conllu {
+            self.dir = Some(PathBuf::from(UD_ENGLISH_EWT));
+        }
+    }
+
+    fn dir(&self) -> Option<PathBuf> {
+        self.treebank()
+    }
+
+    /// The corpus's three splits as length buckets of `batch_size` sentences (one bucket per
+    /// batch), encoded with the vocabularies of the training split (or those of `run_dir`, when
+    /// an earlier command saved them there).
+    fn load(&self, context: &LoadContext) -> anyhow::Result<Splits<Self>> {
+        let (dataset, [mut train, valid, test]) = self.sentences()?;
+        if let Some(limit) = self.train_limit {
+            train.truncate(limit);
+        }
+        let info = if context.run_dir.join(WORD_VOCAB_FILE).is_file() {
+            self.info(context.run_dir)?
+        } else {
+            let of = |pick: fn(&TaggedSentence) -> &Vec<String>| {
+                train
+                    .iter()
+                    .flat_map(move |s| pick(s).iter().map(String::as_str))
+            };
+            PosInfo {
+                words: Vocab::build(of(|s| &s.words), self.min_count, self.lowercase),
+                tags: Vocab::build(of(|s| &s.tags), 1, false),
+            }
+        };
+        let seen = SeenWords::new(&train, self.lowercase);
+        let buckets = |sentences: &[TaggedSentence], seed| {
+            let encoded = sentences
+                .iter()
+                .map(|s| EncodedSentence::new(s, &info.words, &info.tags, &seen))
+                .collect();
+            SharedItems::new(bucket_by_length(encoded, context.batch_size, seed))
+        };
+        println!(
+            "Vocabularies of the training split: {} words (min count {}, lowercase {}), {} tags",
+            info.words.len(),
+            self.min_count,
+            self.lowercase,
+            info.tags.len()
+        );
+        Ok(Splits {
+            train: buckets(&train, context.seed),
+            valid: buckets(&valid, 0),
+            test: buckets(&test, 0),
+            dataset,
+            samples: [train.len(), valid.len(), test.len()],
+            files: vec![
+                (WORD_VOCAB_FILE, info.words.to_text()),
+                (TAG_VOCAB_FILE, info.tags.to_text()),
+            ],
+            info,
+        })
+    }
+
+    fn info(&self, run_dir: &Path) -> anyhow::Result<PosInfo> {
+        let load = |name: &str| -> anyhow::Result<Vocab> {
+            let path = run_dir.join(name);
+            anyhow::ensure!(
+                path.is_file(),
+                "{}: missing; a tagger's run folder keeps its vocabularies beside model.mpk (was \
+                 it copied without them?)",
+                path.display()
+            );
+            Ok(Vocab::load(&path)?)
+        };
+        Ok(PosInfo {
+            words: load(WORD_VOCAB_FILE)?,
+            tags: load(TAG_VOCAB_FILE)?,
+        })
+    }
+
+    fn classes(&self, info: &PosInfo) -> Vec<String> {
+        info.tags.tokens().to_vec()
+    }
+
+    fn items_per_batch(&self, _batch_size: usize) -> usize {
+        1 // an item is a bucket: a whole batch
+    }
+
+    /// Each input is a line of text, split into words as the treebanks do; an empty line is no
+    /// sentence. A word the vocabulary lacks reads as `<unk>`.
+    fn predict_inputs(
+        &self,
+        info: &PosInfo,
+        inputs: &[String],
+        flags: &PredictFlags,
+    ) -> anyhow::Result<PredictInputs<SentenceBucket>> {
+        anyhow::ensure!(
+            !flags.invert,
+            "--invert is for images; this is a tagger's run, which tags sentences"
+        );
+        let words: Vec<Vec<String>> = inputs.iter().map(|line| tokenize(line)).collect();
+        let samples: Vec<usize> = (0..inputs.len())
+            .filter(|&i| !words[i].is_empty())
+            .collect();
+        let seen = SeenWords::default();
+        let encoded: Vec<EncodedSentence> = samples
+            .iter()
+            .map(|&i| {
+                let sentence = TaggedSentence {
+                    tags: vec![Vocab::UNK.to_string(); words[i].len()],
+                    words: words[i].clone(),
+                };
+                EncodedSentence::new(&sentence, &info.words, &info.tags, &seen)
+            })
+            .collect();
+        Ok(PredictInputs {
+            labels: words.iter().map(|w| w.join(" ")).collect(),
+            items: encoded
+                .chunks(LINES_PER_BATCH)
+                .map(|chunk| SentenceBucket {
+                    sentences: chunk.to_vec(),
+                })
+                .collect(),
+            samples,
+        })
+    }
+}
+
+impl Batches<Tagging> for PosData {
+    fn batch<B: Backend>(&self, items: Vec<SentenceBucket>, device: &B::Device) -> TaggingBatch<B> {
+        TaggingBatcher.batch(items, device)
+    }
+}
+
+/// The one file of `dir` whose name ends in `<split>.conllu` or `<split>.conllu.gz`.
+fn treebank_file(dir: &Path, split: &str) -> anyhow::Result<PathBuf> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot read the treebank folder {} (pass a Universal Dependencies folder with --data-dir)",
+            dir.display()
+        )
+    })?;
+    let mut found: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| {
+                n.ends_with(&format!("{split}.conllu"))
+                    || n.ends_with(&format!("{split}.conllu.gz"))
+            })
+        })
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => anyhow::bail!(
+            "{}: no *{split}.conllu or *{split}.conllu.gz file; a treebank folder holds the train, dev and test splits (e.g. en_ewt-ud-{split}.conllu.gz)",
+            dir.display()
+        ),
+        _ => {
+            found.sort();
+            anyhow::bail!(
+                "{}: several {split} files ({}); keep one",
+                dir.display(),
+                found
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+}

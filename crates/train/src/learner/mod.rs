@@ -1,0 +1,11 @@
+//! The training loop inside burn-train: the model with its task ([`trainee`]), the loop with
+//! exact timing, resumable data order and the divergence guard ([`strategy`]), progress lines and
+//! `metrics.csv` ([`progress`]), checkpoints written whole or not at all ([`checkpoint`]), global
+//! gradient clipping (`clip`) and the optimizers ([`optim`]).
+
+pub mod checkpoint;
+mod clip;
+pub mod optim;
+pub mod progress;
+pub mod strategy;
+pub mod trainee;
