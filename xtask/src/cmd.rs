@@ -11,9 +11,32 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The cargo that runs us (`$CARGO`), or `cargo` from the PATH.
+/// The cargo that runs us (`$CARGO`), or `cargo` from the PATH, without the variables `cargo run`
+/// gave xtask about xtask itself.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ... for the program it runs; a cargo
+/// started from xtask would inherit them, and build scripts that watch one (ring's watches
+/// `CARGO_MANIFEST_DIR`) would then see another value than in a cargo started from a shell:
+/// `cargo xtask train` and `cargo run --release -p zoo-cli -- eval` rebuilt ring, rustls, ureq
+/// and zoo-cli for each other, minutes every time. Without them, both share one build.
 pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let about_xtask = name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref());
+        if about_xtask {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
 }
 
 /// Echoes `command` like a shell line, runs it to completion, and fails unless it succeeds.

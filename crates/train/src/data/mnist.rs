@@ -13,7 +13,8 @@ use zoo_data::ClassificationBatch;
 use zoo_models::InvalidConfig;
 
 use super::{
-    locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags, PredictInputs, Splits,
+    check_train_limit, locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags,
+    PredictInputs, Splits,
 };
 use crate::config::ConfigError;
 use crate::task::Classification;
@@ -80,12 +81,7 @@ impl DataSource for MnistData {
                 format!("is {}, must be in [0, 1)", self.valid_fraction),
             ));
         }
-        if self.train_limit == Some(0) {
-            return Err(InvalidConfig::new(
-                "train_limit",
-                "is 0, must be at least 1",
-            ));
-        }
+        check_train_limit(self.train_limit)?;
         if !(self.std.is_finite() && self.std > 0.0 && self.mean.is_finite()) {
             return Err(InvalidConfig::new(
                 "std",

@@ -245,6 +245,17 @@ pub fn locate_dir(dir: PathBuf) -> PathBuf {
     }
 }
 
+/// Checks a `[data] train_limit`: absent, or at least one sample.
+pub(crate) fn check_train_limit(limit: Option<usize>) -> Result<(), InvalidConfig> {
+    match limit {
+        Some(0) => Err(InvalidConfig::new(
+            "train_limit",
+            "is 0, must be at least 1",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// An in-memory dataset that clones cheaply (the items are shared).
 #[derive(Clone)]
 pub struct SharedItems<I>(std::sync::Arc<InMemDataset<I>>);

@@ -15,8 +15,8 @@ use zoo_data::pos::{
 use zoo_models::InvalidConfig;
 
 use super::{
-    locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags, PredictInputs,
-    SharedItems, Splits,
+    check_train_limit, locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags,
+    PredictInputs, SharedItems, Splits,
 };
 use crate::config::ConfigError;
 use crate::task::Tagging;
@@ -108,12 +108,7 @@ impl DataSource for PosData {
         if self.min_count == 0 {
             return Err(InvalidConfig::new("min_count", "is 0, must be at least 1"));
         }
-        if self.train_limit == Some(0) {
-            return Err(InvalidConfig::new(
-                "train_limit",
-                "is 0, must be at least 1",
-            ));
-        }
+        check_train_limit(self.train_limit)?;
         if self.corpus == Corpus::Toy && (self.dir.is_some() || self.train_limit.is_some()) {
             return Err(InvalidConfig::new(
                 "dir",
