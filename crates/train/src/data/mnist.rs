@@ -109,12 +109,7 @@ impl DataSource for MnistData {
             }
             self.dataset = variant;
         }
-        if let Some(dir) = &flags.dir {
-            self.dir = Some(dir.clone());
-        }
-        if flags.train_limit.is_some() {
-            self.train_limit = flags.train_limit;
-        }
+        flags.set_dir_and_limit(&mut self.dir, &mut self.train_limit);
         Ok(())
     }
 

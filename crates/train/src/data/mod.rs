@@ -128,6 +128,17 @@ pub struct DataFlags {
 }
 
 impl DataFlags {
+    /// Puts `--data-dir` and `--train-limit`, where given, into a section's `dir` and
+    /// `train_limit`.
+    pub fn set_dir_and_limit(&self, dir: &mut Option<PathBuf>, train_limit: &mut Option<usize>) {
+        if let Some(given) = &self.dir {
+            *dir = Some(given.clone());
+        }
+        if self.train_limit.is_some() {
+            *train_limit = self.train_limit;
+        }
+    }
+
     /// The flags given, as `(flag, key)` pairs: for data that takes none of them.
     pub fn given(&self) -> Vec<(&'static str, &'static str)> {
         [
