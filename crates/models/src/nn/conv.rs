@@ -7,10 +7,10 @@
 //! faster. The GPU backends have fast convolution kernels of their own and keep Burn's
 //! `Conv2d::forward`.
 
-use burn::nn::conv::Conv2d;
-use burn::nn::pool::MaxPool2d;
 #[cfg(feature = "ndarray")]
 use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
 
 /// The padding `[top, left, bottom, right]` of `conv` if it is a plain convolution (stride 1,
@@ -111,8 +111,8 @@ pub fn forward_conv2d_relu_pool<B: Backend>(
 #[cfg(test)]
 mod tests {
     use burn::backend::{Autodiff, NdArray};
-    use burn::nn::conv::Conv2dConfig;
     use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
 
     use super::*;

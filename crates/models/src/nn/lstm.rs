@@ -5,8 +5,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 
 use super::rnn::{
-    check_input, init_layers, initial_state, run_direction, run_layers, RnnError, RnnLayer,
-    SeqLayout, StepMask,
+    RnnError, RnnLayer, SeqLayout, StepMask, check_input, init_layers, initial_state,
+    run_direction, run_layers,
 };
 
 /// Configuration of [`Lstm`], with `nn.LSTM`'s arguments and defaults.

@@ -161,7 +161,7 @@ impl<B: Backend> StepMask<B> {
         if let Some((b, &len)) = lengths
             .iter()
             .enumerate()
-            .find(|(_, &len)| len == 0 || len > seq)
+            .find(|&(_, &len)| len == 0 || len > seq)
         {
             return Err(RnnError::Lengths(format!(
                 "sequence {b} has length {len}; each length must be in 1..={seq} (the padded \

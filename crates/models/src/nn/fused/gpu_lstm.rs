@@ -17,12 +17,12 @@
 
 use std::any::TypeId;
 
+use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::ir::{BackendIr, InitOperationIr, OperationIr};
-use burn::backend::Autodiff;
 use burn::prelude::*;
 use burn::tensor::{DType, TensorMetadata, TensorPrimitive};
 use burn_cubecl::tensor::CubeTensor;

@@ -13,8 +13,8 @@
 //!   It is one value for the whole process, so it holds in every thread that trains (burn-train's
 //!   device workers included); `zoo` sets it from the config key `train.fused`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::prelude::Backend;
 use burn::tensor::DType;
