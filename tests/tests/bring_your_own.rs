@@ -17,11 +17,17 @@ fn example_dir() -> PathBuf {
 /// this workspace's target folder, with the zoo-cli features of the test build; returns its
 /// binary.
 ///
-/// It builds a copy, `target/bring-your-own-model/` of the workspace, two folders deep as the
-/// example is (its relative paths hold), whose manifest adds one line: `regex-syntax` with its
-/// default feature, which the zoo's test build turns on through proptest. With the same features
-/// everywhere, the copy reuses every crate the test build compiled (Burn included) and compiles
-/// only itself; without it, forty crates from regex to Burn would be compiled a second time.
+/// It builds a copy, `target/bring-your-own-model/`, made so that Cargo gives every crate the
+/// same build hash as in the test build, which has compiled them all (Burn and the zoo's own
+/// crates included), so that only the example itself is compiled: the copy is a workspace root
+/// whose `crates/` and `vendor/` are links to this checkout's (Cargo hashes a path crate by its
+/// place under the workspace root, so the README's `../../crates/models` becomes
+/// `crates/models`), with this workspace's `[workspace.package]` and `[workspace.dependencies]`
+/// (which the linked crates inherit), and one more line (`regex-syntax` with its default
+/// feature, which the test build turns on through proptest); cargo runs without the variables
+/// `cargo test` sets for this test (`CARGO_MANIFEST_DIR`, which ring's build script watches).
+/// Built as the README has it, the example also compiles those forty-odd crates again (eight
+/// more minutes on 2 cores), which is what a user's first build does.
 fn build_example() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
@@ -30,13 +36,26 @@ fn build_example() -> PathBuf {
         .expect("target/<profile>/deps");
     let target = profile_dir.parent().expect("target/");
     let copy = workspace().join("target/bring-your-own-model");
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy).unwrap();
+    }
     std::fs::create_dir_all(copy.join("src")).unwrap();
+    for linked in ["crates", "vendor", "configs", "data", "tools"] {
+        std::os::unix::fs::symlink(workspace().join(linked), copy.join(linked)).unwrap();
+    }
+    let ours = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+    let inherited =
+        &ours[ours.find("[workspace.package]").unwrap()..ours.find("[profile.").unwrap()];
     let manifest = std::fs::read_to_string(example_dir().join("Cargo.toml")).unwrap();
-    let manifest = manifest.replacen(
-        "[dependencies]\n",
-        "[dependencies]\nregex-syntax = \"0.8\"\n",
-        1,
-    );
+    let manifest = manifest
+        .replacen("[workspace]\n", &format!("[workspace]\n\n{inherited}"), 1)
+        .replace("\"../../crates/", "\"crates/")
+        .replace("\"../../vendor/", "\"vendor/")
+        .replacen(
+            "[dependencies]\n",
+            "[dependencies]\nregex-syntax = \"0.8\"\n",
+            1,
+        );
     std::fs::write(copy.join("Cargo.toml"), manifest).unwrap();
     for file in ["Cargo.lock", "src/main.rs"] {
         std::fs::copy(example_dir().join(file), copy.join(file)).unwrap();
@@ -46,6 +65,20 @@ fn build_example() -> PathBuf {
         .current_dir(&copy)
         .env("CARGO_TARGET_DIR", target)
         .args(["build", "--quiet", "--offline"]);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+            ]
+            .contains(&name.as_ref())
+        {
+            build.env_remove(name.as_ref());
+        }
+    }
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         build.arg("--release");
     }
