@@ -43,6 +43,29 @@ pub fn zoo_features() -> Option<&'static str> {
         .as_deref()
 }
 
+/// A `cargo` command without the variables `cargo test` sets for the running test
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...): ring's build script watches `CARGO_MANIFEST_DIR`,
+/// so with them every build started here would recompile ring and all above it (zoo-cli
+/// included) for the next build started elsewhere, and the other way round.
+pub fn cargo() -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+            ]
+            .contains(&name.as_ref())
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
 /// Builds `bin` of `package` in the running tests' profile and returns its path.
 fn build_bin(package: &str, bin: &str) -> PathBuf {
     // target/<profile>/deps/<test-binary>
@@ -65,7 +88,7 @@ fn build_bin(package: &str, bin: &str) -> PathBuf {
         return path;
     }
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let mut build = Command::new(env!("CARGO"));
+    let mut build = cargo();
     build
         .current_dir(workspace())
         .args(["build", "--quiet", "--package", package, "--bin", bin]);

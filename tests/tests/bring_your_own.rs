@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use zoo_tests::{mnist_sample, summary, workspace, zoo_features, Run};
+use zoo_tests::{cargo, mnist_sample, summary, workspace, zoo_features, Run};
 
 /// The example crate's folder.
 fn example_dir() -> PathBuf {
@@ -60,25 +60,11 @@ fn build_example() -> PathBuf {
     for file in ["Cargo.lock", "src/main.rs"] {
         std::fs::copy(example_dir().join(file), copy.join(file)).unwrap();
     }
-    let mut build = Command::new(env!("CARGO"));
+    let mut build = cargo();
     build
         .current_dir(&copy)
         .env("CARGO_TARGET_DIR", target)
         .args(["build", "--quiet", "--offline"]);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_MANIFEST_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-            ]
-            .contains(&name.as_ref())
-        {
-            build.env_remove(name.as_ref());
-        }
-    }
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         build.arg("--release");
     }

@@ -1,4 +1,5 @@
-//! `zoo predict --run DIR IMAGE...` with an MNIST model: a real test digit written out as PNG,
+//! `zoo predict --pretrained mnist-cnn IMAGE...` (the zoo's shipped CNN, the same as any run's
+//! `--run DIR`): a real test digit written out as PNG,
 //! the same digit drawn large, dark on light and in colour (`--invert`), and unreadable files.
 
 use std::io::Read;
@@ -48,28 +49,9 @@ fn class_of(stdout: &str, image: &Path) -> String {
 #[test]
 fn predict_classifies_real_and_drawn_digits_and_names_unreadable_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = tmp.path().join("cnn");
-    zoo(
-        tmp.path(),
-        &[
-            "train",
-            "--model",
-            "mnist-cnn",
-            "--epochs",
-            "3",
-            "--data-dir",
-            mnist_sample().to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ],
-    )
-    .assert_ok();
-
-    let mut args = vec![
-        "predict".to_string(),
-        "--run".into(),
-        run.display().to_string(),
-    ];
+    // The zoo's shipped mnist-cnn: no training first (`--run DIR` takes a run of one's own).
+    let model = ["--pretrained", "mnist-cnn"];
+    let mut args: Vec<String> = ["predict", model[0], model[1]].map(String::from).to_vec();
     let mut drawn_args = args.clone();
     drawn_args.push("--invert".into());
     let mut expected = Vec::new();
@@ -115,12 +97,7 @@ fn predict_classifies_real_and_drawn_digits_and_names_unreadable_files() {
     for bad in [text.clone(), tmp.path().join("missing.png")] {
         let out = zoo(
             tmp.path(),
-            &[
-                "predict",
-                "--run",
-                run.to_str().unwrap(),
-                bad.to_str().unwrap(),
-            ],
+            &["predict", model[0], model[1], bad.to_str().unwrap()],
         );
         assert_eq!(out.code, Some(1), "{}", out.stderr);
         let line = out.error_line();
@@ -135,8 +112,8 @@ fn predict_classifies_real_and_drawn_digits_and_names_unreadable_files() {
         tmp.path(),
         &[
             "predict",
-            "--run",
-            run.to_str().unwrap(),
+            model[0],
+            model[1],
             "--invert",
             blank.to_str().unwrap(),
         ],

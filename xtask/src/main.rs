@@ -17,10 +17,16 @@ Commands:
                   (--backend ndarray|wgpu|cuda) and runs `zoo train` with every flag;
                   with no flags, the seed-001 MNIST LSTM on data/mnist-sample;
                   --resume RUN continues a killed run from its last complete epoch
-  eval [flags]    `zoo eval --run DIR`: reload a run and evaluate it on the test set
-  import [flags]  `zoo import --model NAME --from FILE.pt --out DIR`: a PyTorch state_dict
-                  becomes a run folder that `eval` reads
-  predict [flags] `zoo predict --run DIR 'A sentence'`: tag words with a pos-tagger run
+  eval [flags]    `zoo eval --run DIR` (or `--pretrained NAME`, a model the zoo ships):
+                  reload a trained model and evaluate it on the test set
+  import [flags]  `zoo import --model NAME --from FILE.pt --out DIR [--rename FROM=TO]...`: a
+                  PyTorch state_dict becomes a run folder that `eval` reads
+  export [flags]  `zoo export --run DIR --out FILE.safetensors [--rename FROM=TO]...`: a run's
+                  weights with PyTorch's names and layouts
+  pack [flags]    `zoo pack --run DIR --out crates/models/pretrained/NAME`: a run as a shipped
+                  model (half-precision weights, configs, the test figure they score)
+  predict [flags] `zoo predict --run DIR INPUT...`: a trained model's answers (tags of
+                  sentences, classes of images, values of points)
   compare [flags] train one experiment on several backends, same seed, and tabulate
                   s/epoch, samples/s, peak memory and test accuracy (compare.md, compare.json,
                   report.html): --backends ndarray,wgpu[,cuda] [--epochs N] [--train-limit N] [--torch]
@@ -45,8 +51,8 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match command {
-        "train" | "eval" | "import" | "predict" | "compare" | "report" | "models" | "data"
-        | "coordinator" => zoo::run(command, rest),
+        "train" | "eval" | "import" | "export" | "pack" | "predict" | "compare" | "report"
+        | "models" | "data" | "coordinator" => zoo::run(command, rest),
         "bench" => {
             // PyTorch's row is what the figures are read against: always asked for here.
             let mut args = rest.to_vec();

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use zoo_models::import::Rename;
 use zoo_train::backend::{BackendName, Placement};
 use zoo_train::config::Overrides;
 use zoo_train::data::DataFlags;
@@ -32,6 +33,12 @@ pub enum Command {
     /// Load a PyTorch state_dict (`torch.save(model.state_dict(), FILE)`) into a zoo model and
     /// write a run folder that `zoo eval --run DIR` reads.
     Import(ImportArgs),
+    /// Write a run's weights as a `.safetensors` file with PyTorch's names and layouts, which
+    /// `model.load_state_dict(safetensors.torch.load_file(FILE))` reads into the matching class.
+    Export(ExportArgs),
+    /// Write a finished run as a shipped model's folder (`crates/models/pretrained/NAME`): its
+    /// weights in half precision, its configs and data files, and the test figure they score.
+    Pack(PackArgs),
     /// A trained run's answers to new inputs: tags of sentences (a tagger's run), classes of
     /// pictures (an MNIST model's run: `zoo predict --run DIR digit.png [--invert]`), values or
     /// classes of points (the toys' runs: `zoo predict --run DIR 0.5`).
@@ -209,9 +216,9 @@ impl ExperimentArgs {
 /// `zoo predict` flags.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Run folder written by `zoo train` (or `zoo import`).
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained model.
+    #[command(flatten)]
+    pub model: Trained,
     /// A text file of inputs, one per line (`-` reads standard input); prints one answer line
     /// per line.
     #[arg(long, value_name = "FILE", conflicts_with = "inputs")]
@@ -233,6 +240,18 @@ pub struct PredictArgs {
     pub on: On,
 }
 
+/// A trained model: a run folder, or one the zoo ships.
+#[derive(Debug, Args)]
+pub struct Trained {
+    /// Run folder written by `zoo train` (or `zoo import`).
+    #[arg(long, value_name = "DIR", required_unless_present = "pretrained")]
+    pub run: Option<PathBuf>,
+    /// A model the zoo ships trained, instead of a run: mnist-lstm, mnist-cnn, small-cnn,
+    /// pos-tagger (`zoo models` marks them).
+    #[arg(long, value_name = "NAME", conflicts_with = "run")]
+    pub pretrained: Option<String>,
+}
+
 /// `zoo import` flags.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -245,6 +264,11 @@ pub struct ImportArgs {
     /// The PyTorch file (.pt / .pth) holding the state_dict.
     #[arg(long, value_name = "FILE")]
     pub from: PathBuf,
+    /// Rename the file's tensors before they are matched: FROM a regular expression, TO its
+    /// replacement (`$1` for a group), e.g. `--rename '^rnn\.=lstm.'`; repeatable, applied in
+    /// order. A file that does not fit proposes the renames that would make it fit.
+    #[arg(long, value_name = "FROM=TO")]
+    pub rename: Vec<Rename>,
     /// Folder of the dataset to evaluate on [default: the config's].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -252,6 +276,39 @@ pub struct ImportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Where to evaluate.
+    #[command(flatten)]
+    pub on: On,
+}
+
+/// `zoo export` flags.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The trained model to write out.
+    #[command(flatten)]
+    pub model: Trained,
+    /// The `.safetensors` file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Rename the tensors after PyTorch's names of the model are made (`lstm.weight_ih_l0`):
+    /// FROM a regular expression, TO its replacement, e.g. `--rename '^lstm\.=rnn.'` for a
+    /// class whose LSTM is `self.rnn`; repeatable, applied in order.
+    #[arg(long, value_name = "FROM=TO")]
+    pub rename: Vec<Rename>,
+    /// Where to load the run.
+    #[command(flatten)]
+    pub on: On,
+}
+
+/// `zoo pack` flags.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The run folder to pack.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// The folder to write (`crates/models/pretrained/<model>` ships it with the zoo).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Where to evaluate the packed weights.
     #[command(flatten)]
     pub on: On,
 }
@@ -339,9 +396,9 @@ pub struct BenchArgs {
 /// `zoo eval` flags.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Run folder written by `zoo train`.
-    #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    /// The trained model.
+    #[command(flatten)]
+    pub model: Trained,
     /// Folder of the dataset, if not the one the run was trained on.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,

@@ -27,6 +27,7 @@ pub mod download;
 mod memory;
 pub mod models;
 pub mod plots;
+pub mod pretrained;
 pub mod report;
 
 pub use commands::run;

@@ -25,6 +25,8 @@ mod error;
 #[cfg(feature = "import")]
 pub mod import;
 pub mod nn;
+#[cfg(feature = "pretrained")]
+pub mod pretrained;
 mod traits;
 
 pub use error::InvalidConfig;

@@ -202,7 +202,7 @@ fn state_dict_files_load_by_name_and_give_pytorchs_outputs() {
                 .with_batch_first(f.batch_first)
                 .with_bidirectional(f.bidirectional)
                 .init::<B>(&device);
-            let lstm = load_pytorch(lstm, &file).unwrap_or_else(|e| panic!("{e}"));
+            let lstm = load_pytorch(lstm, &file, &[]).unwrap_or_else(|e| panic!("{e}"));
             let state = f.h0.as_ref().map(|h0| LstmState {
                 hidden: h0.tensor(),
                 cell: f.c0.as_ref().unwrap().tensor(),
@@ -216,7 +216,7 @@ fn state_dict_files_load_by_name_and_give_pytorchs_outputs() {
                 .with_batch_first(f.batch_first)
                 .with_bidirectional(f.bidirectional)
                 .init::<B>(&device);
-            let gru = load_pytorch(gru, &file).unwrap_or_else(|e| panic!("{e}"));
+            let gru = load_pytorch(gru, &file, &[]).unwrap_or_else(|e| panic!("{e}"));
             gru.forward(input, f.h0.as_ref().map(|h| h.tensor()))
         };
         let d = max_diff(output.inner(), &f.output).max(max_diff(h_n.inner(), &f.h_n));
@@ -236,7 +236,7 @@ fn a_state_dict_that_does_not_fit_lists_every_problem() {
     // lstm_1layer.pt is nn.LSTM(5, 4): ask for two layers of 6 units.
     let file = dir.join("lstm_1layer.pt");
     let wrong = LstmConfig::new(5, 6).with_num_layers(2).init::<B>(&device);
-    let err = load_pytorch(wrong, &file).unwrap_err().to_string();
+    let err = load_pytorch(wrong, &file, &[]).unwrap_err().to_string();
     assert!(
         err.starts_with(&format!(
             "{}: the state_dict does not fit the model:",
@@ -244,19 +244,26 @@ fn a_state_dict_that_does_not_fit_lists_every_problem() {
         )),
         "{err}"
     );
-    assert!(err.contains("missing (4): layers.1.forward.bias_hh, layers.1.forward.bias_ih, layers.1.forward.weight_hh, layers.1.forward.weight_ih;"), "{err}");
+    // PyTorch's names, the model's in its order, with their shapes.
     assert!(
-        err.contains("layers.0.forward.weight_ih: model [24, 5], file [16, 5]"),
+        err.contains(
+            "missing from the file (4): weight_ih_l1 [24, 6], weight_hh_l1 [24, 6], \
+             bias_ih_l1 [24], bias_hh_l1 [24];"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("weight_ih_l0: model [24, 5], file [16, 5]"),
         "{err}"
     );
 
     // A file with a layer the model lacks.
     let three = dir.join("lstm_3layers_batch_first.pt");
-    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &three)
+    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &three, &[])
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("unexpected (8): ") && err.contains("layers.2.forward.bias_hh"),
+        err.contains("not in the model (8): bias_hh_l1 [16], bias_hh_l2 [16],"),
         "{err}"
     );
 
@@ -266,7 +273,7 @@ fn a_state_dict_that_does_not_fit_lists_every_problem() {
     let cut = tmp.join("cut.pt");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &cut)
+    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &cut, &[])
         .unwrap_err()
         .to_string();
     assert!(
@@ -277,7 +284,7 @@ fn a_state_dict_that_does_not_fit_lists_every_problem() {
         "{err}"
     );
     let gone = tmp.join("gone.pt");
-    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &gone)
+    let err = load_pytorch(LstmConfig::new(5, 4).init::<B>(&device), &gone, &[])
         .unwrap_err()
         .to_string();
     assert!(
@@ -285,4 +292,37 @@ fn a_state_dict_that_does_not_fit_lists_every_problem() {
         "{err}"
     );
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Seed 004's `CNN` (tests/fixtures/seeds, tools/make_seed_checkpoints.py) into `SmallCnn` with
+/// renames, and out again with the inverse renames: every tensor of the exported file is the
+/// PyTorch file's, same name, shape and bits.
+#[cfg(feature = "import")]
+#[test]
+fn import_then_export_gives_pytorchs_tensors_back_bit_for_bit() {
+    use zoo_models::SmallCnnConfig;
+    use zoo_models::import::{Rename, load_pytorch, to_safetensors};
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/seeds/seed004_cnn.pt");
+    let rules =
+        |rules: &[&str]| -> Vec<Rename> { rules.iter().map(|r| r.parse().unwrap()).collect() };
+    let device = Default::default();
+    let model = SmallCnnConfig::new().init::<NdArray>(&device);
+    let model = load_pytorch(model, &file, &rules(&[r"^conv(\d)\.0\.=conv$1."])).unwrap();
+    let bytes = to_safetensors(&model, &rules(&[r"^conv(\d)\.=conv$1.0."])).unwrap();
+    let exported = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let original = burn_store::pytorch::PytorchReader::new(&file)
+        .unwrap()
+        .into_tensors();
+    let mut names: Vec<&str> = exported.names();
+    names.sort();
+    let mut expected: Vec<&str> = original.keys().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    for (name, snapshot) in &original {
+        let view = exported.tensor(name).unwrap();
+        assert_eq!(view.shape(), snapshot.shape.as_slice(), "{name}");
+        let data = snapshot.to_data().unwrap();
+        assert_eq!(view.data(), data.as_bytes(), "{name}: other bits");
+    }
 }

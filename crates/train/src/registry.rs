@@ -13,10 +13,13 @@ use crate::data::{DataSource, PredictFlags};
 use crate::model::ZooModel;
 use crate::run::bench::{time_steps, StepTiming};
 use crate::run::eval::evaluate_run;
+use crate::run::export::export;
 use crate::run::fit::{fit, FitRequest, Trained};
 use crate::run::import::import;
+use crate::run::pack::pack;
 use crate::run::predict::predict;
 use crate::task::Tally;
+use zoo_models::import::{Named, Rename};
 
 /// Loads the experiment of one registration from its built-in config and the user's file.
 type Loader = fn(
@@ -201,8 +204,27 @@ pub trait LoadedExperiment: Send + Sync {
     fn fit(&self, request: FitRequest) -> anyhow::Result<Trained>;
     /// Evaluates the run in `run_dir` on the test set (`zoo eval`).
     fn evaluate(&self, run_dir: &Path, placement: &Placement) -> anyhow::Result<Tally>;
-    /// Loads a PyTorch `state_dict` into the model and writes a run folder (`zoo import`).
-    fn import(&self, from: &Path, dir: &Path, placement: &Placement) -> anyhow::Result<Tally>;
+    /// Loads a PyTorch `state_dict` into the model, the file's names renamed by `renames` first,
+    /// and writes a run folder (`zoo import`).
+    fn import(
+        &self,
+        from: &Path,
+        renames: &[Rename],
+        dir: &Path,
+        placement: &Placement,
+    ) -> anyhow::Result<Tally>;
+    /// Writes the weights of the run in `run_dir` to the `.safetensors` file `out`, PyTorch's
+    /// names renamed by `renames` (`zoo export`); returns the tensors written.
+    fn export(
+        &self,
+        run_dir: &Path,
+        out: &Path,
+        renames: &[Rename],
+        placement: &Placement,
+    ) -> anyhow::Result<Vec<Named>>;
+    /// Writes the run in `run_dir` into the folder `out` as a shipped model (`zoo pack`) and
+    /// evaluates the packed weights.
+    fn pack(&self, run_dir: &Path, out: &Path, placement: &Placement) -> anyhow::Result<Tally>;
     /// The answers of the run in `run_dir` to `inputs`, one line each (`zoo predict`).
     fn predict(
         &self,
@@ -261,8 +283,28 @@ impl<M: ZooModel> LoadedExperiment for Experiment<M> {
         evaluate_run(self, run_dir, placement)
     }
 
-    fn import(&self, from: &Path, dir: &Path, placement: &Placement) -> anyhow::Result<Tally> {
-        import(self, from, dir, placement)
+    fn import(
+        &self,
+        from: &Path,
+        renames: &[Rename],
+        dir: &Path,
+        placement: &Placement,
+    ) -> anyhow::Result<Tally> {
+        import(self, from, renames, dir, placement)
+    }
+
+    fn export(
+        &self,
+        run_dir: &Path,
+        out: &Path,
+        renames: &[Rename],
+        placement: &Placement,
+    ) -> anyhow::Result<Vec<Named>> {
+        export(self, run_dir, out, renames, placement)
+    }
+
+    fn pack(&self, run_dir: &Path, out: &Path, placement: &Placement) -> anyhow::Result<Tally> {
+        pack(self, run_dir, out, placement)
     }
 
     fn predict(

@@ -15,6 +15,6 @@ pub fn run(args: ImportArgs, registry: &Registry) -> anyhow::Result<()> {
     placement.preflight()?;
     let name = format!("{}-import", experiment.model_name());
     let dir = new_run_dir(args.out.as_deref(), &name)?;
-    experiment.import(&args.from, &dir, &placement)?;
+    experiment.import(&args.from, &args.rename, &dir, &placement)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod compare;
 mod data;
 mod eval;
+mod export;
 mod import;
 mod predict;
 mod report;
@@ -20,6 +21,8 @@ pub fn run(cli: Cli, registry: &Registry) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args, registry).map(|_| ()),
         Command::Eval(args) => eval::run(args, registry),
         Command::Import(args) => import::run(args, registry),
+        Command::Export(args) => export::run(args, registry),
+        Command::Pack(args) => pack(args, registry),
         Command::Predict(args) => predict::run(args, registry),
         Command::Compare(args) => compare::run(args, registry),
         Command::Bench(args) => bench::run(args, registry),
@@ -28,7 +31,13 @@ pub fn run(cli: Cli, registry: &Registry) -> anyhow::Result<()> {
         Command::Data(command) => data::run(command),
         Command::Models => {
             for registration in registry.entries() {
-                println!("{:<18} {}", registration.name, registration.description);
+                let shipped = zoo_models::pretrained::find(registration.name).is_some();
+                println!(
+                    "{:<18} {:<12} {}",
+                    registration.name,
+                    if shipped { "[pretrained]" } else { "" },
+                    registration.description
+                );
             }
             Ok(())
         }
@@ -43,6 +52,16 @@ fn coordinator(port: u16) -> anyhow::Result<()> {
 #[cfg(not(feature = "distributed"))]
 fn coordinator(_port: u16) -> anyhow::Result<()> {
     anyhow::bail!(zoo_train::parallel::node::NO_DISTRIBUTED)
+}
+
+/// `zoo pack`: the run as a shipped model's folder.
+fn pack(args: crate::cli::PackArgs, registry: &Registry) -> anyhow::Result<()> {
+    let experiment = run_config(registry, &args.run)?;
+    let placement = args.on.placement();
+    placement.preflight()?;
+    experiment.pack(&args.run, &args.out, &placement)?;
+    println!("Packed {} into {}", args.run.display(), args.out.display());
+    Ok(())
 }
 
 /// The experiment a run folder was trained with (its `config.toml`), read with `registry`.

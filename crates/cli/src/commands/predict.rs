@@ -22,11 +22,12 @@ pub fn run(args: PredictArgs, registry: &Registry) -> anyhow::Result<()> {
             text.lines().map(str::to_string).collect()
         }
     };
-    let experiment = run_config(registry, &args.run)?;
+    let folder = args.model.folder()?;
+    let experiment = run_config(registry, &folder.path)?;
     let flags = PredictFlags {
         invert: args.invert,
     };
-    let lines = experiment.predict(&args.run, &inputs, &flags, &args.on.placement())?;
+    let lines = experiment.predict(&folder.path, &inputs, &flags, &args.on.placement())?;
     for line in lines {
         println!("{line}");
     }

@@ -120,6 +120,29 @@ impl<B: Backend> LstmTagger<B> {
     }
 }
 
+#[cfg(feature = "pretrained")]
+impl<B: Backend> LstmTagger<B> {
+    /// The zoo's trained `pos-tagger` (feature `pretrained`): the weights of
+    /// `crates/models/pretrained/pos-tagger/`, whose README gives the command that trained them
+    /// and their test figure. For UD English-EWT's 17 UPOS tags; word ids from the shipped
+    /// vocabulary (`zoo_models::pretrained::find("pos-tagger")`, `lines("vocab-words.txt")`:
+    /// lowercased words, 1 = `<unk>`), tag ids from `lines("vocab-tags.txt")`.
+    pub fn pretrained(device: &B::Device) -> Self {
+        use burn::config::Config;
+        let shipped = crate::pretrained::shipped("pos-tagger");
+        // The vocabulary sizes come from the shipped vocabularies, the rest from model.json.
+        let sizes = format!(
+            "{{\"vocab_size\": {}, \"num_tags\": {},",
+            shipped.lines("vocab-words.txt").len(),
+            shipped.lines("vocab-tags.txt").len()
+        );
+        let json = shipped.model_config.trim_start().replacen('{', &sizes, 1);
+        let config = LstmTaggerConfig::load_binary(json.as_bytes())
+            .unwrap_or_else(|err| panic!("pos-tagger: the shipped model.json: {err:?}"));
+        shipped.load(config.init(device), device)
+    }
+}
+
 impl<B: Backend> Tagger<B> for LstmTagger<B> {
     fn tag(&self, words: Tensor<B, 2, Int>, lengths: &[usize]) -> Tensor<B, 3> {
         self.forward(words, Some(lengths))

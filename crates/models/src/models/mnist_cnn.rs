@@ -83,6 +83,16 @@ impl<B: Backend> MnistCnn<B> {
     }
 }
 
+#[cfg(feature = "pretrained")]
+impl<B: Backend> MnistCnn<B> {
+    /// The zoo's trained `mnist-cnn` (feature `pretrained`): the weights of
+    /// `crates/models/pretrained/mnist-cnn/`, whose README gives the command that trained them and
+    /// their test figure. For 28×28 digits `[batch, 1, 28, 28]` normalized with MNIST's mean 0.1307 and deviation 0.3081.
+    pub fn pretrained(device: &B::Device) -> Self {
+        crate::pretrained::build("mnist-cnn", device, |config: &MnistCnnConfig, device| config.init(device))
+    }
+}
+
 impl<B: Backend> Classifier<B, 4> for MnistCnn<B> {
     fn logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         self.forward(images)

@@ -82,6 +82,16 @@ impl<B: Backend> MnistLstm<B> {
     }
 }
 
+#[cfg(feature = "pretrained")]
+impl<B: Backend> MnistLstm<B> {
+    /// The zoo's trained `mnist-lstm` (feature `pretrained`): the weights of
+    /// `crates/models/pretrained/mnist-lstm/`, whose README gives the command that trained them and
+    /// their test figure. For 28×28 digits `[batch, 28, 28]` (rows as steps) normalized with MNIST's mean 0.1307 and deviation 0.3081.
+    pub fn pretrained(device: &B::Device) -> Self {
+        crate::pretrained::build("mnist-lstm", device, |config: &MnistLstmConfig, device| config.init(device))
+    }
+}
+
 impl<B: Backend> Classifier<B, 3> for MnistLstm<B> {
     fn logits(&self, images: Tensor<B, 3>) -> Tensor<B, 2> {
         self.forward(images)

@@ -77,6 +77,16 @@ impl<B: Backend> SmallCnn<B> {
     }
 }
 
+#[cfg(feature = "pretrained")]
+impl<B: Backend> SmallCnn<B> {
+    /// The zoo's trained `small-cnn` (feature `pretrained`): the weights of
+    /// `crates/models/pretrained/small-cnn/`, whose README gives the command that trained them and
+    /// their test figure. For 28×28 digits `[batch, 1, 28, 28]` normalized with MNIST's mean 0.1307 and deviation 0.3081.
+    pub fn pretrained(device: &B::Device) -> Self {
+        crate::pretrained::build("small-cnn", device, |config: &SmallCnnConfig, device| config.init(device))
+    }
+}
+
 impl<B: Backend> Classifier<B, 4> for SmallCnn<B> {
     fn logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         self.forward(images)

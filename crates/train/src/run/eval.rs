@@ -8,7 +8,7 @@ use burn::module::AutodiffModule;
 use burn::prelude::Backend;
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 
-use super::load_model;
+use super::run_model;
 use crate::backend::{BackendJob, Placement, Target};
 use crate::config::Experiment;
 use crate::data::{Batches, DataSource, LoadContext, TaskBatcher};
@@ -107,15 +107,13 @@ impl<M: ZooModel> BackendJob for EvalJob<'_, M> {
 
     fn run<B: AutodiffBackend>(self, device: B::Device, _target: Target) -> anyhow::Result<Tally> {
         let experiment = self.experiment;
-        zoo_models::nn::fused::set_enabled(experiment.train.fused);
         let context = LoadContext {
             run_dir: self.run_dir,
             seed: experiment.train.seed,
             batch_size: experiment.train.batch_size,
         };
         let splits = experiment.data.load(&context)?;
-        let model = M::init::<B>(&experiment.model, &splits.info, &device);
-        let model = load_model(model, self.run_dir, &device)?.valid();
+        let model = run_model::<M, B>(experiment, &splits.info, self.run_dir, &device)?.valid();
         let per_batch = experiment.data.items_per_batch(experiment.train.batch_size);
         Ok(evaluate::<_, M::Task, _, _>(
             &model,

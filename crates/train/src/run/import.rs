@@ -5,8 +5,10 @@ use std::path::Path;
 use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
+use zoo_models::import::{load_pytorch, ImportError, Rename};
 
 use super::artifacts::{write_atomic, CONFIG_FILE, MODEL_FILE};
+use super::config_fix::config_fix;
 use super::eval::evaluate;
 use super::save_model;
 use crate::backend::{BackendJob, Placement, Target};
@@ -15,18 +17,20 @@ use crate::data::{DataSource, LoadContext};
 use crate::model::ZooModel;
 use crate::task::Tally;
 
-/// Loads `from` into the model `experiment` describes, writes `dir/config.toml` and
-/// `dir/model.mpk` (and what the data keeps beside them), and evaluates the imported model on the
-/// test set.
+/// Loads `from` into the model `experiment` describes, the file's names renamed by `renames`
+/// first, writes `dir/config.toml` and `dir/model.mpk` (and what the data keeps beside them), and
+/// evaluates the imported model on the test set.
 pub(crate) fn import<M: ZooModel>(
     experiment: &Experiment<M>,
     from: &Path,
+    renames: &[Rename],
     dir: &Path,
     placement: &Placement,
 ) -> anyhow::Result<Tally> {
     placement.run(ImportJob {
         experiment,
         from,
+        renames,
         dir,
     })
 }
@@ -34,6 +38,7 @@ pub(crate) fn import<M: ZooModel>(
 struct ImportJob<'a, M: ZooModel> {
     experiment: &'a Experiment<M>,
     from: &'a Path,
+    renames: &'a [Rename],
     dir: &'a Path,
 }
 
@@ -50,7 +55,20 @@ impl<M: ZooModel> BackendJob for ImportJob<'_, M> {
         };
         let splits = experiment.data.load(&context)?;
         let model = M::init::<B>(&experiment.model, &splits.info, &device);
-        let model = zoo_models::import::load_pytorch(model, self.from)?;
+        let model = match load_pytorch(model, self.from, self.renames) {
+            Ok(model) => model,
+            Err(ImportError::Mismatch { path, mismatch, .. }) => {
+                let hint =
+                    config_fix::<M, B>(experiment, &splits.info, self.from, self.renames, &device);
+                return Err(ImportError::Mismatch {
+                    path,
+                    mismatch,
+                    hint,
+                }
+                .into());
+            }
+            Err(err) => return Err(err.into()),
+        };
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
         write_atomic(&dir.join(CONFIG_FILE), experiment.to_toml().as_bytes())?;

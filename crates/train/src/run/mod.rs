@@ -1,6 +1,6 @@
 //! What the toolkit does with a model: train it ([`fit`]), evaluate a run ([`eval`]), answer new
-//! inputs ([`predict`]), import PyTorch weights ([`import`]), time training steps ([`mod@bench`]),
-//! and the files of a run folder ([`artifacts`]).
+//! inputs ([`predict`]), import and export PyTorch weights ([`import`], [`export`]), time training
+//! steps ([`mod@bench`]), and the files of a run folder ([`artifacts`]).
 
 use std::path::Path;
 
@@ -8,14 +8,21 @@ use anyhow::Context;
 use burn::module::Module;
 use burn::prelude::Backend;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::backend::AutodiffBackend;
 
+use crate::config::Experiment;
+use crate::data::DataSource;
 use crate::learner::checkpoint::AtomicMpkRecorder;
+use crate::model::ZooModel;
 
 pub mod artifacts;
 pub mod bench;
+mod config_fix;
 pub mod eval;
+pub mod export;
 pub mod fit;
 pub mod import;
+pub mod pack;
 pub mod predict;
 
 /// Saves the trained weights as `model.mpk`, atomically.
@@ -30,7 +37,7 @@ pub(crate) fn save_model<B: Backend, M: Module<B>>(model: &M, dir: &Path) -> any
 }
 
 /// `model` with the weights of the run in `dir`.
-pub(crate) fn load_model<B: Backend, M: Module<B>>(
+fn load_model<B: Backend, M: Module<B>>(
     model: M,
     dir: &Path,
     device: &B::Device,
@@ -43,4 +50,16 @@ pub(crate) fn load_model<B: Backend, M: Module<B>>(
             device,
         )
         .with_context(|| format!("{}: cannot load the model weights", path.display()))
+}
+
+/// The trained model of the run in `dir` on `device`, built as `experiment` says with the data's
+/// `info`, the fused operations switched as the run's config says.
+pub(crate) fn run_model<M: ZooModel, B: AutodiffBackend>(
+    experiment: &Experiment<M>,
+    info: &<M::Data as DataSource>::Info,
+    dir: &Path,
+    device: &B::Device,
+) -> anyhow::Result<M::Module<B>> {
+    zoo_models::nn::fused::set_enabled(experiment.train.fused);
+    load_model(M::init::<B>(&experiment.model, info, device), dir, device)
 }

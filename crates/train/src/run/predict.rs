@@ -7,7 +7,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 
 use super::eval::answers;
-use super::load_model;
+use super::run_model;
 use crate::backend::{BackendJob, Placement, Target};
 use crate::config::Experiment;
 use crate::data::{DataSource, PredictFlags};
@@ -49,9 +49,7 @@ impl<M: ZooModel> BackendJob for PredictJob<'_, M> {
         _target: Target,
     ) -> anyhow::Result<Vec<String>> {
         let (experiment, read) = (self.experiment, self.read);
-        zoo_models::nn::fused::set_enabled(experiment.train.fused);
-        let model = M::init::<B>(&experiment.model, &self.info, &device);
-        let model = load_model(model, self.run_dir, &device)?.valid();
+        let model = run_model::<M, B>(experiment, &self.info, self.run_dir, &device)?.valid();
         let data = &experiment.data;
         let per_batch = data.items_per_batch(experiment.train.batch_size);
         let found =
