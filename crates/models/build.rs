@@ -35,8 +35,10 @@ fn pretrained(dir: &Path) -> String {
     } else {
         Vec::new()
     };
+    // `rerun-if-changed=pretrained` (printed by main) already covers every file below it; an
+    // absolute path here would make a build from another workspace root over the same sources
+    // (tests/tests/bring_your_own.rs) rerun this script and recompile everything above it.
     for folder in folders {
-        println!("cargo:rerun-if-changed={}", folder.display());
         let file = |f: &str| format!("{:?}", folder.join(f).display().to_string());
         let texts: Vec<String> = entries(&folder, |p| has_extension(p, "txt"))
             .iter()
