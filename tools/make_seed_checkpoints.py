@@ -11,10 +11,19 @@ epoch on data/mnist-sample with the seed's optimizer, batch size and preprocessi
 the zoo model it fits, its preprocessing (`mean`, `std` of `[data]`), and PyTorch's own count of
 correct answers on the 10,000 official test digits. tests/tests/import.rs imports each file with
 the `--rename` flags `zoo import` proposes and compares the counts.
+
+Seed 000's LSTMTagger is trained as the seed trains it (300 epochs of its two sentences, SGD lr
+0.1) and saved the same way (seed000_tagger.pt), with its `word_to_ix` and `tag_to_ix` saved by
+`json.dump` (seed000_word_to_ix.json, seed000_tag_to_ix.json) and, in seed000_tagger.json, the
+tags PyTorch gives the two sentences and a new one, and the SHA-256 of each tensor's float32
+bytes (for the export round trip).
+
+    python3 tools/make_seed_checkpoints.py [NAME ...]   # only those (e.g. seed000_tagger)
 """
+import hashlib
 import json
 import os
-
+import struct
 import sys
 
 import torch
@@ -118,6 +127,99 @@ class Rnn(nn.Module):
         return out
 
 
+class LSTMTagger(nn.Module):
+    """Seed 000's LSTMTagger, as written there."""
+
+    def __init__(self, embedding_dim, hidden_dim, vocab_size, tagset_size):
+        super(LSTMTagger, self).__init__()
+        self.hidden_dim = hidden_dim
+
+        self.word_embeddings = nn.Embedding(vocab_size, embedding_dim)
+
+        self.lstm = nn.LSTM(embedding_dim, hidden_dim)
+
+        self.hidden2tag = nn.Linear(hidden_dim, tagset_size)
+        self.hidden = self.init_hidden()
+
+    def init_hidden(self):
+        return (torch.zeros(1, 1, self.hidden_dim),
+                torch.zeros(1, 1, self.hidden_dim))
+
+    def forward(self, sentence):
+        embeds = self.word_embeddings(sentence)
+        lstm_out, self.hidden = self.lstm(
+            embeds.view(len(sentence), 1, -1), self.hidden)
+        tag_space = self.hidden2tag(lstm_out.view(len(sentence), -1))
+        tag_scores = F.log_softmax(tag_space, dim=1)
+        return tag_scores
+
+
+def sha256_f32(tensor):
+    """SHA-256 of a tensor's values as little-endian float32, in row-major order."""
+    values = tensor.detach().float().flatten().tolist()
+    return hashlib.sha256(struct.pack("<%df" % len(values), *values)).hexdigest()
+
+
+def seed000_tagger():
+    """Seed 000's tagger, trained and saved as the seed does (its `autograd.Variable` wrappers
+    are plain tensors in today's PyTorch, and `log_softmax` names its dimension)."""
+    torch.manual_seed(1)
+    training_data = [
+        ("The dog ate the apple".split(), ["DET", "NN", "V", "DET", "NN"]),
+        ("Everybody read that book".split(), ["NN", "V", "DET", "NN"]),
+    ]
+    word_to_ix = {}
+    for sent, tags in training_data:
+        for word in sent:
+            if word not in word_to_ix:
+                word_to_ix[word] = len(word_to_ix)
+    tag_to_ix = {"DET": 0, "NN": 1, "V": 2}
+
+    def prepare_sequence(seq, to_ix):
+        return torch.LongTensor([to_ix[w] for w in seq])
+
+    model = LSTMTagger(2, 3, len(word_to_ix), len(tag_to_ix))
+    loss_function = nn.NLLLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(300):
+        for sentence, tags in training_data:
+            model.zero_grad()
+            model.hidden = model.init_hidden()
+            loss = loss_function(model(prepare_sequence(sentence, word_to_ix)),
+                                 prepare_sequence(tags, tag_to_ix))
+            loss.backward()
+            optimizer.step()
+
+    ix_to_tag = {i: t for t, i in tag_to_ix.items()}
+
+    def tag(words):
+        model.hidden = model.init_hidden()
+        with torch.no_grad():
+            best = model(prepare_sequence(words, word_to_ix)).argmax(1)
+        return [ix_to_tag[int(i)] for i in best]
+
+    correct = sum(
+        p == t for sentence, tags in training_data for p, t in zip(tag(sentence), tags)
+    )
+    new = "Everybody ate the book"
+    state = model.state_dict()
+    torch.save(state, os.path.join(OUT, "seed000_tagger.pt"))
+    for name, vocab in [("word_to_ix", word_to_ix), ("tag_to_ix", tag_to_ix)]:
+        with open(os.path.join(OUT, "seed000_%s.json" % name), "w") as f:
+            json.dump(vocab, f)
+    sha = {k: sha256_f32(v) for k, v in state.items()}
+    with open(os.path.join(OUT, "seed000_tagger.json"), "w") as f:
+        json.dump(
+            {"model": "pos-tagger", "embedding_dim": 2, "hidden_size": 3,
+             "correct": correct, "count": sum(len(t) for _, t in training_data),
+             "tagged": {" ".join(s): tag(s) for s in [d[0] for d in training_data] + [new.split()]},
+             "sha256": sha},
+            f,
+            indent=1,
+        )
+    print("seed000_tagger (pos-tagger): %d/9 training tokens right" % correct)
+
+
 # name, class, zoo model, image layout, mean, std, optimizer, lr, batch size
 CHECKPOINTS = [
     ("seed000_net", Net, "mnist-cnn", "nchw", 0.1307, 0.3081, "sgd", 0.01, 64),
@@ -134,9 +236,14 @@ def images(name, layout, mean, std):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[1:])
+    if not only or "seed000_tagger" in only:
+        seed000_tagger()
     train_y = idx(os.path.join(DATA, "train-labels-idx1-ubyte.gz")).long()
     test_y = idx(os.path.join(DATA, "t10k-labels-idx1-ubyte.gz")).long()
     for name, make, model_name, layout, mean, std, optimizer, lr, batch in CHECKPOINTS:
+        if only and name not in only:
+            continue
         torch.manual_seed(1)
         train_x = images("train-images-idx3-ubyte.gz", layout, mean, std)
         test_x = images("t10k-images-idx3-ubyte.gz", layout, mean, std)

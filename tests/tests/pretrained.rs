@@ -86,6 +86,8 @@ fn shipped_models_exported_load_in_pytorch_and_count_what_zoo_eval_counts() {
             vec!["--rename", r"^conv(\d)\.=conv$1.0."],
         ),
         ("mnist-lstm", "Rnn", vec![]),
+        // The twin of the EWT tagger, words numbered by the vocab-*.txt written beside the file.
+        ("pos-tagger", "Tagger", vec![]),
     ] {
         let file = tmp.path().join(format!("{name}.safetensors"));
         let mut args = vec![
@@ -116,5 +118,14 @@ fn shipped_models_exported_load_in_pytorch_and_count_what_zoo_eval_counts() {
             Some(count) => assert_eq!(count, zoo_correct, "{name}: PyTorch's count now"),
             None => eprintln!("no PyTorch here: {name} checked against its recorded count"),
         }
+    }
+    // The tagger's vocabularies went beside its weights, as shipped.
+    let shipped = workspace().join("crates/models/pretrained/pos-tagger");
+    for file in ["vocab-words.txt", "vocab-tags.txt"] {
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join(file)).unwrap(),
+            std::fs::read_to_string(shipped.join(file)).unwrap(),
+            "{file}"
+        );
     }
 }

@@ -269,6 +269,16 @@ pub struct ImportArgs {
     /// order. A file that does not fit proposes the renames that would make it fit.
     #[arg(long, value_name = "FROM=TO")]
     pub rename: Vec<Rename>,
+    /// A tagger's word vocabulary, the ids its embedding rows were trained with: PyTorch's
+    /// `word_to_ix` saved with `json.dump`, a JSON list of words, one word per line, or the
+    /// zoo's `vocab-words.txt` [default: vocab-words.txt beside --from, if there; else the
+    /// training split's].
+    #[arg(long, value_name = "FILE")]
+    pub vocab_words: Option<PathBuf>,
+    /// A tagger's tag vocabulary (`tag_to_ix`), in the same forms as --vocab-words [default:
+    /// vocab-tags.txt beside --from, if there; else the training split's].
+    #[arg(long, value_name = "FILE")]
+    pub vocab_tags: Option<PathBuf>,
     /// Folder of the dataset to evaluate on [default: the config's].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -286,7 +296,8 @@ pub struct ExportArgs {
     /// The trained model to write out.
     #[command(flatten)]
     pub model: Trained,
-    /// The `.safetensors` file to write.
+    /// The `.safetensors` file to write (a tagger's `vocab-words.txt` and `vocab-tags.txt` go
+    /// beside it).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Rename the tensors after PyTorch's names of the model are made (`lstm.weight_ih_l0`):

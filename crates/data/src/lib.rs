@@ -6,6 +6,8 @@
 //! - [`digit`]: a picture (PNG, any size) as a 28×28 MNIST digit, for prediction.
 //! - [`pos`]: part-of-speech tagging: seed 000's toy sentences, a CoNLL-U reader (Universal
 //!   Dependencies treebanks), vocabularies and a length-bucketing batcher of padded sentences.
+//! - [`vocab`]: vocabularies of words or tags, built from data or read from the zoo's files,
+//!   plain lines, or PyTorch users' JSON (`word_to_ix`).
 //! - [`toy`]: the synthetic regression and two-cluster classification sets of seed 004.
 //!
 //! Every reader returns a typed error naming the file and the fault; nothing here panics on input.
@@ -18,5 +20,6 @@ pub mod mnist;
 pub mod pos;
 mod sniff;
 pub mod toy;
+pub mod vocab;
 
 pub use batch::{ClassificationBatch, RegressionBatch};

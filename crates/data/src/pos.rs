@@ -7,12 +7,11 @@
 //!
 //! let train = toy_sentences();
 //! let words = Vocab::build(train.iter().flat_map(|s| s.words.iter().map(String::as_str)), 1, false);
-//! assert_eq!(words.token(words.id("dog")), "dog");
-//! assert_eq!(words.id("cat"), Vocab::UNK_ID); // never seen: `<unk>`
+//! assert_eq!(words.token(words.id("dog").unwrap()), "dog");
+//! assert_eq!(words.id("cat"), Ok(Vocab::UNK_ID)); // never seen: `<unk>`
 //! ```
 
-use std::collections::{HashMap, HashSet};
-use std::fmt;
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +23,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::sniff::open_sniffed;
+use crate::vocab::normalize;
+pub use crate::vocab::{UnknownToken, Vocab, VocabError};
 
 /// One sentence with a tag per word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,180 +275,6 @@ fn word_line(
     Ok(Some((form, tag)))
 }
 
-/// A vocabulary file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {message}", path.display())]
-pub struct VocabError {
-    /// The file.
-    pub path: PathBuf,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// Tokens (words or tags) numbered from 0: `<pad>` is 0, `<unk>` is 1, then the tokens of the
-/// training data, most frequent first (ties in byte order), so a vocabulary built twice from
-/// the same data numbers its tokens the same way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vocab {
-    tokens: Vec<String>,
-    ids: HashMap<String, usize>,
-    lowercase: bool,
-}
-
-const VOCAB_HEADER: &str = "# zoo vocabulary v1";
-
-impl Vocab {
-    /// The padding token.
-    pub const PAD: &'static str = "<pad>";
-    /// The token of everything the vocabulary does not hold.
-    pub const UNK: &'static str = "<unk>";
-    /// Id of [`Vocab::PAD`].
-    pub const PAD_ID: usize = 0;
-    /// Id of [`Vocab::UNK`].
-    pub const UNK_ID: usize = 1;
-
-    /// The vocabulary of `tokens` (lowercased first if `lowercase`), keeping those seen at least
-    /// `min_count` times.
-    pub fn build<'a>(
-        tokens: impl IntoIterator<Item = &'a str>,
-        min_count: usize,
-        lowercase: bool,
-    ) -> Self {
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for token in tokens {
-            *counts.entry(normalize(token, lowercase)).or_default() += 1;
-        }
-        let mut kept: Vec<(String, usize)> = counts
-            .into_iter()
-            .filter(|(token, count)| *count >= min_count.max(1) && !is_special(token))
-            .collect();
-        kept.sort_by(|(a, ca), (b, cb)| cb.cmp(ca).then_with(|| a.cmp(b)));
-        Self::from_tokens(
-            [Self::PAD.to_string(), Self::UNK.to_string()]
-                .into_iter()
-                .chain(kept.into_iter().map(|(t, _)| t))
-                .collect(),
-            lowercase,
-        )
-    }
-
-    fn from_tokens(tokens: Vec<String>, lowercase: bool) -> Self {
-        let ids = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i))
-            .collect();
-        Self {
-            tokens,
-            ids,
-            lowercase,
-        }
-    }
-
-    /// Tokens, `<pad>` and `<unk>` included.
-    pub fn len(&self) -> usize {
-        self.tokens.len()
-    }
-
-    /// Never true: `<pad>` and `<unk>` are always there.
-    pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
-    }
-
-    /// Whether tokens are lowercased before lookup.
-    pub fn lowercase(&self) -> bool {
-        self.lowercase
-    }
-
-    /// The id of `token`, or [`Vocab::UNK_ID`].
-    pub fn id(&self, token: &str) -> usize {
-        self.ids
-            .get(normalize(token, self.lowercase).as_str())
-            .copied()
-            .unwrap_or(Self::UNK_ID)
-    }
-
-    /// The token numbered `id` (`<unk>` for an id out of range).
-    pub fn token(&self, id: usize) -> &str {
-        self.tokens.get(id).map_or(Self::UNK, String::as_str)
-    }
-
-    /// Every token, by id.
-    pub fn tokens(&self) -> &[String] {
-        &self.tokens
-    }
-
-    /// The vocabulary as text: a header line, then one token per line in id order.
-    pub fn to_text(&self) -> String {
-        let mut text = format!("{VOCAB_HEADER} lowercase={}\n", self.lowercase);
-        for token in &self.tokens {
-            text.push_str(token);
-            text.push('\n');
-        }
-        text
-    }
-
-    /// Reads what [`Vocab::to_text`] wrote; `path` names the file in errors.
-    pub fn from_text(text: &str, path: &Path) -> Result<Self, VocabError> {
-        let error = |message: String| VocabError {
-            path: path.to_path_buf(),
-            message,
-        };
-        let mut lines = text.lines();
-        let header = lines.next().unwrap_or("");
-        let lowercase = match header.strip_prefix(VOCAB_HEADER).map(str::trim) {
-            Some("lowercase=true") => true,
-            Some("lowercase=false") => false,
-            _ => {
-                return Err(error(format!(
-                    "not a zoo vocabulary (the first line must be `{VOCAB_HEADER} \
-                     lowercase=true|false`); was the run folder written by `zoo train`?"
-                )))
-            }
-        };
-        let tokens: Vec<String> = lines.map(str::to_string).collect();
-        if tokens.len() < 2 || tokens[0] != Self::PAD || tokens[1] != Self::UNK {
-            return Err(error(format!(
-                "a vocabulary starts with `{}` and `{}` on lines 2 and 3",
-                Self::PAD,
-                Self::UNK
-            )));
-        }
-        let vocab = Self::from_tokens(tokens, lowercase);
-        if vocab.ids.len() != vocab.tokens.len() {
-            return Err(error("a token appears twice".into()));
-        }
-        Ok(vocab)
-    }
-
-    /// Reads a vocabulary file written from [`Vocab::to_text`].
-    pub fn load(path: &Path) -> Result<Self, VocabError> {
-        let text = std::fs::read_to_string(path).map_err(|e| VocabError {
-            path: path.to_path_buf(),
-            message: format!("cannot read the vocabulary: {e}"),
-        })?;
-        Self::from_text(&text, path)
-    }
-}
-
-impl fmt::Display for Vocab {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} tokens", self.tokens.len())
-    }
-}
-
-fn normalize(token: &str, lowercase: bool) -> String {
-    if lowercase {
-        token.to_lowercase()
-    } else {
-        token.to_string()
-    }
-}
-
-fn is_special(token: &str) -> bool {
-    token == Vocab::PAD || token == Vocab::UNK
-}
-
 /// The word forms of the training split (normalized as the word vocabulary does), to tell which
 /// test words the model never saw, whatever the vocabulary's minimum count.
 #[derive(Debug, Clone, Default)]
@@ -474,25 +301,101 @@ impl SeenWords {
     }
 }
 
-/// A sentence as ids: its words', its tags', and which words the training split never had.
+/// A sentence that a vocabulary without `<unk>` cannot encode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// A word the word vocabulary lacks.
+    #[error("the word {0}")]
+    Word(UnknownToken),
+    /// A tag the tag vocabulary lacks.
+    #[error("the tag {0}")]
+    Tag(UnknownToken),
+    /// A character the character vocabulary lacks.
+    #[error("the character {0}")]
+    Char(UnknownToken),
+}
+
+/// The characters of `word` a tagger reads, each as a token (at most [`MAX_WORD_CHARS`]).
+pub fn word_chars(word: &str) -> Vec<String> {
+    let chars: Vec<String> = word.chars().map(String::from).collect();
+    if chars.len() <= MAX_WORD_CHARS {
+        return chars;
+    }
+    let half = MAX_WORD_CHARS / 2;
+    let mut kept = chars[..half].to_vec();
+    kept.extend_from_slice(&chars[chars.len() - half..]);
+    kept
+}
+
+/// The ids of `tokens` in `vocab`.
+fn ids(tokens: &[String], vocab: &Vocab) -> Result<Vec<usize>, UnknownToken> {
+    tokens.iter().map(|t| vocab.id(t)).collect()
+}
+
+/// The vocabularies of a tagger: its words, its tags and, for a tagger that reads words as
+/// written, the characters.
+#[derive(Debug, Clone)]
+pub struct Vocabularies {
+    /// Words (`<pad>` and `<unk>` first in a built one).
+    pub words: Vocab,
+    /// Tags.
+    pub tags: Vocab,
+    /// Characters, case kept (`None`: the tagger reads word ids only).
+    pub chars: Option<Vocab>,
+}
+
+/// Characters of a word that a tagger reads: a longer word keeps its first and last
+/// `MAX_WORD_CHARS / 2` (a URL's start, a suffix), so one long token cannot lengthen a batch.
+pub const MAX_WORD_CHARS: usize = 24;
+
+/// A sentence as ids: its words', its tags', its words' characters (where the tagger reads
+/// them), and which words the training split never had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedSentence {
     /// Word ids.
     pub words: Vec<usize>,
     /// Tag ids (a tag missing from the tag vocabulary is `<unk>` and can never be predicted).
     pub tags: Vec<usize>,
+    /// Each word's character ids (empty where the vocabularies have no characters).
+    pub chars: Vec<Vec<usize>>,
     /// `true` for a word absent from the training split.
     pub unseen: Vec<bool>,
 }
 
 impl EncodedSentence {
-    /// Encodes `sentence` with the vocabularies.
-    pub fn new(sentence: &TaggedSentence, words: &Vocab, tags: &Vocab, seen: &SeenWords) -> Self {
-        Self {
-            words: sentence.words.iter().map(|w| words.id(w)).collect(),
-            tags: sentence.tags.iter().map(|t| tags.id(t)).collect(),
-            unseen: sentence.words.iter().map(|w| !seen.contains(w)).collect(),
-        }
+    /// Encodes `sentence` with the vocabularies; a word, tag or character that a vocabulary
+    /// without `<unk>` lacks is an error naming it.
+    pub fn new(
+        sentence: &TaggedSentence,
+        vocabularies: &Vocabularies,
+        seen: &SeenWords,
+    ) -> Result<Self, EncodeError> {
+        Ok(Self {
+            tags: ids(&sentence.tags, &vocabularies.tags).map_err(EncodeError::Tag)?,
+            ..Self::untagged(&sentence.words, vocabularies, seen)?
+        })
+    }
+
+    /// Encodes words whose tags are unknown (tag ids 0), to be tagged.
+    pub fn untagged(
+        words: &[String],
+        vocabularies: &Vocabularies,
+        seen: &SeenWords,
+    ) -> Result<Self, EncodeError> {
+        let chars = match &vocabularies.chars {
+            Some(chars) => words
+                .iter()
+                .map(|word| ids(&word_chars(word), chars))
+                .collect::<Result<_, _>>()
+                .map_err(EncodeError::Char)?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            words: ids(words, &vocabularies.words).map_err(EncodeError::Word)?,
+            tags: vec![0; words.len()],
+            chars,
+            unseen: words.iter().map(|w| !seen.contains(w)).collect(),
+        })
     }
 
     /// Words in the sentence.
@@ -561,6 +464,9 @@ pub struct TaggingBatch<B: Backend> {
     pub tags: Tensor<B, 1, Int>,
     /// 1 where the token's word is absent from the training split, `Int [tokens]`.
     pub unseen: Tensor<B, 1, Int>,
+    /// The characters of every word position, `Int [batch * longest, longest word]` padded
+    /// with 0, and each row's length (1 for a padded position), where the sentences carry them.
+    pub chars: Option<(Tensor<B, 2, Int>, Vec<usize>)>,
 }
 
 /// Makes one [`TaggingBatch`] of all the sentences of the buckets it is given.
@@ -591,14 +497,47 @@ impl<B: Backend> Batcher<B, SentenceBucket, TaggingBatch<B>> for TaggingBatcher 
                 device,
             )
         };
+        let chars = char_rows(&sentences, longest)
+            .map(|(ids, width, lengths)| (ints(ids).reshape([count * longest, width]), lengths));
         TaggingBatch {
             words: ints(words).reshape([count, longest]),
             lengths: sentences.iter().map(|s| s.len().max(1)).collect(),
             positions: ints(positions),
             tags: ints(tags),
             unseen: ints(unseen),
+            chars,
         }
     }
+}
+
+/// The character ids of every word position of `sentences` padded to `longest` words, as rows
+/// of the longest word's width: `(ids, width, lengths)`; `None` where the sentences carry no
+/// characters.
+fn char_rows(
+    sentences: &[&EncodedSentence],
+    longest: usize,
+) -> Option<(Vec<i64>, usize, Vec<usize>)> {
+    if sentences.iter().all(|s| s.chars.is_empty()) {
+        return None;
+    }
+    let width = sentences
+        .iter()
+        .flat_map(|s| s.chars.iter().map(Vec::len))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut ids = vec![Vocab::PAD_ID as i64; sentences.len() * longest * width];
+    let mut lengths = vec![1; sentences.len() * longest];
+    for (b, sentence) in sentences.iter().enumerate() {
+        for (t, chars) in sentence.chars.iter().enumerate() {
+            let row = b * longest + t;
+            lengths[row] = chars.len().max(1);
+            for (c, &id) in chars.iter().enumerate() {
+                ids[row * width + c] = id as i64;
+            }
+        }
+    }
+    Some((ids, width, lengths))
 }
 
 /// Splits a line of text into words the way the English treebanks do for the commonest cases: at

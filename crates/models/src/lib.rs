@@ -30,7 +30,7 @@ pub mod pretrained;
 mod traits;
 
 pub use error::InvalidConfig;
-pub use traits::{Classifier, Regressor, Tagger};
+pub use traits::{Classifier, Regressor, Sentences, Tagger, WordChars};
 
 // Every file of `src/models/` is one model: a module here, its public items re-exported at the
 // crate root (build.rs writes the list, so adding a model is adding its file).

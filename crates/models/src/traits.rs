@@ -16,9 +16,32 @@ pub trait Regressor<B: Backend> {
     fn predict(&self, inputs: Tensor<B, 2>) -> Tensor<B, 2>;
 }
 
+/// A padded batch of sentences, as a [`Tagger`] reads it.
+#[derive(Debug, Clone)]
+pub struct Sentences<B: Backend> {
+    /// Word ids `Int [sentences, longest]`, padded with id 0.
+    pub words: Tensor<B, 2, Int>,
+    /// Each sentence's length.
+    pub lengths: Vec<usize>,
+    /// The characters of every word position, for taggers that read words as written; `None`
+    /// where the data gives none.
+    pub chars: Option<WordChars<B>>,
+}
+
+/// The characters of every word position of a [`Sentences`] batch.
+#[derive(Debug, Clone)]
+pub struct WordChars<B: Backend> {
+    /// Character ids `Int [sentences * longest, longest word]`, padded with id 0; row
+    /// `s * longest + t` is word `t` of sentence `s`.
+    pub ids: Tensor<B, 2, Int>,
+    /// Characters of each row (at least 1: a padded word position counts one padding
+    /// character).
+    pub lengths: Vec<usize>,
+}
+
 /// A model that gives every word of a padded batch of sentences a log-probability per tag.
 pub trait Tagger<B: Backend> {
-    /// Word ids `Int [sentences, longest]` (padded with id 0) and each sentence's length →
-    /// log-probabilities `[sentences, longest, tags]`; values at padded positions mean nothing.
-    fn tag(&self, words: Tensor<B, 2, Int>, lengths: &[usize]) -> Tensor<B, 3>;
+    /// The sentences → log-probabilities `[sentences, longest, tags]`; values at padded
+    /// positions mean nothing.
+    fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3>;
 }

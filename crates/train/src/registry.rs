@@ -13,13 +13,13 @@ use crate::data::{DataSource, PredictFlags};
 use crate::model::ZooModel;
 use crate::run::bench::{time_steps, StepTiming};
 use crate::run::eval::evaluate_run;
-use crate::run::export::export;
+use crate::run::export::{export, Exported};
 use crate::run::fit::{fit, FitRequest, Trained};
-use crate::run::import::import;
+use crate::run::import::{import, ImportSource};
 use crate::run::pack::pack;
 use crate::run::predict::predict;
 use crate::task::Tally;
-use zoo_models::import::{Named, Rename};
+use zoo_models::import::Rename;
 
 /// Loads the experiment of one registration from its built-in config and the user's file.
 type Loader = fn(
@@ -204,24 +204,24 @@ pub trait LoadedExperiment: Send + Sync {
     fn fit(&self, request: FitRequest) -> anyhow::Result<Trained>;
     /// Evaluates the run in `run_dir` on the test set (`zoo eval`).
     fn evaluate(&self, run_dir: &Path, placement: &Placement) -> anyhow::Result<Tally>;
-    /// Loads a PyTorch `state_dict` into the model, the file's names renamed by `renames` first,
-    /// and writes a run folder (`zoo import`).
+    /// Loads a PyTorch `state_dict` into the model, the file's names renamed first, with the
+    /// data's files (a tagger's vocabularies) that go with it, and writes a run folder
+    /// (`zoo import`).
     fn import(
         &self,
-        from: &Path,
-        renames: &[Rename],
+        from: ImportSource<'_>,
         dir: &Path,
         placement: &Placement,
     ) -> anyhow::Result<Tally>;
     /// Writes the weights of the run in `run_dir` to the `.safetensors` file `out`, PyTorch's
-    /// names renamed by `renames` (`zoo export`); returns the tensors written.
+    /// names renamed by `renames`, and the data's files beside it (`zoo export`).
     fn export(
         &self,
         run_dir: &Path,
         out: &Path,
         renames: &[Rename],
         placement: &Placement,
-    ) -> anyhow::Result<Vec<Named>>;
+    ) -> anyhow::Result<Exported>;
     /// Writes the run in `run_dir` into the folder `out` as a shipped model (`zoo pack`) and
     /// evaluates the packed weights.
     fn pack(&self, run_dir: &Path, out: &Path, placement: &Placement) -> anyhow::Result<Tally>;
@@ -285,12 +285,11 @@ impl<M: ZooModel> LoadedExperiment for Experiment<M> {
 
     fn import(
         &self,
-        from: &Path,
-        renames: &[Rename],
+        from: ImportSource<'_>,
         dir: &Path,
         placement: &Placement,
     ) -> anyhow::Result<Tally> {
-        import(self, from, renames, dir, placement)
+        import(self, from, dir, placement)
     }
 
     fn export(
@@ -299,7 +298,7 @@ impl<M: ZooModel> LoadedExperiment for Experiment<M> {
         out: &Path,
         renames: &[Rename],
         placement: &Placement,
-    ) -> anyhow::Result<Vec<Named>> {
+    ) -> anyhow::Result<Exported> {
         export(self, run_dir, out, renames, placement)
     }
 

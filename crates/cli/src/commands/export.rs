@@ -12,7 +12,8 @@ pub fn run(args: ExportArgs, registry: &Registry) -> anyhow::Result<()> {
     let experiment = run_config(registry, &folder.path)?;
     let placement = args.on.placement();
     placement.preflight()?;
-    let tensors = experiment.export(&folder.path, &args.out, &args.rename, &placement)?;
+    let exported = experiment.export(&folder.path, &args.out, &args.rename, &placement)?;
+    let tensors = exported.tensors;
     let what = match folder.shipped {
         Some(shipped) => format!("the shipped {}", shipped.name),
         None => folder.path.display().to_string(),
@@ -24,6 +25,9 @@ pub fn run(args: ExportArgs, registry: &Registry) -> anyhow::Result<()> {
     );
     for tensor in &tensors {
         println!("  {} {:?}", tensor.name, tensor.shape);
+    }
+    for file in &exported.beside {
+        println!("Wrote {} beside it", file.display());
     }
     println!(
         "In PyTorch: model.load_state_dict(safetensors.torch.load_file(\"{}\"), strict=True)",

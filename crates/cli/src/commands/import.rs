@@ -1,7 +1,9 @@
 //! `zoo import --model NAME --from FILE.pt`: a PyTorch state_dict becomes a run folder.
 
 use zoo_train::config::Overrides;
+use zoo_train::data::VocabFlags;
 use zoo_train::run::artifacts::new_run_dir;
+use zoo_train::run::import::ImportSource;
 use zoo_train::Registry;
 
 use crate::cli::ImportArgs;
@@ -15,6 +17,15 @@ pub fn run(args: ImportArgs, registry: &Registry) -> anyhow::Result<()> {
     placement.preflight()?;
     let name = format!("{}-import", experiment.model_name());
     let dir = new_run_dir(args.out.as_deref(), &name)?;
-    experiment.import(&args.from, &args.rename, &dir, &placement)?;
+    let vocab = VocabFlags {
+        words: args.vocab_words,
+        tags: args.vocab_tags,
+    };
+    let source = ImportSource {
+        weights: &args.from,
+        renames: &args.rename,
+        vocab: &vocab,
+    };
+    experiment.import(source, &dir, &placement)?;
     Ok(())
 }

@@ -161,31 +161,6 @@ fn reads_the_real_english_ewt_test_split() {
 }
 
 #[test]
-fn vocab_orders_by_count_drops_rare_words_and_round_trips() {
-    let words = "the dog the cat The a a the".split(' ');
-    let vocab = Vocab::build(words.clone(), 2, true);
-    assert_eq!(vocab.tokens(), ["<pad>", "<unk>", "the", "a"]);
-    assert_eq!(vocab.id("THE"), 2);
-    assert_eq!(vocab.id("dog"), Vocab::UNK_ID);
-    let cased = Vocab::build(words, 1, false);
-    assert_eq!(
-        cased.tokens(),
-        ["<pad>", "<unk>", "the", "a", "The", "cat", "dog"]
-    );
-    assert_eq!(cased.id("THE"), Vocab::UNK_ID);
-
-    let path = Path::new("runs/x/vocab-words.txt");
-    assert_eq!(Vocab::from_text(&vocab.to_text(), path).unwrap(), vocab);
-    let err = Vocab::from_text("the\ndog\n", path)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with("runs/x/vocab-words.txt: not a zoo vocabulary"),
-        "{err}"
-    );
-}
-
-#[test]
 fn seen_words_follow_the_training_split_not_the_minimum_count() {
     let train = toy_sentences();
     let seen = SeenWords::new(&train, true);
@@ -203,13 +178,18 @@ fn seen_words_follow_the_training_split_not_the_minimum_count() {
         1,
         false,
     );
-    let encoded = EncodedSentence::new(&train[0], &words, &tags, &seen);
+    let vocabularies = Vocabularies {
+        words,
+        tags: tags.clone(),
+        chars: None,
+    };
+    let encoded = EncodedSentence::new(&train[0], &vocabularies, &seen).unwrap();
     // Only `the` occurs twice; `dog` is <unk> for the model but was seen in training.
     assert_eq!(encoded.words, [2, 1, 1, 2, 1]);
     assert_eq!(encoded.unseen, [false; 5]);
     assert_eq!(
         encoded.tags,
-        ["DET", "NN", "V", "DET", "NN"].map(|t| tags.id(t))
+        ["DET", "NN", "V", "DET", "NN"].map(|t| tags.id(t).unwrap())
     );
 }
 
@@ -218,6 +198,7 @@ fn batches_pad_to_the_longest_sentence_and_list_the_real_tokens() {
     let sentence = |words: &[usize]| EncodedSentence {
         words: words.to_vec(),
         tags: words.iter().map(|w| w + 10).collect(),
+        chars: Vec::new(),
         unseen: words.iter().map(|&w| w == 1).collect(),
     };
     let bucket = SentenceBucket {
@@ -230,6 +211,77 @@ fn batches_pad_to_the_longest_sentence_and_list_the_real_tokens() {
     assert_eq!(ints(batch.positions), [0, 1, 2, 3, 6, 7]);
     assert_eq!(ints(batch.tags), [15, 16, 17, 18, 11, 19]);
     assert_eq!(ints(batch.unseen), [0, 0, 0, 0, 1, 0]);
+    assert!(
+        batch.chars.is_none(),
+        "no characters where the sentences carry none"
+    );
+}
+
+#[test]
+fn characters_are_kept_as_written_and_padded_per_word_position() {
+    let train = toy_sentences();
+    let of = |pick: fn(&TaggedSentence) -> &Vec<String>| {
+        Vocab::build(
+            train
+                .iter()
+                .flat_map(move |s| pick(s).iter().map(String::as_str)),
+            1,
+            true,
+        )
+    };
+    let letters: Vec<String> = train
+        .iter()
+        .flat_map(|s| s.words.iter().flat_map(|w| word_chars(w)))
+        .collect();
+    let chars = Vocab::build(letters.iter().map(String::as_str), 1, false);
+    let vocabularies = Vocabularies {
+        words: of(|s| &s.words),
+        tags: of(|s| &s.tags),
+        chars: Some(chars.clone()),
+    };
+    let seen = SeenWords::new(&train, true);
+    // `Zebra` is no word of the vocabulary, but its letters are read as written: the capital Z
+    // was never seen (<unk>), `e`, `b`, `r`, `a` were.
+    let words: Vec<String> = ["The", "Zebra"].map(String::from).to_vec();
+    let encoded = EncodedSentence::untagged(&words, &vocabularies, &seen).unwrap();
+    assert_eq!(encoded.words[1], Vocab::UNK_ID);
+    let id = |c: &str| chars.id(c).unwrap();
+    assert_eq!(encoded.chars[0], [id("T"), id("h"), id("e")]);
+    assert_eq!(
+        encoded.chars[1],
+        [Vocab::UNK_ID, id("e"), id("b"), id("r"), id("a")]
+    );
+    let short = EncodedSentence::untagged(&words[..1], &vocabularies, &seen).unwrap();
+
+    let bucket = SentenceBucket {
+        sentences: vec![short, encoded],
+    };
+    let batch: TaggingBatch<NdArray> = TaggingBatcher.batch(vec![bucket], &Default::default());
+    let (ids, lengths) = batch.chars.unwrap();
+    // Two sentences padded to 2 words: 4 word positions, each 5 characters wide.
+    assert_eq!(ids.dims(), [4, 5]);
+    assert_eq!(
+        lengths,
+        [3, 1, 3, 5],
+        "a padded word position counts one character"
+    );
+    let row = |r: usize| {
+        ids.clone()
+            .slice(s![r..r + 1, ..])
+            .into_data()
+            .convert::<i64>()
+            .to_vec::<i64>()
+            .unwrap()
+    };
+    let t = |c: &str| id(c) as i64;
+    assert_eq!(row(0), [t("T"), t("h"), t("e"), 0, 0]);
+    assert_eq!(row(1), [0; 5]);
+
+    // A long token keeps its first and last halves.
+    let url = "https://www.example.com/some/very/long/path";
+    let kept = word_chars(url);
+    assert_eq!(kept.len(), MAX_WORD_CHARS);
+    assert_eq!(kept.concat(), "https://www.ry/long/path");
 }
 
 #[test]
@@ -252,9 +304,14 @@ fn buckets_keep_every_sentence_and_cut_padding() {
         false,
     );
     let seen = SeenWords::new(&sentences, false);
+    let vocabularies = Vocabularies {
+        words,
+        tags,
+        chars: None,
+    };
     let encoded: Vec<_> = sentences
         .iter()
-        .map(|s| EncodedSentence::new(s, &words, &tags, &seen))
+        .map(|s| EncodedSentence::new(s, &vocabularies, &seen).unwrap())
         .collect();
     let bucketed = bucket_by_length(encoded.clone(), 32, 7);
     assert_eq!(bucketed.len(), 2077usize.div_ceil(32));

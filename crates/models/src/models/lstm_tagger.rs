@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
 use crate::nn::{forward_linear, Lstm, LstmConfig};
-use crate::{InvalidConfig, Tagger};
+use crate::{InvalidConfig, Sentences, Tagger};
 
 /// Shape of [`LstmTagger`]. The defaults of the optional fields are seed 000's toy tagger
 /// (`LSTMTagger(2, 3, ...)`: embeddings of 2, one LSTM layer of 3, one direction, no dropout).
@@ -144,8 +144,9 @@ impl<B: Backend> LstmTagger<B> {
 }
 
 impl<B: Backend> Tagger<B> for LstmTagger<B> {
-    fn tag(&self, words: Tensor<B, 2, Int>, lengths: &[usize]) -> Tensor<B, 3> {
-        self.forward(words, Some(lengths))
+    /// Reads word ids only; characters, where given, are left unread.
+    fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3> {
+        self.forward(sentences.words, Some(&sentences.lengths))
     }
 }
 

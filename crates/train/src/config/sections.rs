@@ -21,6 +21,11 @@ pub struct TrainSection {
     /// `false` runs Burn's tensor operations everywhere: same results to float rounding, slower.
     #[serde(default = "fused_by_default")]
     pub fused: bool,
+    /// Keep the weights of the epoch with the best validation accuracy (lowest validation loss
+    /// where the task has no accuracy), not the last epoch's: early stopping on the held-out
+    /// split. The test figure is then that epoch's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_best: bool,
 }
 
 fn fused_by_default() -> bool {

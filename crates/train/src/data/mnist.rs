@@ -146,7 +146,6 @@ impl DataSource for MnistData {
             test: folder.test,
             dataset: self.dataset.name().to_string(),
             info: (),
-            files: Vec::new(),
         })
     }
 

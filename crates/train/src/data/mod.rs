@@ -59,6 +59,40 @@ pub trait DataSource: Serialize + DeserializeOwned + Clone + Debug + Send + Sync
     /// The [`Self::Info`] of a finished run in `run_dir`, without reading the data.
     fn info(&self, run_dir: &Path) -> anyhow::Result<Self::Info>;
 
+    /// The files a run folder keeps beside the model, from which [`DataSource::info`] reads
+    /// [`Self::Info`] back (the tagger's vocabularies): name and contents. `zoo export` writes
+    /// them beside the weights too.
+    fn info_files(&self, info: &Self::Info) -> Vec<(&'static str, String)> {
+        let _ = info;
+        Vec::new()
+    }
+
+    /// `zoo import`'s vocabularies (`--vocab-words`, `--vocab-tags`), or the data's files found
+    /// beside the `weights`, written into `run_dir`, where [`DataSource::load`] then reads them;
+    /// returns the files written. Data without vocabularies refuses the flags; `model` is the
+    /// model's name.
+    fn import_info(
+        &self,
+        flags: &VocabFlags,
+        weights: &Path,
+        run_dir: &Path,
+        model: &str,
+    ) -> anyhow::Result<Vec<PathBuf>> {
+        let _ = (weights, run_dir);
+        anyhow::ensure!(
+            flags.words.is_none() && flags.tags.is_none(),
+            "--vocab-words and --vocab-tags are a tagger's vocabularies; `{model}` reads none"
+        );
+        Ok(Vec::new())
+    }
+
+    /// What [`Self::Info`] decides of the model's shapes, said where an imported file does not
+    /// fit and no `[model]` value would fix it.
+    fn shape_hint(&self, info: &Self::Info) -> Option<String> {
+        let _ = info;
+        None
+    }
+
     /// The class names, by label (empty for a regression).
     fn classes(&self, info: &Self::Info) -> Vec<String>;
 
@@ -157,6 +191,15 @@ impl DataFlags {
     }
 }
 
+/// `zoo import`'s vocabulary flags.
+#[derive(Debug, Clone, Default)]
+pub struct VocabFlags {
+    /// `--vocab-words`.
+    pub words: Option<PathBuf>,
+    /// `--vocab-tags`.
+    pub tags: Option<PathBuf>,
+}
+
 /// The `zoo predict` flags data may read.
 #[derive(Debug, Clone, Default)]
 pub struct PredictFlags {
@@ -190,8 +233,6 @@ pub struct Splits<D: DataSource> {
     /// Samples (images, points or sentences) in train, valid and test; a dataset's items may
     /// be groups of them.
     pub samples: [usize; 3],
-    /// Files the run folder keeps beside the model (the tagger's vocabularies): name, contents.
-    pub files: Vec<(&'static str, String)>,
 }
 
 /// `zoo predict`'s inputs as items: one label per input, and the items of the inputs that are

@@ -9,22 +9,25 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::Backend;
 use serde::{Deserialize, Serialize};
 use zoo_data::pos::{
-    bucket_by_length, read_conllu, tokenize, toy_sentences, EncodedSentence, SeenWords,
-    SentenceBucket, TagColumn, TaggedSentence, TaggingBatch, TaggingBatcher, Vocab,
+    bucket_by_length, read_conllu, tokenize, toy_sentences, word_chars, EncodedSentence, SeenWords,
+    SentenceBucket, TagColumn, TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
 };
 use zoo_models::InvalidConfig;
 
 use super::{
     check_train_limit, locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags,
-    PredictInputs, SharedItems, Splits,
+    PredictInputs, SharedItems, Splits, VocabFlags,
 };
 use crate::config::ConfigError;
+use crate::run::artifacts::write_atomic;
 use crate::task::Tagging;
 
 /// The word vocabulary of a tagger run, in its run folder.
 pub const WORD_VOCAB_FILE: &str = "vocab-words.txt";
 /// The tag vocabulary of a tagger run, in its run folder.
 pub const TAG_VOCAB_FILE: &str = "vocab-tags.txt";
+/// The character vocabulary of a run of a tagger that reads characters, in its run folder.
+pub const CHAR_VOCAB_FILE: &str = "vocab-chars.txt";
 /// Where UD English-EWT lives in a checkout, relative to its root.
 const UD_ENGLISH_EWT: &str = "data/ud-english-ewt";
 /// Sentences `zoo predict` tags in one forward pass.
@@ -60,16 +63,14 @@ pub struct PosData {
     /// Train on the first N training sentences only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_limit: Option<usize>,
+    /// Give the model every word's characters as written, case kept (a character vocabulary
+    /// of the training split, `vocab-chars.txt`); taggers that read characters require it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chars: bool,
 }
 
 /// The vocabularies of a tagger: what its shape and its answers depend on.
-#[derive(Debug, Clone)]
-pub struct PosInfo {
-    /// Words, `<pad>` and `<unk>` first.
-    pub words: Vocab,
-    /// Tags, `<pad>` and `<unk>` first.
-    pub tags: Vocab,
-}
+pub type PosInfo = Vocabularies;
 
 impl PosData {
     /// The treebank folder (`None` for the toy corpus), looked up as [`locate_dir`] does.
@@ -145,51 +146,64 @@ impl DataSource for PosData {
     }
 
     /// The corpus's three splits as length buckets of `batch_size` sentences (one bucket per
-    /// batch), encoded with the vocabularies of the training split (or those of `run_dir`, when
-    /// an earlier command saved them there).
+    /// batch), encoded with the vocabularies of the training split (or those of `run_dir`, where
+    /// an earlier command saved or imported them there).
     fn load(&self, context: &LoadContext) -> anyhow::Result<Splits<Self>> {
         let (dataset, [mut train, valid, test]) = self.sentences()?;
         if let Some(limit) = self.train_limit {
             train.truncate(limit);
         }
-        let info = if context.run_dir.join(WORD_VOCAB_FILE).is_file() {
-            self.info(context.run_dir)?
-        } else {
-            let of = |pick: fn(&TaggedSentence) -> &Vec<String>| {
-                train
+        let vocab =
+            |file: &str, pick: fn(&TaggedSentence) -> &Vec<String>, min_count, lowercase| {
+                let path = context.run_dir.join(file);
+                if path.is_file() {
+                    return Vocab::load(&path).map(|v| (v, format!("from {file}")));
+                }
+                let tokens = train
                     .iter()
-                    .flat_map(move |s| pick(s).iter().map(String::as_str))
+                    .flat_map(|s| pick(s).iter().map(String::as_str));
+                let vocab = Vocab::build(tokens, min_count, lowercase);
+                Ok((vocab, "of the training split".to_string()))
             };
-            PosInfo {
-                words: Vocab::build(of(|s| &s.words), self.min_count, self.lowercase),
-                tags: Vocab::build(of(|s| &s.tags), 1, false),
-            }
-        };
-        let seen = SeenWords::new(&train, self.lowercase);
-        let buckets = |sentences: &[TaggedSentence], seed| {
-            let encoded = sentences
-                .iter()
-                .map(|s| EncodedSentence::new(s, &info.words, &info.tags, &seen))
-                .collect();
-            SharedItems::new(bucket_by_length(encoded, context.batch_size, seed))
-        };
-        println!(
-            "Vocabularies of the training split: {} words (min count {}, lowercase {}), {} tags",
-            info.words.len(),
+        let (words, words_from) = vocab(
+            WORD_VOCAB_FILE,
+            |s| &s.words,
             self.min_count,
             self.lowercase,
-            info.tags.len()
+        )?;
+        let (tags, tags_from) = vocab(TAG_VOCAB_FILE, |s| &s.tags, 1, false)?;
+        let chars = match self.chars {
+            true => Some(char_vocab(&train, context.run_dir)?),
+            false => None,
+        };
+        println!(
+            "Vocabularies: {} words {words_from} (min count {}, lowercase {}), {} tags \
+             {tags_from}{}",
+            words.len(),
+            self.min_count,
+            words.lowercase(),
+            tags.len(),
+            chars
+                .as_ref()
+                .map_or(String::new(), |c| format!(", {} characters", c.len())),
         );
+        let info = PosInfo { words, tags, chars };
+        let seen = SeenWords::new(&train, self.lowercase);
+        let buckets = |sentences: &[TaggedSentence], split: &str, seed| {
+            let encoded = encode(sentences, &info, &seen)
+                .with_context(|| format!("the {split} split of {dataset}"))?;
+            anyhow::Ok(SharedItems::new(bucket_by_length(
+                encoded,
+                context.batch_size,
+                seed,
+            )))
+        };
         Ok(Splits {
-            train: buckets(&train, context.seed),
-            valid: buckets(&valid, 0),
-            test: buckets(&test, 0),
-            dataset,
+            train: buckets(&train, "train", context.seed)?,
+            valid: buckets(&valid, "dev", 0)?,
+            test: buckets(&test, "test", 0)?,
             samples: [train.len(), valid.len(), test.len()],
-            files: vec![
-                (WORD_VOCAB_FILE, info.words.to_text()),
-                (TAG_VOCAB_FILE, info.tags.to_text()),
-            ],
+            dataset,
             info,
         })
     }
@@ -208,7 +222,75 @@ impl DataSource for PosData {
         Ok(PosInfo {
             words: load(WORD_VOCAB_FILE)?,
             tags: load(TAG_VOCAB_FILE)?,
+            chars: match self.chars {
+                true => Some(load(CHAR_VOCAB_FILE)?),
+                false => None,
+            },
         })
+    }
+
+    fn info_files(&self, info: &PosInfo) -> Vec<(&'static str, String)> {
+        let mut files = vec![
+            (WORD_VOCAB_FILE, info.words.to_text()),
+            (TAG_VOCAB_FILE, info.tags.to_text()),
+        ];
+        if let Some(chars) = &info.chars {
+            files.push((CHAR_VOCAB_FILE, chars.to_text()));
+        }
+        files
+    }
+
+    /// `--vocab-words` and `--vocab-tags` (a zoo vocabulary, plain lines, or PyTorch's
+    /// `word_to_ix` as JSON), or else `vocab-words.txt` and `vocab-tags.txt` beside the weights
+    /// (as `zoo export` writes them), become the run's vocabularies.
+    fn import_info(
+        &self,
+        flags: &VocabFlags,
+        weights: &Path,
+        run_dir: &Path,
+        _model: &str,
+    ) -> anyhow::Result<Vec<PathBuf>> {
+        let beside = weights.parent().unwrap_or(Path::new("."));
+        let mut written = Vec::new();
+        for (given, file) in [
+            (&flags.words, WORD_VOCAB_FILE),
+            (&flags.tags, TAG_VOCAB_FILE),
+        ] {
+            let source = match given {
+                Some(path) => path.clone(),
+                None if beside.join(file).is_file() => beside.join(file),
+                None => {
+                    println!(
+                        "No {file} beside {} and no --{}: the {} vocabulary is built from the \
+                         training split, which fits only weights trained on it by the zoo",
+                        weights.display(),
+                        file.trim_end_matches(".txt"),
+                        if file == WORD_VOCAB_FILE {
+                            "word"
+                        } else {
+                            "tag"
+                        },
+                    );
+                    continue;
+                }
+            };
+            let vocab = Vocab::load(&source)?;
+            println!("{file}: {vocab} from {}", source.display());
+            write_atomic(&run_dir.join(file), vocab.to_text().as_bytes())?;
+            written.push(run_dir.join(file));
+        }
+        Ok(written)
+    }
+
+    fn shape_hint(&self, info: &PosInfo) -> Option<String> {
+        Some(format!(
+            "the vocabularies decide the embedding's rows ({} words) and the tag layer's outputs \
+             ({} tags): give the ones the weights were trained with (--vocab-words, --vocab-tags: \
+             PyTorch's word_to_ix and tag_to_ix as JSON, one token per line, or the zoo's \
+             vocab-*.txt)",
+            info.words.len(),
+            info.tags.len()
+        ))
     }
 
     fn classes(&self, info: &PosInfo) -> Vec<String> {
@@ -236,16 +318,19 @@ impl DataSource for PosData {
             .filter(|&i| !words[i].is_empty())
             .collect();
         let seen = SeenWords::default();
-        let encoded: Vec<EncodedSentence> = samples
+        let encoded = samples
             .iter()
             .map(|&i| {
-                let sentence = TaggedSentence {
-                    tags: vec![Vocab::UNK.to_string(); words[i].len()],
-                    words: words[i].clone(),
-                };
-                EncodedSentence::new(&sentence, &info.words, &info.tags, &seen)
+                EncodedSentence::untagged(&words[i], info, &seen).map_err(|e| {
+                    anyhow::anyhow!(
+                        "input {} (`{}`): {e}; this tagger knows the words of its \
+                         {WORD_VOCAB_FILE}",
+                        i + 1,
+                        inputs[i]
+                    )
+                })
             })
-            .collect();
+            .collect::<anyhow::Result<Vec<EncodedSentence>>>()?;
         Ok(PredictInputs {
             labels: words.iter().map(|w| w.join(" ")).collect(),
             items: encoded
@@ -263,6 +348,43 @@ impl Batches<Tagging> for PosData {
     fn batch<B: Backend>(&self, items: Vec<SentenceBucket>, device: &B::Device) -> TaggingBatch<B> {
         TaggingBatcher.batch(items, device)
     }
+}
+
+/// The character vocabulary of `run_dir` (saved by an earlier command of the run), or else of
+/// the training split's words (case kept, every character seen).
+fn char_vocab(train: &[TaggedSentence], run_dir: &Path) -> anyhow::Result<Vocab> {
+    let path = run_dir.join(CHAR_VOCAB_FILE);
+    if path.is_file() {
+        return Ok(Vocab::load(&path)?);
+    }
+    let chars: Vec<String> = train
+        .iter()
+        .flat_map(|s| s.words.iter().flat_map(|w| word_chars(w)))
+        .collect();
+    Ok(Vocab::build(chars.iter().map(String::as_str), 1, false))
+}
+
+/// `sentences` as ids of the vocabularies of `info`; a word or tag that a vocabulary without
+/// `<unk>` lacks is an error naming the sentence.
+fn encode(
+    sentences: &[TaggedSentence],
+    info: &PosInfo,
+    seen: &SeenWords,
+) -> anyhow::Result<Vec<EncodedSentence>> {
+    sentences
+        .iter()
+        .enumerate()
+        .map(|(i, sentence)| {
+            EncodedSentence::new(sentence, info, seen).map_err(|e| {
+                anyhow::anyhow!(
+                    "sentence {} (`{}`): {e}; a run whose vocabularies came from `zoo import \
+                     --vocab-words/--vocab-tags` reads only data those vocabularies cover",
+                    i + 1,
+                    sentence.words.join(" ")
+                )
+            })
+        })
+        .collect()
 }
 
 /// The one file of `dir` whose name ends in `<split>.conllu` or `<split>.conllu.gz`.

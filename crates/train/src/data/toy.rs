@@ -92,7 +92,6 @@ fn splits<D: DataSource<Set = SharedItems<I>, Info = ()>, I: Clone + Send + Sync
         test: test_set,
         dataset: name.to_string(),
         info: (),
-        files: Vec::new(),
     }
 }
 

@@ -16,8 +16,10 @@ use burn::train::LearnerSummary;
 
 use crate::run::artifacts::{metrics_csv, write_atomic, EpochRow};
 
-const LOSS: &str = "Loss";
-const ACCURACY: &str = "Accuracy";
+/// burn-train's name of the loss metric.
+pub(crate) const LOSS: &str = "Loss";
+/// burn-train's name of the accuracy metric (in percent).
+pub(crate) const ACCURACY: &str = "Accuracy";
 
 /// What the run has measured so far; shared by the training strategy (timings), the metric
 /// logger (rows) and the code writing the summary.
@@ -31,6 +33,8 @@ pub struct RunLog {
     pub diverged: Option<Divergence>,
     /// Where the other nodes of a multi-node run stopped answering, if they did.
     pub lost: Option<NodeLost>,
+    /// The epoch whose weights the run kept (`[train] keep_best`), where not the last.
+    pub kept_epoch: Option<usize>,
 }
 
 /// A training step whose gradient average over the nodes did not complete.
@@ -149,14 +153,34 @@ pub struct CsvMetricLogger {
 }
 
 impl CsvMetricLogger {
-    /// A logger writing `path`, sharing `log` with the training strategy.
+    /// A logger writing `path`, sharing `log` with the training strategy. The rows already in
+    /// `log` (the epochs before a resumption) are its history, so burn-train's metric store
+    /// ranks a resumed run's epochs as the uninterrupted run's.
     pub fn new(path: PathBuf, log: SharedLog) -> Self {
+        let mut history: HashMap<(&'static str, String), Vec<f64>> = HashMap::new();
+        for row in &log.lock().expect("run log lock").rows {
+            let split = if row.split == "train" {
+                "train"
+            } else {
+                "valid"
+            };
+            let mut add = |name: &str, value: f64| {
+                history
+                    .entry((split, name.to_string()))
+                    .or_default()
+                    .push(value)
+            };
+            add(LOSS, row.loss);
+            if let Some(accuracy) = row.accuracy {
+                add(ACCURACY, 100.0 * accuracy);
+            }
+        }
         Self {
             path,
             log,
             names: HashMap::new(),
             running: HashMap::new(),
-            history: HashMap::new(),
+            history,
         }
     }
 }
@@ -173,22 +197,20 @@ impl MetricLogger for CsvMetricLogger {
         }
     }
 
+    /// The epoch's mean of the metric; none for an epoch not finished yet (burn-train's metric
+    /// store reads epochs from 1 until one has no value).
     fn read_numeric(
         &mut self,
         name: &str,
         epoch: usize,
         split: &Split,
     ) -> Result<Vec<NumericEntry>, String> {
-        self.history
+        Ok(self
+            .history
             .get(&(split_name(split), name.to_string()))
             .and_then(|values| values.get(epoch.wrapping_sub(1)))
             .map(|&v| vec![NumericEntry::Value(v)])
-            .ok_or_else(|| {
-                format!(
-                    "no {name} recorded for epoch {epoch} ({})",
-                    split_name(split)
-                )
-            })
+            .unwrap_or_default())
     }
 
     fn log_metric_definition(&mut self, definition: MetricDefinition) {

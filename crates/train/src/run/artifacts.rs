@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::data::DataSource;
+
 /// `config.toml`: the resolved experiment.
 pub const CONFIG_FILE: &str = "config.toml";
 /// `model.mpk`: the trained weights (Burn's named MessagePack, full precision).
@@ -36,6 +38,19 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("cannot move the new {} into place", path.display()))?;
     Ok(())
+}
+
+/// Writes the data's files of `info` (the tagger's vocabularies) into `dir`; returns their names.
+pub(crate) fn write_info_files<D: DataSource>(
+    data: &D,
+    info: &D::Info,
+    dir: &Path,
+) -> anyhow::Result<Vec<&'static str>> {
+    let files = data.info_files(info);
+    for (name, contents) in &files {
+        write_atomic(&dir.join(name), contents.as_bytes())?;
+    }
+    Ok(files.into_iter().map(|(name, _)| name).collect())
 }
 
 /// One row of `metrics.csv`.
@@ -150,10 +165,14 @@ pub struct Summary {
     pub test_correct: Option<usize>,
     /// Mean test loss per sample.
     pub test_loss: f64,
-    /// Final epoch's validation accuracy (classifiers only).
+    /// Validation accuracy of the kept epoch (the final one, or `kept_epoch`; classifiers only).
     pub valid_accuracy: Option<f64>,
-    /// Final epoch's mean validation loss.
+    /// Mean validation loss of the kept epoch.
     pub valid_loss: f64,
+    /// The epoch whose weights were kept, for a run with `[train] keep_best` (absent: the
+    /// last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_epoch: Option<usize>,
     /// Mean seconds of one training pass over the training set (no validation, no test).
     pub seconds_per_epoch: f64,
     /// Training samples per second over the training passes.

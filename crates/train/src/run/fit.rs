@@ -5,24 +5,26 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
-use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::{Learner, LearningComponentsMarker, SupervisedTraining, TrainingStrategy};
 
 use super::artifacts::{
-    metrics_csv, peak_memory_mib, weights_checksum, write_atomic, AllReduceFigures, EpochRow,
-    Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE,
+    metrics_csv, peak_memory_mib, weights_checksum, write_atomic, write_info_files,
+    AllReduceFigures, EpochRow, Summary, TaggingSummary, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE,
 };
 use super::eval::{answers, evaluate};
 use super::save_model;
 use crate::backend::{BackendJob, Placement, Target};
 use crate::config::Experiment;
 use crate::data::{DataSource, LoadContext, Picture, Splits, TaskBatcher};
-use crate::learner::checkpoint::{resume_point, AtomicMpkRecorder, ResumePoint};
+use crate::learner::best::{best_epoch, checkpointing};
+use crate::learner::checkpoint::{resume_point, AtomicMpkRecorder, ResumePoint, CHECKPOINT_DIR};
 use crate::learner::optim::{optimizer, ZooOptimizer};
 use crate::learner::progress::{CsvMetricLogger, Divergence, ProgressPrinter, SharedLog};
 use crate::learner::strategy::TimedSingleDevice;
@@ -139,9 +141,7 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
             batch_size: train.batch_size,
         };
         let splits = experiment.data.load(&context)?;
-        for (name, contents) in &splits.files {
-            write_atomic(&dir.join(name), contents.as_bytes())?;
-        }
+        write_info_files(&experiment.data, &splits.info, dir)?;
         let model = M::init::<B>(&experiment.model, &splits.info, &device);
         let run = Self {
             experiment,
@@ -237,7 +237,10 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
             .with_metric_logger(CsvMetricLogger::new(dir.join(METRICS_FILE), log.clone()))
             .renderer(ProgressPrinter::new(settings.log_interval))
             .with_file_checkpointer(AtomicMpkRecorder::default())
-            .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+            .with_checkpointing_strategy(checkpointing(
+                settings.keep_best,
+                <M::Task as Task>::SCORED_BY_ACCURACY,
+            ))
             .with_training_strategy(TrainingStrategy::Custom(Arc::new(strategy)))
             .num_epochs(settings.epochs);
         if let Some(point) = self.resume.as_ref().filter(|p| p.epoch > 0) {
@@ -246,7 +249,48 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         }
         let result = M::Task::metrics(training).launch(learner);
         self.stopped_early(&log, dir)?;
-        Ok((result.model.model, log, sharing.finish()))
+        let trainee = match settings.keep_best {
+            true => self.keep_best(result.model, &log, dir)?,
+            false => result.model,
+        };
+        Ok((trainee.model, log, sharing.finish()))
+    }
+
+    /// `trainee` with the weights of the best validation epoch (`[train] keep_best`), which the
+    /// log then names.
+    fn keep_best<T: Module<B::InnerBackend>>(
+        &self,
+        trainee: T,
+        log: &SharedLog,
+        dir: &Path,
+    ) -> anyhow::Result<T> {
+        let mut log = log.lock().expect("run log lock");
+        let Some(best) = best_epoch(&log.rows, dir).cloned() else {
+            return Ok(trainee);
+        };
+        let last = log
+            .rows
+            .iter()
+            .map(|row| row.epoch)
+            .max()
+            .unwrap_or(best.epoch);
+        let path = dir
+            .join(CHECKPOINT_DIR)
+            .join(format!("model-{}.mpk", best.epoch));
+        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+        let trainee = trainee
+            .load_file(&path, &recorder, self.device.inner())
+            .with_context(|| format!("{}: cannot load the best epoch", path.display()))?;
+        let figure = match best.accuracy {
+            Some(accuracy) => format!("accuracy {:.2}%", 100.0 * accuracy),
+            None => format!("loss {:.4}", best.loss),
+        };
+        println!(
+            "Keeping the weights of epoch {} of {last}: the best validation {figure} (keep_best)",
+            best.epoch
+        );
+        log.kept_epoch = Some(best.epoch);
+        Ok(trainee)
     }
 
     /// The error of a run that stopped before its last epoch: a diverged loss, or (multi-node)
@@ -291,7 +335,10 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         let device = self.device.inner();
         let test =
             evaluate::<_, M::Task, _, _>(&model, data, self.splits.test.clone(), per_batch, device);
-        let rows = log.lock().expect("run log lock").rows.clone();
+        let (rows, kept) = {
+            let log = log.lock().expect("run log lock");
+            (log.rows.clone(), log.kept_epoch)
+        };
         write_atomic(&dir.join(METRICS_FILE), metrics_csv(&rows).as_bytes())?;
         let picture = data.probe(&self.splits).map(|probe| {
             (probe.draw)(answers::<_, M::Task, _, _>(
@@ -302,7 +349,7 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
                 device,
             ))
         });
-        let summary = self.summary(request, &model, &rows, &test, allreduce);
+        let summary = self.summary(request, &model, (&rows, kept), &test, allreduce);
         summary.write(dir)?;
         match request.node.as_ref().is_some_and(|n| n.rank != 0) {
             false => println!(
@@ -329,7 +376,7 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         &self,
         request: &FitRequest,
         model: &N,
-        rows: &[EpochRow],
+        (rows, kept): (&[EpochRow], Option<usize>),
         test: &Tally,
         allreduce: Option<AllReduceFigures>,
     ) -> Summary {
@@ -339,7 +386,8 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
             .map(|r| r.seconds)
             .collect();
         let seconds_per_epoch = train.iter().sum::<f64>() / train.len().max(1) as f64;
-        let last_valid = rows.iter().rev().find(|r| r.split == "valid");
+        let last_valid = (rows.iter().rev())
+            .find(|r| r.split == "valid" && kept.is_none_or(|epoch| r.epoch == epoch));
         let [train_samples, valid_samples, test_samples] = self.splits.samples;
         Summary {
             model: experiment.name.clone(),
@@ -357,6 +405,7 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
             test_loss: test.mean_loss(),
             valid_accuracy: last_valid.and_then(|r| r.accuracy),
             valid_loss: last_valid.map_or(f64::NAN, |r| r.loss),
+            kept_epoch: kept,
             seconds_per_epoch,
             samples_per_second: train_samples as f64 / seconds_per_epoch,
             total_seconds: request.started.elapsed().as_secs_f64(),

@@ -7,32 +7,55 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 use zoo_models::import::{load_pytorch, ImportError, Rename};
 
-use super::artifacts::{write_atomic, CONFIG_FILE, MODEL_FILE};
+use super::artifacts::{write_atomic, write_info_files, CONFIG_FILE, MODEL_FILE};
 use super::config_fix::config_fix;
 use super::eval::evaluate;
 use super::save_model;
 use crate::backend::{BackendJob, Placement, Target};
 use crate::config::Experiment;
-use crate::data::{DataSource, LoadContext};
+use crate::data::{DataSource, LoadContext, VocabFlags};
 use crate::model::ZooModel;
 use crate::task::Tally;
 
-/// Loads `from` into the model `experiment` describes, the file's names renamed by `renames`
-/// first, writes `dir/config.toml` and `dir/model.mpk` (and what the data keeps beside them), and
-/// evaluates the imported model on the test set.
+/// What `zoo import` reads: the PyTorch file, the renames of its names, and the data's files
+/// (a tagger's vocabularies) that go with it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportSource<'a> {
+    /// The PyTorch `state_dict` file.
+    pub weights: &'a Path,
+    /// Applied to the file's names, in order, before they are matched.
+    pub renames: &'a [Rename],
+    /// `--vocab-words` and `--vocab-tags`.
+    pub vocab: &'a VocabFlags,
+}
+
+/// Loads `from` into the model `experiment` describes, the file's names renamed first, writes
+/// `dir/config.toml` and `dir/model.mpk` (and what the data keeps beside them), and evaluates
+/// the imported model on the test set.
 pub(crate) fn import<M: ZooModel>(
     experiment: &Experiment<M>,
-    from: &Path,
-    renames: &[Rename],
+    from: ImportSource<'_>,
     dir: &Path,
     placement: &Placement,
 ) -> anyhow::Result<Tally> {
-    placement.run(ImportJob {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
+    let written = experiment
+        .data
+        .import_info(from.vocab, from.weights, dir, M::NAME)?;
+    let result = placement.run(ImportJob {
         experiment,
-        from,
-        renames,
+        from: from.weights,
+        renames: from.renames,
         dir,
-    })
+    });
+    if result.is_err() {
+        // A failed import leaves no vocabulary that a later import into the folder would read.
+        for file in written {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+    result
 }
 
 struct ImportJob<'a, M: ZooModel> {
@@ -59,7 +82,11 @@ impl<M: ZooModel> BackendJob for ImportJob<'_, M> {
             Ok(model) => model,
             Err(ImportError::Mismatch { path, mismatch, .. }) => {
                 let hint =
-                    config_fix::<M, B>(experiment, &splits.info, self.from, self.renames, &device);
+                    config_fix::<M, B>(experiment, &splits.info, self.from, self.renames, &device)
+                        .or_else(|| {
+                            let shapes = !mismatch.wrong_shape.is_empty();
+                            shapes.then(|| experiment.data.shape_hint(&splits.info))?
+                        });
                 return Err(ImportError::Mismatch {
                     path,
                     mismatch,
@@ -69,13 +96,9 @@ impl<M: ZooModel> BackendJob for ImportJob<'_, M> {
             }
             Err(err) => return Err(err.into()),
         };
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the run folder {}", dir.display()))?;
         write_atomic(&dir.join(CONFIG_FILE), experiment.to_toml().as_bytes())?;
         save_model(&model, dir)?;
-        for (name, contents) in &splits.files {
-            write_atomic(&dir.join(name), contents.as_bytes())?;
-        }
+        write_info_files(&experiment.data, &splits.info, dir)?;
         println!(
             "Imported {} into {} ({MODEL_FILE})",
             self.from.display(),

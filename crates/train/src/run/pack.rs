@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::record::{HalfPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::AutodiffBackend;
 
-use super::artifacts::{write_atomic, CONFIG_FILE, MODEL_FILE};
+use super::artifacts::{write_atomic, write_info_files, CONFIG_FILE, MODEL_FILE};
 use super::eval::evaluate_run;
 use super::run_model;
 use crate::backend::{BackendJob, Placement, Target};
@@ -112,9 +112,6 @@ impl<M: ZooModel> BackendJob for PackJob<'_, M> {
         let model_config = serde_json::to_string_pretty(&experiment.model)?;
         write_atomic(&out.join(MODEL_CONFIG_FILE), model_config.as_bytes())?;
         write_atomic(&out.join(CONFIG_FILE), experiment.to_toml().as_bytes())?;
-        for (name, contents) in &splits.files {
-            write_atomic(&out.join(name), contents.as_bytes())?;
-        }
-        Ok(splits.files.iter().map(|(name, _)| *name).collect())
+        write_info_files(&experiment.data, &splits.info, out)
     }
 }

@@ -31,6 +31,7 @@ impl<B: Backend, M: Classifier<B, D>, const D: usize> Solves<B, Classification<D
 impl<const D: usize> Task for Classification<D> {
     type Batch<B: Backend> = ClassificationBatch<B, D>;
     type Output<B: Backend> = ClassificationOutput<B>;
+    const SCORED_BY_ACCURACY: bool = true;
 
     fn loss<B: Backend>(output: &ClassificationOutput<B>) -> Tensor<B, 1> {
         output.loss.clone()

@@ -30,6 +30,10 @@ pub trait Task: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// What the model computes from a batch (with its loss), which the metrics read.
     type Output<B: Backend>: ItemLazy + Send + 'static;
 
+    /// Whether the task is scored by accuracy (and its metrics include burn-train's
+    /// `AccuracyMetric`); else by its loss alone.
+    const SCORED_BY_ACCURACY: bool;
+
     /// The mean loss of an output, the value to differentiate.
     fn loss<B: Backend>(output: &Self::Output<B>) -> Tensor<B, 1>;
 

@@ -28,6 +28,7 @@ impl<B: Backend, M: Regressor<B>> Solves<B, Regression> for M {
 impl Task for Regression {
     type Batch<B: Backend> = RegressionBatch<B>;
     type Output<B: Backend> = RegressionOutput<B>;
+    const SCORED_BY_ACCURACY: bool = false;
 
     fn loss<B: Backend>(output: &RegressionOutput<B>) -> Tensor<B, 1> {
         output.loss.clone()

@@ -9,8 +9,8 @@ use burn::train::{
     ClassificationOutput, InferenceStep, ItemLazy, LearningComponentsTypes, SupervisedTraining,
     TrainStep,
 };
-use zoo_data::pos::{TaggingBatch, Vocab};
-use zoo_models::Tagger;
+use zoo_data::pos::TaggingBatch;
+use zoo_models::{Sentences, Tagger, WordChars};
 
 use super::{confusion, ints, loss_sum, Answer, Solves, Tally, Task};
 
@@ -41,7 +41,11 @@ pub struct Tagging;
 impl<B: Backend, M: Tagger<B>> Solves<B, Tagging> for M {
     fn solve(&self, batch: TaggingBatch<B>) -> TaggingOutput<B> {
         let [sentences, longest] = batch.words.dims();
-        let scores = self.tag(batch.words, &batch.lengths);
+        let scores = self.tag(Sentences {
+            words: batch.words,
+            lengths: batch.lengths.clone(),
+            chars: batch.chars.map(|(ids, lengths)| WordChars { ids, lengths }),
+        });
         let tags = scores.dims()[2];
         let scores = scores
             .reshape([sentences * longest, tags])
@@ -63,6 +67,7 @@ impl<B: Backend, M: Tagger<B>> Solves<B, Tagging> for M {
 impl Task for Tagging {
     type Batch<B: Backend> = TaggingBatch<B>;
     type Output<B: Backend> = TaggingOutput<B>;
+    const SCORED_BY_ACCURACY: bool = true;
 
     fn loss<B: Backend>(output: &TaggingOutput<B>) -> Tensor<B, 1> {
         output.tokens.loss.clone()
@@ -96,13 +101,13 @@ impl Task for Tagging {
         }
     }
 
-    /// Each sentence's tags, chosen among the real tags only (never `<pad>` or `<unk>`).
+    /// Each sentence's likeliest tags: the tags [`Task::tally`] counts, so `zoo predict` and the
+    /// test figure agree (a zoo-trained tagger is never trained to answer `<pad>` or `<unk>`).
     fn answers<B: Backend>(output: TaggingOutput<B>) -> Vec<Answer> {
         let scores = output.tokens.output;
-        let [count, tags] = scores.dims();
-        let first = (Vocab::UNK_ID + 1).min(tags - 1);
-        let best = ints(scores.slice(s![.., first..]).argmax(1).reshape([count]));
-        let mut best = best.into_iter().map(|t| t as usize + first);
+        let [count, _] = scores.dims();
+        let best = ints(scores.argmax(1).reshape([count]));
+        let mut best = best.into_iter().map(|t| t as usize);
         output
             .lengths
             .iter()

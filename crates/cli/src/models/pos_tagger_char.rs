@@ -1,0 +1,83 @@
+//! `pos-tagger-char`: the EWT tagger reading each word's characters too (the exercise that ends
+//! seed 000's tutorial).
+
+use burn::tensor::backend::AutodiffBackend;
+use serde::{Deserialize, Serialize};
+use zoo_models::{CharTagger, CharTaggerConfig, InvalidConfig};
+use zoo_train::data::{PosData, PosInfo};
+use zoo_train::task::Tagging;
+use zoo_train::{Registration, ZooModel};
+
+/// The registrations of this file.
+pub const REGISTER: &[Registration] = &[Registration::of::<PosTaggerCharModel>()];
+
+/// [`CharTagger`] over a treebank's words and their characters, sized by its vocabularies.
+pub struct PosTaggerCharModel;
+
+/// `[model]` of the character tagger: [`CharTaggerConfig`] without the vocabulary sizes, which
+/// the training data decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharTaggerNetwork {
+    /// Size of a word embedding.
+    pub word_dim: usize,
+    /// Size of a character embedding.
+    pub char_dim: usize,
+    /// Hidden units of the character BiLSTM, each direction.
+    pub char_hidden: usize,
+    /// Hidden units of each sentence LSTM layer and direction.
+    pub hidden_size: usize,
+    /// Stacked bidirectional sentence LSTM layers.
+    pub num_layers: usize,
+    /// Dropout on word features, between layers and before the tag layer.
+    pub dropout: f64,
+    /// Probability of reading a training word as `<unk>`.
+    pub word_dropout: f64,
+}
+
+impl CharTaggerNetwork {
+    /// The model's config for vocabularies of `words` words, `chars` characters, `tags` tags.
+    pub fn model(&self, words: usize, chars: usize, tags: usize) -> CharTaggerConfig {
+        CharTaggerConfig::new(words, chars, tags)
+            .with_word_dim(self.word_dim)
+            .with_char_dim(self.char_dim)
+            .with_char_hidden(self.char_hidden)
+            .with_hidden_size(self.hidden_size)
+            .with_num_layers(self.num_layers)
+            .with_dropout(self.dropout)
+            .with_word_dropout(self.word_dropout)
+    }
+}
+
+impl ZooModel for PosTaggerCharModel {
+    const NAME: &'static str = "pos-tagger-char";
+    const DESCRIPTION: &'static str = "seed 000's exercise: the EWT tagger with a character BiLSTM per word beside the word embedding (UD English-EWT)";
+    const CONFIG: &'static str = include_str!("../../../../configs/pos-tagger-char.toml");
+    type Config = CharTaggerNetwork;
+    type Data = PosData;
+    type Task = Tagging;
+    type Module<B: AutodiffBackend> = CharTagger<B>;
+
+    fn init<B: AutodiffBackend>(
+        config: &CharTaggerNetwork,
+        info: &PosInfo,
+        device: &B::Device,
+    ) -> CharTagger<B> {
+        let chars = info.chars.as_ref().map_or(3, |chars| chars.len());
+        config
+            .model(info.words.len(), chars, info.tags.len())
+            .init(device)
+    }
+
+    /// The data must give characters; the vocabulary sizes come from the data, and any valid
+    /// ones check the rest.
+    fn check(config: &CharTaggerNetwork, data: &PosData) -> Result<(), InvalidConfig> {
+        if !data.chars {
+            return Err(InvalidConfig::new(
+                "chars",
+                "is false; pos-tagger-char reads every word's characters: set [data] chars = true",
+            ));
+        }
+        config.model(3, 3, 2).validate()
+    }
+}

@@ -1,0 +1,198 @@
+//! The exercise seed 000's tutorial ends with: the LSTM tagger with character-level features.
+
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::Distribution;
+
+use crate::nn::{forward_linear, Lstm, LstmConfig};
+use crate::{InvalidConfig, Sentences, Tagger};
+
+/// Shape of [`CharTagger`].
+#[derive(Config, Debug)]
+pub struct CharTaggerConfig {
+    /// Words in the vocabulary, `<pad>` (id 0) and `<unk>` (id [`Self::unk_id`]) included.
+    pub vocab_size: usize,
+    /// Characters in the character vocabulary, `<pad>` (id 0) and `<unk>` included.
+    pub num_chars: usize,
+    /// Tags the model chooses from.
+    pub num_tags: usize,
+    /// Size of a word embedding.
+    #[config(default = 100)]
+    pub word_dim: usize,
+    /// Size of a character embedding.
+    #[config(default = 32)]
+    pub char_dim: usize,
+    /// Hidden units of the character BiLSTM, each direction; a word's characters become
+    /// `2 * char_hidden` features (its final states, both directions).
+    #[config(default = 64)]
+    pub char_hidden: usize,
+    /// Hidden units of each sentence LSTM layer and direction.
+    #[config(default = 128)]
+    pub hidden_size: usize,
+    /// Stacked bidirectional sentence LSTM layers.
+    #[config(default = 1)]
+    pub num_layers: usize,
+    /// Dropout on the word features, between LSTM layers and before the tag layer (training
+    /// only).
+    #[config(default = 0.33)]
+    pub dropout: f64,
+    /// Probability that a word's id is replaced by `<unk>` in training, so that the `<unk>`
+    /// embedding learns what rare and unseen words look like beside their characters.
+    #[config(default = 0.05)]
+    pub word_dropout: f64,
+    /// The id of `<unk>` in the word vocabulary.
+    #[config(default = 1)]
+    pub unk_id: usize,
+}
+
+impl CharTaggerConfig {
+    /// Checks that every field can build a model, naming the first one that cannot.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        InvalidConfig::at_least("vocab_size", self.vocab_size, 3)?;
+        InvalidConfig::at_least("num_chars", self.num_chars, 3)?;
+        InvalidConfig::at_least("num_tags", self.num_tags, 2)?;
+        InvalidConfig::at_least("word_dim", self.word_dim, 1)?;
+        InvalidConfig::at_least("char_dim", self.char_dim, 1)?;
+        InvalidConfig::at_least("char_hidden", self.char_hidden, 1)?;
+        InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
+        InvalidConfig::at_least("num_layers", self.num_layers, 1)?;
+        for (key, value) in [("dropout", self.dropout), ("word_dropout", self.word_dropout)] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(InvalidConfig::new(
+                    key,
+                    format!("is {value}, must be in [0, 1)"),
+                ));
+            }
+        }
+        if self.unk_id >= self.vocab_size {
+            return Err(InvalidConfig::new(
+                "unk_id",
+                format!("is {}, not an id of {} words", self.unk_id, self.vocab_size),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the model with freshly initialized weights on `device` (PyTorch's initialization).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> CharTagger<B> {
+        let features = self.word_dim + 2 * self.char_hidden;
+        CharTagger {
+            embedding: EmbeddingConfig::new(self.vocab_size, self.word_dim).init(device),
+            char_embedding: EmbeddingConfig::new(self.num_chars, self.char_dim).init(device),
+            char_lstm: LstmConfig::new(self.char_dim, self.char_hidden)
+                .with_bidirectional(true)
+                .with_batch_first(true)
+                .init(device),
+            lstm: LstmConfig::new(features, self.hidden_size)
+                .with_num_layers(self.num_layers)
+                .with_bidirectional(true)
+                .with_batch_first(true)
+                .with_dropout(self.dropout)
+                .init(device),
+            hidden2tag: LinearConfig::new(2 * self.hidden_size, self.num_tags).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            word_dropout: self.word_dropout,
+            unk_id: self.unk_id,
+        }
+    }
+}
+
+/// A part-of-speech tagger that reads each word twice: as a vocabulary id (its embedding) and
+/// as written, character by character (a bidirectional character LSTM, its two final states).
+/// The two, concatenated, go through a bidirectional sentence LSTM and a tag layer, as in
+/// Plank et al. (2016), "Multilingual POS tagging with bidirectional LSTMs" (bilty). Both LSTMs
+/// run packed, so neither padded sentences nor padded words change a result.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::{Int, Tensor};
+/// use zoo_models::{CharTaggerConfig, Sentences, Tagger, WordChars};
+///
+/// let device = Default::default();
+/// // 100 words, 40 characters, 17 tags.
+/// let tagger = CharTaggerConfig::new(100, 40, 17).init::<NdArray>(&device);
+/// // Two sentences of 3 and 2 words; each word position's characters, padded with 0.
+/// let words = Tensor::<NdArray, 2, Int>::from_ints([[4, 9, 2], [5, 8, 0]], &device);
+/// let chars = Tensor::<NdArray, 2, Int>::from_ints(
+///     [[7, 3, 0], [5, 6, 9], [2, 0, 0], [8, 8, 3], [4, 3, 0], [0, 0, 0]],
+///     &device,
+/// );
+/// let sentences = Sentences {
+///     words,
+///     lengths: vec![3, 2],
+///     chars: Some(WordChars { ids: chars, lengths: vec![2, 3, 1, 3, 2, 1] }),
+/// };
+/// assert_eq!(tagger.tag(sentences).dims(), [2, 3, 17]); // log-probabilities per word
+/// ```
+#[derive(Module, Debug)]
+pub struct CharTagger<B: Backend> {
+    /// Word embeddings, `[vocab_size, word_dim]`.
+    pub embedding: Embedding<B>,
+    /// Character embeddings, `[num_chars, char_dim]`.
+    pub char_embedding: Embedding<B>,
+    /// The character BiLSTM, one word a sequence.
+    pub char_lstm: Lstm<B>,
+    /// The sentence BiLSTM over word and character features.
+    pub lstm: Lstm<B>,
+    /// `nn.Linear(2 * hidden_size, num_tags)`.
+    pub hidden2tag: Linear<B>,
+    /// Dropout on features and states.
+    pub dropout: Dropout,
+    /// Word dropout probability (training only).
+    pub word_dropout: f64,
+    /// Id of `<unk>` among the words.
+    pub unk_id: usize,
+}
+
+impl<B: Backend> CharTagger<B> {
+    /// Each word position's `2 * char_hidden` character features, `[sentences, longest, ..]`.
+    fn char_features(&self, sentences: &Sentences<B>) -> Tensor<B, 3> {
+        let [count, longest] = sentences.words.dims();
+        let chars = sentences
+            .chars
+            .as_ref()
+            .expect("CharTagger reads each word's characters: Sentences::chars must be given");
+        let embedded = self.char_embedding.forward(chars.ids.clone());
+        let (_, state) = self.char_lstm.forward_packed(embedded, &chars.lengths, None);
+        // Final hidden states `[2, words, char_hidden]`: forward after the last character,
+        // backward after the first.
+        let [directions, words, hidden] = state.hidden.dims();
+        state
+            .hidden
+            .swap_dims(0, 1)
+            .reshape([words, directions * hidden])
+            .reshape([count, longest, directions * hidden])
+    }
+
+    /// Word ids, with each replaced by `<unk>` at the word-dropout rate while training.
+    fn dropped_words(&self, words: Tensor<B, 2, Int>) -> Tensor<B, 2, Int> {
+        let device = words.device();
+        if !B::ad_enabled(&device) || self.word_dropout == 0.0 {
+            return words;
+        }
+        let drop =
+            Tensor::<B, 2>::random(words.dims(), Distribution::Bernoulli(self.word_dropout), &device)
+                .bool();
+        words.mask_fill(drop, self.unk_id as i64)
+    }
+
+    /// The sentences → log-probabilities of the tags `[sentences, longest, tags]`.
+    ///
+    /// # Panics
+    /// If `sentences.chars` is `None`: this tagger reads every word's characters.
+    pub fn forward(&self, sentences: Sentences<B>) -> Tensor<B, 3> {
+        let chars = self.char_features(&sentences);
+        let words = self.embedding.forward(self.dropped_words(sentences.words));
+        let features = self.dropout.forward(Tensor::cat(vec![words, chars], 2));
+        let (states, _) = self.lstm.forward_packed(features, &sentences.lengths, None);
+        let scores = forward_linear(&self.hidden2tag, self.dropout.forward(states));
+        log_softmax(scores, 2)
+    }
+}
+
+impl<B: Backend> Tagger<B> for CharTagger<B> {
+    fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3> {
+        self.forward(sentences)
+    }
+}
