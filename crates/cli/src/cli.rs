@@ -235,9 +235,23 @@ pub struct PredictArgs {
     /// The images are dark ink on a light background (a drawing); MNIST's are light on dark.
     #[arg(long)]
     pub invert: bool,
+    /// How a tagger answers: `text` (`word/TAG` pairs, a line per sentence) or `conllu` (CoNLL-U,
+    /// the run's tag column filled; the input is CoNLL-U, as --file or `-`, or raw text, one
+    /// sentence a line).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AnswerFormat,
     /// Where to run the model.
     #[command(flatten)]
     pub on: On,
+}
+
+/// `zoo predict --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnswerFormat {
+    /// One line per input.
+    Text,
+    /// CoNLL-U sentences (taggers).
+    Conllu,
 }
 
 /// A trained model: a run folder, or one the zoo ships.

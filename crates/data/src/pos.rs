@@ -138,10 +138,36 @@ pub fn read_conllu(path: &Path, column: TagColumn) -> Result<Vec<TaggedSentence>
 
 /// [`read_conllu`] on any reader of plain CoNLL-U text; `path` names it in errors.
 pub fn parse_conllu<R: BufRead>(
-    mut reader: R,
+    reader: R,
     path: &Path,
     column: TagColumn,
 ) -> Result<Vec<TaggedSentence>, ConlluError> {
+    Ok(parse_blocks(reader, path, Some(column))?
+        .into_iter()
+        .map(|(sentence, _)| sentence)
+        .collect())
+}
+
+/// The sentences of CoNLL-U text to be tagged, each with its lines as they are (comments,
+/// multiword ranges and empty nodes included), for [`fill_tags`]; the tag columns may be empty
+/// (`_`). Errors as [`read_conllu`]'s.
+pub fn read_blocks<R: BufRead>(
+    reader: R,
+    path: &Path,
+) -> Result<Vec<(Vec<String>, String)>, ConlluError> {
+    Ok(parse_blocks(reader, path, None)?
+        .into_iter()
+        .map(|(sentence, block)| (sentence.words, block))
+        .collect())
+}
+
+/// The sentences of CoNLL-U text with their lines, tags from `column` (`None`: tags are not
+/// read, and may be missing).
+fn parse_blocks<R: BufRead>(
+    mut reader: R,
+    path: &Path,
+    column: Option<TagColumn>,
+) -> Result<Vec<(TaggedSentence, String)>, ConlluError> {
     let malformed = |line: usize, message: String| ConlluError::Malformed {
         path: path.to_path_buf(),
         line,
@@ -156,6 +182,7 @@ pub fn parse_conllu<R: BufRead>(
     let mut opened = false;
     let mut number = 0;
     let mut text = String::new();
+    let mut block = String::new();
     loop {
         text.clear();
         let read = reader
@@ -168,13 +195,14 @@ pub fn parse_conllu<R: BufRead>(
         let line = text.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             if !current.words.is_empty() {
-                sentences.push(std::mem::replace(
+                let sentence = std::mem::replace(
                     &mut current,
                     TaggedSentence {
                         words: Vec::new(),
                         tags: Vec::new(),
                     },
-                ));
+                );
+                sentences.push((sentence, std::mem::take(&mut block)));
             } else if opened {
                 return Err(malformed(
                     number,
@@ -195,8 +223,12 @@ pub fn parse_conllu<R: BufRead>(
                 ));
             }
             opened = true;
+            block.push_str(line);
+            block.push('\n');
             continue;
         }
+        block.push_str(line);
+        block.push('\n');
         match word_line(line, current.words.len() + 1, column) {
             Ok(Some((form, tag))) => {
                 current.words.push(form.to_string());
@@ -208,7 +240,7 @@ pub fn parse_conllu<R: BufRead>(
         }
     }
     if !current.words.is_empty() {
-        sentences.push(current);
+        sentences.push((current, block));
     } else if opened {
         return Err(malformed(
             number,
@@ -228,7 +260,7 @@ pub fn parse_conllu<R: BufRead>(
 fn word_line(
     line: &str,
     expected: usize,
-    column: TagColumn,
+    column: Option<TagColumn>,
 ) -> Result<Option<(&str, &str)>, String> {
     let columns: Vec<&str> = line.split('\t').collect();
     if columns.len() != 10 {
@@ -261,10 +293,14 @@ fn word_line(
             ))
         }
     }
-    let (form, tag) = (columns[1], columns[column.index()]);
+    let form = columns[1];
     if form.is_empty() {
         return Err("empty word form (column 2)".into());
     }
+    let Some(column) = column else {
+        return Ok(Some((form, "_")));
+    };
+    let tag = columns[column.index()];
     if tag.is_empty() || tag == "_" {
         return Err(format!(
             "no {} tag for `{form}`; choose the other tag column if this treebank has only that \
@@ -273,6 +309,33 @@ fn word_line(
         ));
     }
     Ok(Some((form, tag)))
+}
+
+/// A block of [`read_blocks`] with the tags of its words, in order, written into `column`:
+/// valid CoNLL-U, every other column and line as it was.
+pub fn fill_tags(block: &str, column: TagColumn, tags: &[&str]) -> String {
+    let mut tags = tags.iter();
+    let mut out = String::with_capacity(block.len() + 8 * tags.len());
+    for line in block.lines() {
+        let mut columns: Vec<&str> = line.split('\t').collect();
+        let is_word = columns.len() == 10 && columns[0].parse::<usize>().is_ok();
+        if let Some(tag) = is_word.then(|| tags.next()).flatten() {
+            columns[column.index()] = tag;
+        }
+        out.push_str(&columns.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+/// The CoNLL-U block of a line of raw text, its words as [`tokenize`] splits it: `# sent_id`,
+/// `# text`, then one word line each, every column but ID and FORM empty (`_`).
+pub fn text_block(sent_id: usize, text: &str, words: &[String]) -> String {
+    let mut block = format!("# sent_id = {sent_id}\n# text = {}\n", text.trim());
+    for (i, word) in words.iter().enumerate() {
+        block.push_str(&format!("{}\t{word}\t_\t_\t_\t_\t_\t_\t_\t_\n", i + 1));
+    }
+    block
 }
 
 /// The word forms of the training split (normalized as the word vocabulary does), to tell which
@@ -342,6 +405,27 @@ pub struct Vocabularies {
     pub tags: Vocab,
     /// Characters, case kept (`None`: the tagger reads word ids only).
     pub chars: Option<Vocab>,
+    /// The first word id of the words seen at most once, twice, three times in the training
+    /// split ([`rare_from`]; the vocabulary's size where none is, or where the split is not
+    /// known), for word dropout that falls on rare words.
+    pub rare_from: [usize; 3],
+}
+
+/// For a vocabulary built from `train` (most frequent first): the first id of the words seen at
+/// most once, at most twice, at most three times there (`words.len()` where there is none).
+pub fn rare_from(words: &Vocab, train: &[TaggedSentence]) -> [usize; 3] {
+    let mut counts = vec![0usize; words.len()];
+    for word in train.iter().flat_map(|s| s.words.iter()) {
+        if let Ok(id) = words.id(word) {
+            counts[id] += 1;
+        }
+    }
+    let first_real = (Vocab::UNK_ID + 1).min(words.len());
+    [1, 2, 3].map(|at_most| {
+        (first_real..words.len())
+            .find(|&id| counts[id] <= at_most)
+            .unwrap_or(words.len())
+    })
 }
 
 /// Characters of a word that a tagger reads: a longer word keeps its first and last

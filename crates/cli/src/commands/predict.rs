@@ -4,7 +4,7 @@ use zoo_train::data::PredictFlags;
 use zoo_train::Registry;
 
 use super::run_config;
-use crate::cli::PredictArgs;
+use crate::cli::{AnswerFormat, PredictArgs};
 
 /// Runs `zoo predict`.
 pub fn run(args: PredictArgs, registry: &Registry) -> anyhow::Result<()> {
@@ -26,10 +26,14 @@ pub fn run(args: PredictArgs, registry: &Registry) -> anyhow::Result<()> {
     let experiment = run_config(registry, &folder.path)?;
     let flags = PredictFlags {
         invert: args.invert,
+        conllu: args.format == AnswerFormat::Conllu,
     };
     let lines = experiment.predict(&folder.path, &inputs, &flags, &args.on.placement())?;
     for line in lines {
-        println!("{line}");
+        // A CoNLL-U sentence ends with its blank line; an input that is no sentence is left out.
+        if !(flags.conllu && line.is_empty()) {
+            println!("{line}");
+        }
     }
     Ok(())
 }

@@ -31,8 +31,11 @@ pub struct CharTaggerNetwork {
     pub num_layers: usize,
     /// Dropout on word features, between layers and before the tag layer.
     pub dropout: f64,
-    /// Probability of reading a training word as `<unk>`.
+    /// Probability of reading any training word as `<unk>`.
     pub word_dropout: f64,
+    /// Rare-word dropout: a training word seen `c` ≤ 3 times is read as `<unk>` with
+    /// probability `rare_alpha / (rare_alpha + c)`; 0 turns it off.
+    pub rare_alpha: f64,
 }
 
 impl CharTaggerNetwork {
@@ -46,6 +49,7 @@ impl CharTaggerNetwork {
             .with_num_layers(self.num_layers)
             .with_dropout(self.dropout)
             .with_word_dropout(self.word_dropout)
+            .with_rare_alpha(self.rare_alpha)
     }
 }
 
@@ -66,6 +70,7 @@ impl ZooModel for PosTaggerCharModel {
         let chars = info.chars.as_ref().map_or(3, |chars| chars.len());
         config
             .model(info.words.len(), chars, info.tags.len())
+            .with_rare_from(info.rare_from)
             .init(device)
     }
 

@@ -182,7 +182,11 @@ fn seen_words_follow_the_training_split_not_the_minimum_count() {
         words,
         tags: tags.clone(),
         chars: None,
+        rare_from: [0; 3],
     };
+    // `the` (id 2, seen twice) is the only word kept: none is seen once, and from id 2 on
+    // every word is seen at most twice.
+    assert_eq!(rare_from(&vocabularies.words, &train), [3, 2, 2]);
     let encoded = EncodedSentence::new(&train[0], &vocabularies, &seen).unwrap();
     // Only `the` occurs twice; `dog` is <unk> for the model but was seen in training.
     assert_eq!(encoded.words, [2, 1, 1, 2, 1]);
@@ -238,6 +242,7 @@ fn characters_are_kept_as_written_and_padded_per_word_position() {
         words: of(|s| &s.words),
         tags: of(|s| &s.tags),
         chars: Some(chars.clone()),
+        rare_from: [0; 3],
     };
     let seen = SeenWords::new(&train, true);
     // `Zebra` is no word of the vocabulary, but its letters are read as written: the capital Z
@@ -308,6 +313,7 @@ fn buckets_keep_every_sentence_and_cut_padding() {
         words,
         tags,
         chars: None,
+        rare_from: [0; 3],
     };
     let encoded: Vec<_> = sentences
         .iter()

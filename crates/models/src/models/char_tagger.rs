@@ -37,10 +37,19 @@ pub struct CharTaggerConfig {
     /// only).
     #[config(default = 0.33)]
     pub dropout: f64,
-    /// Probability that a word's id is replaced by `<unk>` in training, so that the `<unk>`
-    /// embedding learns what rare and unseen words look like beside their characters.
-    #[config(default = 0.05)]
+    /// Probability that a word's id is replaced by `<unk>` in training, whatever the word.
+    #[config(default = 0.0)]
     pub word_dropout: f64,
+    /// Word dropout that falls on rare words, as in Plank et al. (2016): a training word seen
+    /// `c` times (c ≤ 3) is read as `<unk>` with probability `rare_alpha / (rare_alpha + c)`,
+    /// so the `<unk>` embedding learns what rare and unseen words look like beside their
+    /// characters. 0 turns it off.
+    #[config(default = 0.25)]
+    pub rare_alpha: f64,
+    /// The first word id of the words seen at most 1, 2 and 3 times in training (the
+    /// vocabulary lists words most frequent first); `vocab_size` where there are none.
+    #[config(default = "[usize::MAX; 3]")]
+    pub rare_from: [usize; 3],
     /// The id of `<unk>` in the word vocabulary.
     #[config(default = 1)]
     pub unk_id: usize,
@@ -57,6 +66,12 @@ impl CharTaggerConfig {
         InvalidConfig::at_least("char_hidden", self.char_hidden, 1)?;
         InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
         InvalidConfig::at_least("num_layers", self.num_layers, 1)?;
+        if !(self.rare_alpha >= 0.0 && self.rare_alpha.is_finite()) {
+            return Err(InvalidConfig::new(
+                "rare_alpha",
+                format!("is {}, must be 0 or more", self.rare_alpha),
+            ));
+        }
         for (key, value) in [("dropout", self.dropout), ("word_dropout", self.word_dropout)] {
             if !(0.0..1.0).contains(&value) {
                 return Err(InvalidConfig::new(
@@ -93,6 +108,8 @@ impl CharTaggerConfig {
             hidden2tag: LinearConfig::new(2 * self.hidden_size, self.num_tags).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
             word_dropout: self.word_dropout,
+            rare_alpha: self.rare_alpha,
+            rare_from: self.rare_from,
             unk_id: self.unk_id,
         }
     }
@@ -141,6 +158,10 @@ pub struct CharTagger<B: Backend> {
     pub dropout: Dropout,
     /// Word dropout probability (training only).
     pub word_dropout: f64,
+    /// Rare-word dropout: `alpha / (alpha + count)` (training only).
+    pub rare_alpha: f64,
+    /// First ids of the words seen at most 1, 2, 3 times.
+    pub rare_from: [usize; 3],
     /// Id of `<unk>` among the words.
     pub unk_id: usize,
 }
@@ -165,16 +186,25 @@ impl<B: Backend> CharTagger<B> {
             .reshape([count, longest, directions * hidden])
     }
 
-    /// Word ids, with each replaced by `<unk>` at the word-dropout rate while training.
+    /// Word ids, with each replaced by `<unk>` while training at the word-dropout rate, or a
+    /// rare word's rate where higher.
     fn dropped_words(&self, words: Tensor<B, 2, Int>) -> Tensor<B, 2, Int> {
         let device = words.device();
-        if !B::ad_enabled(&device) || self.word_dropout == 0.0 {
+        let rare = self.rare_alpha > 0.0;
+        if !B::ad_enabled(&device) || (self.word_dropout == 0.0 && !rare) {
             return words;
         }
-        let drop =
-            Tensor::<B, 2>::random(words.dims(), Distribution::Bernoulli(self.word_dropout), &device)
-                .bool();
-        words.mask_fill(drop, self.unk_id as i64)
+        let mut rate = Tensor::<B, 2>::full(words.dims(), self.word_dropout, &device);
+        if rare {
+            // Thrice, twice, once: each rarer band overwrites with its higher rate.
+            for (times, &from) in self.rare_from.iter().enumerate().rev() {
+                let rate_here = self.rare_alpha / (self.rare_alpha + (times + 1) as f64);
+                let in_band = words.clone().greater_equal_elem(from.min(i64::MAX as usize) as i64);
+                rate = rate.mask_fill(in_band, rate_here.max(self.word_dropout));
+            }
+        }
+        let draw = Tensor::<B, 2>::random(words.dims(), Distribution::Default, &device);
+        words.mask_fill(draw.lower(rate), self.unk_id as i64)
     }
 
     /// The sentences → log-probabilities of the tags `[sentences, longest, tags]`.

@@ -82,6 +82,18 @@ pub struct OptimizerSection {
     /// Rescale the gradients so their global L2 norm is at most this (`clip_grad_norm_`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grad_clip_norm: Option<f64>,
+    /// The learning rate is multiplied by this after every epoch (`ExponentialLR(gamma)` stepped
+    /// per epoch); 1 keeps it constant.
+    #[serde(default = "constant_rate", skip_serializing_if = "is_constant_rate")]
+    pub lr_decay: f64,
+}
+
+fn constant_rate() -> f64 {
+    1.0
+}
+
+fn is_constant_rate(decay: &f64) -> bool {
+    *decay == 1.0
 }
 
 impl OptimizerSection {
@@ -91,6 +103,15 @@ impl OptimizerSection {
             return Err(InvalidConfig::new(
                 "lr",
                 format!("is {}, must be a positive number", self.lr),
+            ));
+        }
+        if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            return Err(InvalidConfig::new(
+                "lr_decay",
+                format!(
+                    "is {}, must be in (0, 1] (1 keeps the rate constant)",
+                    self.lr_decay
+                ),
             ));
         }
         if !(0.0..1.0).contains(&self.momentum) {

@@ -101,6 +101,21 @@ pub trait DataSource: Serialize + DeserializeOwned + Clone + Debug + Send + Sync
         batch_size
     }
 
+    /// Whether `zoo predict --format conllu` applies: the data tags words.
+    const WRITES_CONLLU: bool = false;
+
+    /// `zoo predict`'s line for the `answer` to the input `label`, classes named by `classes`.
+    fn describe(
+        &self,
+        answer: &Answer,
+        label: &str,
+        classes: &[String],
+        flags: &PredictFlags,
+    ) -> String {
+        let _ = flags;
+        answer.describe(label, classes)
+    }
+
     /// `zoo predict`'s inputs (file names, sentences, numbers) as items.
     fn predict_inputs(
         &self,
@@ -205,6 +220,9 @@ pub struct VocabFlags {
 pub struct PredictFlags {
     /// Images are dark ink on a light background.
     pub invert: bool,
+    /// Answer in CoNLL-U (`--format conllu`): the inputs are CoNLL-U text, or lines of raw
+    /// text, and each answer is a sentence block with its tag column filled.
+    pub conllu: bool,
 }
 
 /// What [`DataSource::load`] is told.

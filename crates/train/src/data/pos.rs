@@ -9,8 +9,9 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::Backend;
 use serde::{Deserialize, Serialize};
 use zoo_data::pos::{
-    bucket_by_length, read_conllu, tokenize, toy_sentences, word_chars, EncodedSentence, SeenWords,
-    SentenceBucket, TagColumn, TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
+    bucket_by_length, fill_tags, rare_from, read_blocks, read_conllu, text_block, tokenize,
+    toy_sentences, word_chars, EncodedSentence, SeenWords, SentenceBucket, TagColumn,
+    TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
 };
 use zoo_models::InvalidConfig;
 
@@ -20,7 +21,7 @@ use super::{
 };
 use crate::config::ConfigError;
 use crate::run::artifacts::write_atomic;
-use crate::task::Tagging;
+use crate::task::{Answer, Tagging};
 
 /// The word vocabulary of a tagger run, in its run folder.
 pub const WORD_VOCAB_FILE: &str = "vocab-words.txt";
@@ -187,7 +188,12 @@ impl DataSource for PosData {
                 .as_ref()
                 .map_or(String::new(), |c| format!(", {} characters", c.len())),
         );
-        let info = PosInfo { words, tags, chars };
+        let info = PosInfo {
+            rare_from: rare_from(&words, &train),
+            words,
+            tags,
+            chars,
+        };
         let seen = SeenWords::new(&train, self.lowercase);
         let buckets = |sentences: &[TaggedSentence], split: &str, seed| {
             let encoded = encode(sentences, &info, &seen)
@@ -219,8 +225,11 @@ impl DataSource for PosData {
             );
             Ok(Vocab::load(&path)?)
         };
+        let words = load(WORD_VOCAB_FILE)?;
         Ok(PosInfo {
-            words: load(WORD_VOCAB_FILE)?,
+            // Not known without the training split; only training reads it.
+            rare_from: [words.len(); 3],
+            words,
             tags: load(TAG_VOCAB_FILE)?,
             chars: match self.chars {
                 true => Some(load(CHAR_VOCAB_FILE)?),
@@ -301,8 +310,31 @@ impl DataSource for PosData {
         1 // an item is a bucket: a whole batch
     }
 
-    /// Each input is a line of text, split into words as the treebanks do; an empty line is no
-    /// sentence. A word the vocabulary lacks reads as `<unk>`.
+    const WRITES_CONLLU: bool = true;
+
+    /// With `--format conllu`, the sentence's CoNLL-U block with its tag column filled, and a
+    /// blank line after it.
+    fn describe(
+        &self,
+        answer: &Answer,
+        label: &str,
+        classes: &[String],
+        flags: &PredictFlags,
+    ) -> String {
+        match answer {
+            Answer::Tags(tags) if flags.conllu => {
+                let names: Vec<&str> = (tags.iter())
+                    .map(|&t| classes.get(t).map_or(Vocab::UNK, String::as_str))
+                    .collect();
+                fill_tags(label, self.tag_column, &names)
+            }
+            _ => answer.describe(label, classes),
+        }
+    }
+
+    /// Each input is a line of text, split into words as the treebanks do (an empty line is no
+    /// sentence), or with `--format conllu`, CoNLL-U text. A word the vocabulary lacks reads as
+    /// `<unk>` (an error where it has no `<unk>`).
     fn predict_inputs(
         &self,
         info: &PosInfo,
@@ -313,10 +345,8 @@ impl DataSource for PosData {
             !flags.invert,
             "--invert is for images; this is a tagger's run, which tags sentences"
         );
-        let words: Vec<Vec<String>> = inputs.iter().map(|line| tokenize(line)).collect();
-        let samples: Vec<usize> = (0..inputs.len())
-            .filter(|&i| !words[i].is_empty())
-            .collect();
+        let (words, labels) = sentences_to_tag(inputs, flags.conllu)?;
+        let samples: Vec<usize> = (0..words.len()).filter(|&i| !words[i].is_empty()).collect();
         let seen = SeenWords::default();
         let encoded = samples
             .iter()
@@ -326,13 +356,13 @@ impl DataSource for PosData {
                         "input {} (`{}`): {e}; this tagger knows the words of its \
                          {WORD_VOCAB_FILE}",
                         i + 1,
-                        inputs[i]
+                        words[i].join(" ")
                     )
                 })
             })
             .collect::<anyhow::Result<Vec<EncodedSentence>>>()?;
         Ok(PredictInputs {
-            labels: words.iter().map(|w| w.join(" ")).collect(),
+            labels,
             items: encoded
                 .chunks(LINES_PER_BATCH)
                 .map(|chunk| SentenceBucket {
@@ -342,6 +372,30 @@ impl DataSource for PosData {
             samples,
         })
     }
+}
+
+/// The words of each sentence to tag and its label: the words joined by spaces, or with
+/// `conllu`, its CoNLL-U block. With `conllu`, inputs holding a tab are CoNLL-U text (read with
+/// its comments, multiword ranges and other columns, to be given back filled); otherwise each
+/// input is a line of raw text, split into words by [`tokenize`].
+fn sentences_to_tag(
+    inputs: &[String],
+    conllu: bool,
+) -> anyhow::Result<(Vec<Vec<String>>, Vec<String>)> {
+    if conllu && inputs.iter().any(|line| line.contains('\t')) {
+        let text = inputs.join("\n");
+        let blocks = read_blocks(text.as_bytes(), Path::new("the CoNLL-U input"))?;
+        return Ok(blocks.into_iter().unzip());
+    }
+    let words: Vec<Vec<String>> = inputs.iter().map(|line| tokenize(line)).collect();
+    let labels = (words.iter().zip(inputs).enumerate())
+        .map(|(i, (words, line))| match conllu {
+            true if !words.is_empty() => text_block(i + 1, line, words),
+            true => String::new(),
+            false => words.join(" "),
+        })
+        .collect();
+    Ok((words, labels))
 }
 
 impl Batches<Tagging> for PosData {

@@ -276,6 +276,18 @@ pub struct TagFigures {
 }
 
 impl TaggingSummary {
+    /// The per-tag figures as a table, one tag a line (as `summary.json` holds them).
+    pub fn table(&self) -> String {
+        let mut table = String::from("Per tag: tag     accuracy  tokens\n");
+        for (tag, figures) in &self.per_tag {
+            table.push_str(&format!(
+                "         {tag:<7} {:>8.4} {:>7}\n",
+                figures.accuracy, figures.count
+            ));
+        }
+        table
+    }
+
     /// The figures of a tagging tally (`None` for another task's), tags named by `tags`.
     pub fn from_tally(test: &crate::task::Tally, tags: &[String]) -> Option<Self> {
         let [unseen_correct, unseen_tokens] = test.unseen?;

@@ -8,6 +8,7 @@ use burn::module::AutodiffModule;
 use burn::prelude::Backend;
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 
+use super::artifacts::TaggingSummary;
 use super::run_model;
 use crate::backend::{BackendJob, Placement, Target};
 use crate::config::Experiment;
@@ -115,12 +116,17 @@ impl<M: ZooModel> BackendJob for EvalJob<'_, M> {
         let splits = experiment.data.load(&context)?;
         let model = run_model::<M, B>(experiment, &splits.info, self.run_dir, &device)?.valid();
         let per_batch = experiment.data.items_per_batch(experiment.train.batch_size);
-        Ok(evaluate::<_, M::Task, _, _>(
+        let test = evaluate::<_, M::Task, _, _>(
             &model,
             &experiment.data,
             splits.test,
             per_batch,
             device.inner(),
-        ))
+        );
+        let classes = experiment.data.classes(&splits.info);
+        if let Some(tagging) = TaggingSummary::from_tally(&test, &classes) {
+            print!("{}", tagging.table());
+        }
+        Ok(test)
     }
 }

@@ -27,6 +27,7 @@ use crate::learner::best::{best_epoch, checkpointing};
 use crate::learner::checkpoint::{resume_point, AtomicMpkRecorder, ResumePoint, CHECKPOINT_DIR};
 use crate::learner::optim::{optimizer, ZooOptimizer};
 use crate::learner::progress::{CsvMetricLogger, Divergence, ProgressPrinter, SharedLog};
+use crate::learner::schedule::EpochDecay;
 use crate::learner::strategy::TimedSingleDevice;
 use crate::learner::trainee::{LossWatch, Trainee};
 use crate::model::ZooModel;
@@ -66,7 +67,7 @@ pub struct Trained {
 /// The learner's components for model `M` on backend `B`.
 type Components<B, M> = LearningComponentsMarker<
     B,
-    f64,
+    EpochDecay,
     Train<B, M>,
     OptimizerAdaptor<ZooOptimizer<<B as AutodiffBackend>::InnerBackend>, Train<B, M>, B>,
 >;
@@ -192,10 +193,15 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         let watch = LossWatch::default();
         let trainee = Trainee::new(self.model.clone(), M::Task::default(), clip)
             .with_loss_watch(watch.clone());
+        let steps_per_epoch = self.splits.train.len().div_ceil(per_batch.max(1));
         let learner = Learner::new(
             trainee,
             optimizer::<B, Train<B, M>>(&experiment.optimizer),
-            experiment.optimizer.lr,
+            EpochDecay::new(
+                experiment.optimizer.lr,
+                experiment.optimizer.lr_decay,
+                steps_per_epoch,
+            ),
         );
         let sharing = Sharing::<B>::join(request, &self.target, per_batch, &self.device)?;
         let batcher = TaskBatcher::<M::Data, M::Task>::new(experiment.data.clone());
@@ -351,6 +357,9 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         });
         let summary = self.summary(request, &model, (&rows, kept), &test, allreduce);
         summary.write(dir)?;
+        if let Some(tagging) = &summary.tagging {
+            print!("{}", tagging.table());
+        }
         match request.node.as_ref().is_some_and(|n| n.rank != 0) {
             false => println!(
                 "Trained in {:.1} s per epoch ({:.0} samples/s); summary in {}",

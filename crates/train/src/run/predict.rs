@@ -23,6 +23,11 @@ pub(crate) fn predict<M: ZooModel>(
     flags: &PredictFlags,
     placement: &Placement,
 ) -> anyhow::Result<Vec<String>> {
+    anyhow::ensure!(
+        !flags.conllu || M::Data::WRITES_CONLLU,
+        "--format conllu writes a tagger's tags as CoNLL-U; `{}` tags no words",
+        M::NAME
+    );
     let info = experiment.data.info(run_dir)?;
     let read = experiment.data.predict_inputs(&info, inputs, flags)?;
     placement.run(PredictJob {
@@ -30,6 +35,7 @@ pub(crate) fn predict<M: ZooModel>(
         run_dir,
         info,
         read,
+        flags,
     })
 }
 
@@ -38,6 +44,7 @@ struct PredictJob<'a, M: ZooModel> {
     run_dir: &'a Path,
     info: <M::Data as DataSource>::Info,
     read: crate::data::PredictInputs<<M::Data as DataSource>::Item>,
+    flags: &'a PredictFlags,
 }
 
 impl<M: ZooModel> BackendJob for PredictJob<'_, M> {
@@ -57,7 +64,7 @@ impl<M: ZooModel> BackendJob for PredictJob<'_, M> {
         let classes = data.classes(&self.info);
         let mut lines = vec![String::new(); read.labels.len()];
         for (&input, answer) in read.samples.iter().zip(found) {
-            lines[input] = answer.describe(&read.labels[input], &classes);
+            lines[input] = data.describe(&answer, &read.labels[input], &classes, self.flags);
         }
         Ok(lines)
     }
