@@ -179,13 +179,6 @@ fn the_seeds_own_classes_import_with_the_renames_the_error_proposes() {
     }
 }
 
-/// `zoo` with `args` and then `extra` (owned strings).
-fn zoo_with(dir: &Path, args: &[&str], extra: &[String]) -> Run {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(extra.iter().map(String::as_str));
-    zoo(dir, &all)
-}
-
 /// The tensors of a `.safetensors` file: name → (dtype, shape, SHA-256 of its bytes).
 fn safetensors_digests(
     path: &Path,
@@ -220,43 +213,68 @@ fn safetensors_digests(
         .collect()
 }
 
-#[test]
-fn seed_000s_tagger_imports_with_its_own_vocabularies_and_exports_back_bit_for_bit() {
-    let seeds = workspace().join("tests/fixtures/seeds");
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(seeds.join("seed000_tagger.json")).unwrap())
-            .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let path = |p: &Path| p.to_str().unwrap().to_string();
-    let config = path(&workspace().join("configs/pos-tagger-toy.toml"));
-    let weights = path(&seeds.join("seed000_tagger.pt"));
-    let vocabularies = [
-        "--vocab-words".to_string(),
-        path(&seeds.join("seed000_word_to_ix.json")),
-        "--vocab-tags".to_string(),
-        path(&seeds.join("seed000_tag_to_ix.json")),
+/// Seed 000's tagger files (tools/make_seed_checkpoints.py).
+fn seed_tagger(name: &str) -> String {
+    let path = workspace().join("tests/fixtures/seeds").join(name);
+    path.to_str().unwrap().to_string()
+}
+
+/// What PyTorch recorded of seed 000's tagger.
+fn seed_tagger_reference() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(seed_tagger("seed000_tagger.json")).unwrap())
+        .unwrap()
+}
+
+/// `zoo import` of seed 000's tagger `weights` into `out` with the toy config, the seed's JSON
+/// dictionaries if `vocabularies`, and the `renames`.
+fn import_seed_tagger(
+    dir: &Path,
+    weights: &str,
+    vocabularies: bool,
+    renames: &[&str],
+    out: &str,
+) -> Run {
+    let config = workspace().join("configs/pos-tagger-toy.toml");
+    let mut args = vec![
+        "import",
+        "--config",
+        config.to_str().unwrap(),
+        "--from",
+        weights,
+        "--out",
+        out,
     ];
-    let base = ["import", "--config", &config, "--from", &weights];
+    let (words, tags) = (
+        seed_tagger("seed000_word_to_ix.json"),
+        seed_tagger("seed000_tag_to_ix.json"),
+    );
+    if vocabularies {
+        args.extend(["--vocab-words", &words, "--vocab-tags", &tags]);
+    }
+    for rename in renames {
+        args.extend(["--rename", rename]);
+    }
+    zoo(dir, &args)
+}
+
+/// The rename seed 000's tagger needs: its `self.word_embeddings` is the zoo's `embedding`.
+const SEED_TAGGER_RENAME: &str = r"^word_embeddings\.=embedding.";
+
+#[test]
+fn seed_000s_tagger_imports_with_the_proposed_rename_and_its_json_vocabularies() {
+    let reference = seed_tagger_reference();
+    let tmp = tempfile::tempdir().unwrap();
+    let weights = seed_tagger("seed000_tagger.pt");
 
     // Seed 000's names: the error proposes the one rename, and leaves no vocabulary behind.
-    let plain = zoo_with(
-        tmp.path(),
-        &base,
-        &[&vocabularies[..], &["--out".into(), "plain".into()]].concat(),
-    );
+    let plain = import_seed_tagger(tmp.path(), &weights, true, &[], "plain");
     let line = plain.error_line();
     assert!(line.contains("word_embeddings.weight [9, 2]"), "{line}");
-    let renames = proposed_renames(line);
-    assert_eq!(renames, [r"^word_embeddings\.=embedding."], "{line}");
+    assert_eq!(proposed_renames(line), [SEED_TAGGER_RENAME], "{line}");
     assert!(!tmp.path().join("plain/vocab-words.txt").exists());
 
     // Without its vocabularies the shapes cannot fit, and the error says what decides them.
-    let rename = ["--rename".to_string(), renames[0].clone()];
-    let bare = zoo_with(
-        tmp.path(),
-        &base,
-        &[&rename[..], &["--out".into(), "bare".into()]].concat(),
-    );
+    let bare = import_seed_tagger(tmp.path(), &weights, false, &[SEED_TAGGER_RENAME], "bare");
     assert!(
         bare.stdout.contains("No vocab-words.txt beside"),
         "{}",
@@ -271,31 +289,17 @@ fn seed_000s_tagger_imports_with_its_own_vocabularies_and_exports_back_bit_for_b
     );
 
     // With both: PyTorch's tags, token for token.
-    let import = zoo_with(
-        tmp.path(),
-        &base,
-        &[
-            &rename[..],
-            &vocabularies[..],
-            &["--out".into(), "tagger".into()],
-        ]
-        .concat(),
-    );
-    import.assert_ok();
+    import_seed_tagger(tmp.path(), &weights, true, &[SEED_TAGGER_RENAME], "tagger").assert_ok();
     let eval = zoo(tmp.path(), &["eval", "--run", "tagger"]);
     eval.assert_ok();
     assert_eq!(
         correct_in(&eval.stdout),
-        reference["correct"].as_u64().unwrap(),
-        "{}",
-        eval.stdout
+        reference["correct"].as_u64().unwrap()
     );
     for (sentence, tags) in reference["tagged"].as_object().unwrap() {
         let out = zoo(tmp.path(), &["predict", "--run", "tagger", sentence]);
         out.assert_ok();
-        let expected: Vec<String> = sentence
-            .split(' ')
-            .zip(tags.as_array().unwrap())
+        let expected: Vec<String> = (sentence.split(' ').zip(tags.as_array().unwrap()))
             .map(|(word, tag)| format!("{word}/{}", tag.as_str().unwrap()))
             .collect();
         assert_eq!(out.stdout.trim_end(), expected.join(" "));
@@ -307,26 +311,29 @@ fn seed_000s_tagger_imports_with_its_own_vocabularies_and_exports_back_bit_for_b
     );
     let line = unknown.error_line();
     assert!(
-        line.contains("input 1 (`The cat ate the apple`): the word `cat` is not in the vocabulary (9 tokens, no `<unk>`"),
+        line.contains(
+            "input 1 (`The cat ate the apple`): the word `cat` is not in the vocabulary (9 \
+             tokens, no `<unk>`"
+        ),
         "{line}"
     );
+}
+
+#[test]
+fn seed_000s_tagger_exports_back_bit_for_bit_with_its_vocabularies_beside() {
+    let reference = seed_tagger_reference();
+    let tmp = tempfile::tempdir().unwrap();
+    let weights = seed_tagger("seed000_tagger.pt");
+    import_seed_tagger(tmp.path(), &weights, true, &[SEED_TAGGER_RENAME], "tagger").assert_ok();
 
     // Out again under seed 000's names: its tensors bit for bit, its vocabularies beside.
     let out = tmp.path().join("export/tagger.safetensors");
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    zoo(
-        tmp.path(),
-        &[
-            "export",
-            "--run",
-            "tagger",
-            "--out",
-            out.to_str().unwrap(),
-            "--rename",
-            r"^embedding\.=word_embeddings.",
-        ],
-    )
-    .assert_ok();
+    let out_arg = out.to_str().unwrap();
+    let inverse = r"^embedding\.=word_embeddings.";
+    let export = [
+        "export", "--run", "tagger", "--out", out_arg, "--rename", inverse,
+    ];
+    zoo(tmp.path(), &export).assert_ok();
     let digests = safetensors_digests(&out);
     let expected = reference["sha256"].as_object().unwrap();
     assert_eq!(digests.len(), expected.len(), "{digests:?}");
@@ -338,30 +345,21 @@ fn seed_000s_tagger_imports_with_its_own_vocabularies_and_exports_back_bit_for_b
             "{name}"
         );
     }
-    let words = std::fs::read_to_string(out.with_file_name("vocab-words.txt")).unwrap();
-    assert_eq!(
-        words,
-        "# zoo vocabulary v1 lowercase=false\nThe\ndog\nate\nthe\napple\nEverybody\nread\nthat\nbook\n"
-    );
-    let tags = std::fs::read_to_string(out.with_file_name("vocab-tags.txt")).unwrap();
-    assert_eq!(tags, "# zoo vocabulary v1 lowercase=false\nDET\nNN\nV\n");
+    let read = |file: &str| std::fs::read_to_string(out.with_file_name(file)).unwrap();
+    let header = "# zoo vocabulary v1 lowercase=false\n";
+    let words = "The\ndog\nate\nthe\napple\nEverybody\nread\nthat\nbook\n";
+    assert_eq!(read("vocab-words.txt"), format!("{header}{words}"));
+    assert_eq!(read("vocab-tags.txt"), format!("{header}DET\nNN\nV\n"));
 
     // The exported vocabularies are found beside a weights file by the next import.
-    std::fs::copy(
-        seeds.join("seed000_tagger.pt"),
-        out.with_file_name("tagger.pt"),
-    )
-    .unwrap();
-    let again = zoo_with(
+    let beside = out.with_file_name("tagger.pt");
+    std::fs::copy(&weights, &beside).unwrap();
+    let again = import_seed_tagger(
         tmp.path(),
-        &[
-            "import",
-            "--config",
-            &config,
-            "--from",
-            &path(&out.with_file_name("tagger.pt")),
-        ],
-        &[&rename[..], &["--out".into(), "again".into()]].concat(),
+        beside.to_str().unwrap(),
+        false,
+        &[SEED_TAGGER_RENAME],
+        "again",
     );
     again.assert_ok();
     assert_eq!(
