@@ -26,6 +26,7 @@ pub mod commands;
 pub mod download;
 mod memory;
 pub mod models;
+mod pipe;
 pub mod plots;
 pub mod pretrained;
 pub mod report;
@@ -37,6 +38,7 @@ pub use memory::keep_freed_memory;
 /// command, prints an error as one `error:` line and exits non-zero.
 pub fn main(registry: &Registry) -> ExitCode {
     keep_freed_memory();
+    pipe::end_quietly_on_broken_pipe();
     match run(cli::Cli::parse(), registry) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
