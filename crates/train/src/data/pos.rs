@@ -154,27 +154,20 @@ impl DataSource for PosData {
         if let Some(limit) = self.train_limit {
             train.truncate(limit);
         }
-        let vocab =
-            |file: &str, pick: fn(&TaggedSentence) -> &Vec<String>, min_count, lowercase| {
-                let path = context.run_dir.join(file);
-                if path.is_file() {
-                    return Vocab::load(&path).map(|v| (v, format!("from {file}")));
-                }
-                let tokens = train
-                    .iter()
-                    .flat_map(|s| pick(s).iter().map(String::as_str));
-                let vocab = Vocab::build(tokens, min_count, lowercase);
-                Ok((vocab, "of the training split".to_string()))
-            };
-        let (words, words_from) = vocab(
-            WORD_VOCAB_FILE,
-            |s| &s.words,
-            self.min_count,
-            self.lowercase,
-        )?;
-        let (tags, tags_from) = vocab(TAG_VOCAB_FILE, |s| &s.tags, 1, false)?;
+        let tokens = |pick: fn(&TaggedSentence) -> &Vec<String>| {
+            train
+                .iter()
+                .flat_map(move |s| pick(s).iter().map(String::as_str))
+        };
+        let dir = context.run_dir;
+        let (words, words_from) = saved_or_built(dir, WORD_VOCAB_FILE, || {
+            Vocab::build(tokens(|s| &s.words), self.min_count, self.lowercase)
+        })?;
+        let (tags, tags_from) = saved_or_built(dir, TAG_VOCAB_FILE, || {
+            Vocab::build(tokens(|s| &s.tags), 1, false)
+        })?;
         let chars = match self.chars {
-            true => Some(char_vocab(&train, context.run_dir)?),
+            true => Some(saved_or_built(dir, CHAR_VOCAB_FILE, || char_vocab(&train))?.0),
             false => None,
         };
         println!(
@@ -261,24 +254,18 @@ impl DataSource for PosData {
     ) -> anyhow::Result<Vec<PathBuf>> {
         let beside = weights.parent().unwrap_or(Path::new("."));
         let mut written = Vec::new();
-        for (given, file) in [
-            (&flags.words, WORD_VOCAB_FILE),
-            (&flags.tags, TAG_VOCAB_FILE),
+        for (given, file, flag, what) in [
+            (&flags.words, WORD_VOCAB_FILE, "--vocab-words", "word"),
+            (&flags.tags, TAG_VOCAB_FILE, "--vocab-tags", "tag"),
         ] {
             let source = match given {
                 Some(path) => path.clone(),
                 None if beside.join(file).is_file() => beside.join(file),
                 None => {
                     println!(
-                        "No {file} beside {} and no --{}: the {} vocabulary is built from the \
-                         training split, which fits only weights trained on it by the zoo",
+                        "No {file} beside {} and no {flag}: the {what} vocabulary is built from \
+                         the training split, which fits only weights trained on it by the zoo",
                         weights.display(),
-                        file.trim_end_matches(".txt"),
-                        if file == WORD_VOCAB_FILE {
-                            "word"
-                        } else {
-                            "tag"
-                        },
                     );
                     continue;
                 }
@@ -404,18 +391,27 @@ impl Batches<Tagging> for PosData {
     }
 }
 
-/// The character vocabulary of `run_dir` (saved by an earlier command of the run), or else of
-/// the training split's words (case kept, every character seen).
-fn char_vocab(train: &[TaggedSentence], run_dir: &Path) -> anyhow::Result<Vocab> {
-    let path = run_dir.join(CHAR_VOCAB_FILE);
+/// The vocabulary `file` of `run_dir`, where an earlier command of the run saved it (or `zoo
+/// import` put it), or else `build`'s; with where it came from, for the log.
+fn saved_or_built(
+    run_dir: &Path,
+    file: &str,
+    build: impl FnOnce() -> Vocab,
+) -> anyhow::Result<(Vocab, String)> {
+    let path = run_dir.join(file);
     if path.is_file() {
-        return Ok(Vocab::load(&path)?);
+        return Ok((Vocab::load(&path)?, format!("from {file}")));
     }
+    Ok((build(), "of the training split".to_string()))
+}
+
+/// The character vocabulary of the training split's words (case kept, every character seen).
+fn char_vocab(train: &[TaggedSentence]) -> Vocab {
     let chars: Vec<String> = train
         .iter()
         .flat_map(|s| s.words.iter().flat_map(|w| word_chars(w)))
         .collect();
-    Ok(Vocab::build(chars.iter().map(String::as_str), 1, false))
+    Vocab::build(chars.iter().map(String::as_str), 1, false)
 }
 
 /// `sentences` as ids of the vocabularies of `info`; a word or tag that a vocabulary without

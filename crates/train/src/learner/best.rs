@@ -10,7 +10,7 @@ use burn::train::checkpoint::{
 };
 use burn::train::metric::store::{Aggregate, Direction, EventStoreClient, Split};
 
-use super::checkpoint::CHECKPOINT_DIR;
+use super::checkpoint::checkpoint_file;
 use super::progress::{ACCURACY, LOSS};
 use crate::run::artifacts::EpochRow;
 
@@ -66,12 +66,7 @@ impl CheckpointingStrategy for BestEpoch {
 /// The epoch whose weights to keep: the best validation row of `rows` (highest accuracy, else
 /// lowest loss; the earliest of equals) among the epochs whose checkpoint is in `run_dir`.
 pub(crate) fn best_epoch<'a>(rows: &'a [EpochRow], run_dir: &Path) -> Option<&'a EpochRow> {
-    let saved = |row: &&EpochRow| {
-        run_dir
-            .join(CHECKPOINT_DIR)
-            .join(format!("model-{}.mpk", row.epoch))
-            .is_file()
-    };
+    let saved = |row: &&EpochRow| checkpoint_file(run_dir, "model", row.epoch).is_file();
     let score = |row: &EpochRow| row.accuracy.unwrap_or(-row.loss);
     rows.iter()
         .filter(|row| row.split == "valid")
@@ -99,10 +94,10 @@ mod tests {
     #[test]
     fn the_best_saved_validation_epoch_is_kept_the_earliest_of_equals() {
         let dir = tempfile::tempdir().unwrap();
-        let checkpoints = dir.path().join(CHECKPOINT_DIR);
-        std::fs::create_dir_all(&checkpoints).unwrap();
         for epoch in [2, 3, 4, 5] {
-            std::fs::write(checkpoints.join(format!("model-{epoch}.mpk")), b"x").unwrap();
+            let file = checkpoint_file(dir.path(), "model", epoch);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, b"x").unwrap();
         }
         let rows = [
             row(1, "train", 0.1, Some(0.99)),

@@ -103,7 +103,7 @@ pub fn resume_point(dir: &Path) -> anyhow::Result<ResumePoint> {
     let saved = |epoch: usize| {
         PARTS
             .iter()
-            .all(|part| checkpoints.join(format!("{part}-{epoch}.mpk")).is_file())
+            .all(|part| checkpoint_file(dir, part, epoch).is_file())
     };
     let last_row = rows.iter().map(|r| r.epoch).max().unwrap_or(0);
     let epoch = (1..=last_row)
@@ -143,6 +143,12 @@ fn tidy(dir: &Path, checkpoints: &Path, epoch: usize) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The checkpoint file of `part` (`model`, `optim`, `scheduler`) of `epoch` in the run folder
+/// `dir`, as burn-train names it: `dir/checkpoint/model-3.mpk`.
+pub(crate) fn checkpoint_file(dir: &Path, part: &str, epoch: usize) -> PathBuf {
+    dir.join(CHECKPOINT_DIR).join(format!("{part}-{epoch}.mpk"))
 }
 
 /// The epoch of a checkpoint file name (`model-3.mpk` → 3).

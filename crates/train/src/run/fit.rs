@@ -24,7 +24,7 @@ use crate::backend::{BackendJob, Placement, Target};
 use crate::config::Experiment;
 use crate::data::{DataSource, LoadContext, Picture, Splits, TaskBatcher};
 use crate::learner::best::{best_epoch, checkpointing};
-use crate::learner::checkpoint::{resume_point, AtomicMpkRecorder, ResumePoint, CHECKPOINT_DIR};
+use crate::learner::checkpoint::{checkpoint_file, resume_point, AtomicMpkRecorder, ResumePoint};
 use crate::learner::optim::{optimizer, ZooOptimizer};
 use crate::learner::progress::{CsvMetricLogger, Divergence, ProgressPrinter, SharedLog};
 use crate::learner::schedule::EpochDecay;
@@ -280,9 +280,7 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
             .map(|row| row.epoch)
             .max()
             .unwrap_or(best.epoch);
-        let path = dir
-            .join(CHECKPOINT_DIR)
-            .join(format!("model-{}.mpk", best.epoch));
+        let path = checkpoint_file(dir, "model", best.epoch);
         let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
         let trainee = trainee
             .load_file(&path, &recorder, self.device.inner())
