@@ -18,6 +18,7 @@ use burn::tensor::backend::Backend;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::save_gate::SaveGate;
 use crate::run::artifacts::{parse_metrics_csv, write_atomic, EpochRow, METRICS_FILE};
 
 /// The folder of the epoch checkpoints inside a run folder (burn-train's name).
@@ -30,9 +31,22 @@ const PARTS: [&str; 3] = ["model", "optim", "scheduler"];
 /// memory, written to a temporary file beside the target, synced and renamed into place. Files
 /// are byte-compatible with [`NamedMpkFileRecorder`] (the same metadata is recorded), so
 /// anything that reads a zoo `.mpk` with Burn's own recorder keeps working.
+///
+/// A checkpoint's records are read from the device under its [`SaveGate`] (see that module).
 #[derive(Debug, Default, Clone)]
 pub struct AtomicMpkRecorder {
     inner: NamedMpkFileRecorder<FullPrecisionSettings>,
+    gate: SaveGate,
+}
+
+impl AtomicMpkRecorder {
+    /// A recorder that reports every record it has read to `gate`.
+    pub fn with_gate(gate: SaveGate) -> Self {
+        Self {
+            inner: NamedMpkFileRecorder::default(),
+            gate,
+        }
+    }
 }
 
 impl<B: Backend> Recorder<B> for AtomicMpkRecorder {
@@ -42,7 +56,9 @@ impl<B: Backend> Recorder<B> for AtomicMpkRecorder {
     type LoadArgs = PathBuf;
 
     fn record<R: Record<B>>(&self, record: R, args: PathBuf) -> Result<(), RecorderError> {
+        let reading = self.gate.reading();
         let item = record.into_item::<FullPrecisionSettings>();
+        drop(reading);
         // Recorded as Burn's own named-MessagePack recorder would record it.
         let item = BurnRecord::<_, B>::new::<NamedMpkFileRecorder<FullPrecisionSettings>>(item);
         Recorder::<B>::save_item(self, item, args)
@@ -175,6 +191,7 @@ pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::save_gate::SaveGate;
     use super::*;
     use crate::run::artifacts::metrics_csv;
 

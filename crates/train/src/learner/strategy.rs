@@ -71,6 +71,7 @@ impl Drop for DeviceWorkerGuard {
 #[cfg(feature = "distributed")]
 use super::progress::NodeLost;
 use super::progress::{Divergence, SharedLog};
+use super::save_gate::SaveGate;
 use super::trainee::LossWatch;
 
 /// One device; times every pass into the run log before announcing its end, and stops at the
@@ -84,6 +85,8 @@ pub struct TimedSingleDevice<LC: LearningComponentsTypes> {
     /// The other devices of a multi-device run (`--devices`), each with the loader of its slice
     /// of every global batch; empty on one device.
     others: Vec<(Device<TrainingBackend<LC>>, TrainLoader<LC>)>,
+    /// What each checkpoint must have read before the next epoch starts.
+    saves: SaveGate,
     #[cfg(feature = "distributed")]
     collective: Option<std::sync::Arc<crate::parallel::distributed::Collective>>,
 }
@@ -103,9 +106,17 @@ impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
             watch,
             seed,
             others: Vec::new(),
+            saves: SaveGate::default(),
             #[cfg(feature = "distributed")]
             collective: None,
         }
+    }
+
+    /// Waits after every checkpoint until `saves` reports its records read from the device
+    /// (the gate given to the checkpointing strategy and the recorder).
+    pub fn with_save_gate(mut self, saves: SaveGate) -> Self {
+        self.saves = saves;
+        self
     }
 
     /// Trains on `others` too: at every step each device computes the gradients of its slice of
@@ -381,6 +392,7 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
 
             if let Some(checkpointer) = &mut checkpointer {
                 checkpointer.checkpoint(&learner, epoch, &components.event_store);
+                self.saves.wait();
             }
         }
         (learner.model(), processor)

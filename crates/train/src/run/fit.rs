@@ -27,6 +27,7 @@ use crate::learner::best::{best_epoch, checkpointing};
 use crate::learner::checkpoint::{checkpoint_file, resume_point, AtomicMpkRecorder, ResumePoint};
 use crate::learner::optim::{optimizer, ZooOptimizer};
 use crate::learner::progress::{CsvMetricLogger, Divergence, ProgressPrinter, SharedLog};
+use crate::learner::save_gate::{GatedCheckpointing, SaveGate};
 use crate::learner::schedule::EpochDecay;
 use crate::learner::strategy::TimedSingleDevice;
 use crate::learner::trainee::{LossWatch, Trainee};
@@ -229,23 +230,25 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         if let Some(point) = &self.resume {
             log.lock().expect("run log lock").rows = point.rows.clone();
         }
+        let saves = SaveGate::default();
         let strategy = TimedSingleDevice::<Components<B, M>>::new(
             self.device.clone(),
             log.clone(),
             watch,
             settings.seed,
         )
-        .with_other_devices(other_loaders);
+        .with_other_devices(other_loaders)
+        .with_save_gate(saves.clone());
         #[cfg(feature = "distributed")]
         let strategy = strategy.with_collective(sharing.collective.clone());
         let mut training = SupervisedTraining::new(dir, train_loader, valid_loader)
             .with_application_logger(None)
             .with_metric_logger(CsvMetricLogger::new(dir.join(METRICS_FILE), log.clone()))
             .renderer(ProgressPrinter::new(settings.log_interval))
-            .with_file_checkpointer(AtomicMpkRecorder::default())
-            .with_checkpointing_strategy(checkpointing(
-                settings.keep_best,
-                <M::Task as Task>::SCORED_BY_ACCURACY,
+            .with_file_checkpointer(AtomicMpkRecorder::with_gate(saves.clone()))
+            .with_checkpointing_strategy(GatedCheckpointing::new(
+                checkpointing(settings.keep_best, <M::Task as Task>::SCORED_BY_ACCURACY),
+                saves,
             ))
             .with_training_strategy(TrainingStrategy::Custom(Arc::new(strategy)))
             .num_epochs(settings.epochs);
