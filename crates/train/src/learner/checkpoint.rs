@@ -191,7 +191,6 @@ pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::save_gate::SaveGate;
     use super::*;
     use crate::run::artifacts::metrics_csv;
 
