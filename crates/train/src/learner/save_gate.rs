@@ -6,7 +6,7 @@
 //! tensor read on one thread while another thread's operations replace it can lose its handle,
 //! and the run panics on the device thread ("Should have handle for tensor", burn-fusion 0.21,
 //! tracel-ai/burn#4347 and #4947; seen here in CI after the second epoch of a wgpu run). The gate
-//! closes that window: [`GatedCheckpointing`] counts the records a checkpoint will read, the
+//! closes that window: `GatedCheckpointing` counts the records a checkpoint will read, the
 //! recorder (`AtomicMpkRecorder`) reports each record once read, and the training loop waits on
 //! [`SaveGate::wait`] after every checkpoint. Only the copy from the device is waited for
 //! (PyTorch's `torch.save` does that much and the file writing too, before its loop goes on).
