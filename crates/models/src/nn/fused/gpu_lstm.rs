@@ -229,13 +229,13 @@ pub(crate) fn recurrence<B: Backend>(
     let inputs = (gates_x, w_hh, h0, c0);
     let packed: Tensor<B, 3> = match served {
         #[cfg(feature = "wgpu")]
-        Served::Wgpu { tracked: false } => cast(plain::<WgpuRuntime, u32>(cast(inputs), reverse)),
+        Served::Wgpu { tracked: false } => cast(wgpu_plain(cast(inputs), reverse)),
         #[cfg(feature = "wgpu")]
-        Served::Wgpu { tracked: true } => cast(tracked::<WgpuRuntime, u32>(cast(inputs), reverse)),
+        Served::Wgpu { tracked: true } => cast(wgpu_tracked(cast(inputs), reverse)),
         #[cfg(feature = "cuda")]
-        Served::Cuda { tracked: false } => cast(plain::<CudaRuntime, u8>(cast(inputs), reverse)),
+        Served::Cuda { tracked: false } => cast(cuda_plain(cast(inputs), reverse)),
         #[cfg(feature = "cuda")]
-        Served::Cuda { tracked: true } => cast(tracked::<CudaRuntime, u8>(cast(inputs), reverse)),
+        Served::Cuda { tracked: true } => cast(cuda_tracked(cast(inputs), reverse)),
     };
     // Rows 0..T are the outputs, T the final h, T + 1 the final c.
     let h = packed.clone().slice(s![seq]).squeeze_dim(0);
@@ -245,6 +245,42 @@ pub(crate) fn recurrence<B: Backend>(
 
 /// The four inputs of a recurrence on backend `B`.
 type Inputs<B> = (Tensor<B, 3>, Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>);
+
+// The kernel's entry points for each backend it serves, concrete rather than generic so that
+// they are compiled once, into this crate. Called as `plain::<R, BT>` from the generic
+// `recurrence`, they were compiled again into every crate that builds an LSTM on any backend
+// (CubeCL's kernels and Burn's autodiff for each runtime, minutes of a release build each: the
+// workspace's test build compiled them into five crates), CPU-only users' crates included.
+
+#[cfg(feature = "wgpu")]
+#[inline(never)]
+fn wgpu_plain(inputs: Inputs<WgpuOuter>, reverse: bool) -> Tensor<WgpuOuter, 3> {
+    plain::<WgpuRuntime, u32>(inputs, reverse)
+}
+
+#[cfg(feature = "wgpu")]
+#[inline(never)]
+fn wgpu_tracked(
+    inputs: Inputs<Autodiff<WgpuOuter>>,
+    reverse: bool,
+) -> Tensor<Autodiff<WgpuOuter>, 3> {
+    tracked::<WgpuRuntime, u32>(inputs, reverse)
+}
+
+#[cfg(feature = "cuda")]
+#[inline(never)]
+fn cuda_plain(inputs: Inputs<CudaOuter>, reverse: bool) -> Tensor<CudaOuter, 3> {
+    plain::<CudaRuntime, u8>(inputs, reverse)
+}
+
+#[cfg(feature = "cuda")]
+#[inline(never)]
+fn cuda_tracked(
+    inputs: Inputs<Autodiff<CudaOuter>>,
+    reverse: bool,
+) -> Tensor<Autodiff<CudaOuter>, 3> {
+    tracked::<CudaRuntime, u8>(inputs, reverse)
+}
 
 /// A fused tensor's value on the inner backend (its pending fused work is run first).
 fn unfuse<R: CubeRuntime, BT: BoolElement, const D: usize>(
