@@ -41,7 +41,26 @@ pub fn cargo() -> Command {
 
 /// Echoes `command` like a shell line, runs it to completion, and fails unless it succeeds.
 pub fn run(mut command: Command) -> Result<(), String> {
-    let line = std::iter::once(command.get_program())
+    let line = shell_line(&command);
+    eprintln!("$ {line}");
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot start `{line}`: {err}"))?;
+    outcome(&line, status)
+}
+
+/// Whether the command `line` ended well, as [`run`] reports it.
+pub fn outcome(line: &str, status: std::process::ExitStatus) -> Result<(), String> {
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{line}` failed ({status})"))
+    }
+}
+
+/// `command` as a shell line, for echoing.
+pub fn shell_line(command: &Command) -> String {
+    std::iter::once(command.get_program())
         .chain(command.get_args())
         .map(|part| {
             let part = part.to_string_lossy();
@@ -52,14 +71,5 @@ pub fn run(mut command: Command) -> Result<(), String> {
             }
         })
         .collect::<Vec<_>>()
-        .join(" ");
-    eprintln!("$ {line}");
-    let status = command
-        .status()
-        .map_err(|err| format!("cannot start `{line}`: {err}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{line}` failed ({status})"))
-    }
+        .join(" ")
 }

@@ -7,13 +7,20 @@
 //! cost about a third of that build (its backend, and every model's training loop for it once
 //! more, in zoo-cli and in the bring-your-own-model example).
 
-use crate::cmd::{cargo, run as run_command, workspace_root};
+use std::path::Path;
+
+use crate::cmd::{cargo, outcome, run as run_command, shell_line, workspace_root};
 
 /// The environment variable that tells the end-to-end tests (tests/src/lib.rs) which zoo-cli
 /// features to build the `zoo` binary with.
 const ZOO_FEATURES_VAR: &str = "ZOO_TEST_FEATURES";
 /// zoo-cli's backend features that the release test build adds to the default ndarray.
 const TESTED_BACKENDS: &str = "wgpu";
+/// The test that runs beside the others: its binary and its name.
+const BESIDE: (&str, &str) = (
+    "bring_your_own",
+    "a_model_of_ones_own_trains_reloads_answers_resumes_and_reports",
+);
 /// Every backend feature of zoo-cli, for the lint and doc steps.
 const ALL_BACKEND_FEATURES: &str = "zoo-cli/wgpu,zoo-cli/cuda";
 
@@ -47,18 +54,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--features",
             ALL_BACKEND_FEATURES,
         ],
-        // Every test, in one release build with ndarray and wgpu: the GPU path runs on wgpu, on
-        // Mesa's software Vulkan (lavapipe) in CI and on any Vulkan GPU elsewhere. CUDA's missing
-        // driver message is zoo-train's unit test; its GPU tests run on a GPU machine
-        // (docs/benchmarks.md).
-        &[
-            "test",
-            "--workspace",
-            "--release",
-            "--no-fail-fast",
-            "--features",
-            "zoo-cli/wgpu",
-        ],
     ];
     models_alone(&root)?;
     for step in steps {
@@ -67,21 +62,65 @@ pub fn run(args: &[String]) -> Result<(), String> {
         if step[0] == "doc" {
             command.env("RUSTDOCFLAGS", "-D warnings");
         }
-        if step[0] == "test" {
-            // The end-to-end tests build the `zoo` they run with the same features.
-            command.env(ZOO_FEATURES_VAR, TESTED_BACKENDS);
-            // ... and use the binaries this build made (tests/src/lib.rs).
-            command.env("ZOO_TEST_BINS_BUILT", "1");
-        }
         run_command(command)?;
     }
+    run_tests(&root)?;
     eprintln!("all checks passed");
     Ok(())
 }
 
+/// Every test, in one release build with ndarray and wgpu: the GPU path runs on wgpu, on Mesa's
+/// software Vulkan (lavapipe) in CI and on any Vulkan GPU elsewhere. CUDA's missing-driver
+/// message is zoo-cli's test; its agreement (`zoo check --backend cuda`) runs on a GPU machine
+/// (docs/benchmarks.md).
+///
+/// The test that builds and trains the example crate outside the workspace ([`BESIDE`]) is
+/// minutes of compiling one crate, on one core for much of it: it runs beside the rest of the
+/// suite, its output shown when it ends, rather than after it.
+fn run_tests(root: &Path) -> Result<(), String> {
+    let test = |extra: &[&str]| {
+        let mut command = cargo();
+        command
+            .current_dir(root)
+            .args(["test", "--workspace", "--release", "--no-fail-fast"])
+            .args(["--features", "zoo-cli/wgpu"])
+            .args(extra)
+            // The end-to-end tests build the `zoo` they run with the same features ...
+            .env(ZOO_FEATURES_VAR, TESTED_BACKENDS)
+            // ... and use the binaries this build made (tests/src/lib.rs).
+            .env("ZOO_TEST_BINS_BUILT", "1");
+        command
+    };
+    run_command(test(&["--no-run"]))?;
+    let (binary, name) = BESIDE;
+    let log = std::env::temp_dir().join(format!("xtask-{binary}-{}.log", std::process::id()));
+    let mut beside = test(&["--test", binary, "--", name, "--exact"]);
+    let line = shell_line(&beside);
+    eprintln!("$ {line}  (beside the others; its output follows theirs)");
+    let file = std::fs::File::create(&log)
+        .map_err(|err| format!("cannot write {}: {err}", log.display()))?;
+    let output = file
+        .try_clone()
+        .map_err(|err| format!("cannot write {}: {err}", log.display()))?;
+    let mut child = beside
+        .stdout(output)
+        .stderr(file)
+        .spawn()
+        .map_err(|err| format!("cannot start `{line}`: {err}"))?;
+    let rest = run_command(test(&["--", "--skip", name]));
+    let status = child.wait();
+    eprintln!("$ {line}");
+    if let Ok(text) = std::fs::read_to_string(&log) {
+        eprint!("{text}");
+    }
+    let _ = std::fs::remove_file(&log);
+    let status = status.map_err(|err| format!("`{line}` did not finish: {err}"))?;
+    rest.and(outcome(&line, status))
+}
+
 /// zoo-models alone is Burn and its models: with no features its normal dependencies are `burn`
 /// only (no backend, no CLI, no data crate), and it builds so, without a warning.
-fn models_alone(root: &std::path::Path) -> Result<(), String> {
+fn models_alone(root: &Path) -> Result<(), String> {
     let tree = [
         "tree",
         "-p",

@@ -1,5 +1,5 @@
 //! The `zoo` command line's flags (clap): `zoo train`, `zoo eval`, `zoo import`, `zoo predict`,
-//! `zoo compare`, `zoo bench`, `zoo report`, `zoo coordinator`, `zoo data`, `zoo models`.
+//! `zoo compare`, `zoo bench`, `zoo check`, `zoo report`, `zoo coordinator`, `zoo data`, `zoo models`.
 // The flags' doc comments are clap's help texts, which name placeholders as `<model>`.
 #![allow(rustdoc::invalid_html_tags)]
 
@@ -48,6 +48,10 @@ pub enum Command {
     /// Time training steps of the zoo's models (and Burn's own LSTM) on one backend, beside
     /// PyTorch on the same shapes: milliseconds per step and the ratio to PyTorch.
     Bench(BenchArgs),
+    /// Check that a backend computes what the CPU computes: every model's outputs on a batch of
+    /// its data, and an LSTM's outputs and gradients (fused and tensor paths), against Burn's
+    /// ndarray operations from the same weights. Exits 1 when one differs by more than 1e-4.
+    Check(CheckArgs),
     /// Put finished runs side by side in one self-contained HTML page: their figures, bar charts
     /// of seconds per epoch and test accuracy, and each run's curves and confusion matrix.
     Report(ReportArgs),
@@ -414,6 +418,22 @@ pub struct BenchArgs {
     #[arg(long)]
     pub torch: bool,
     /// Where to time.
+    #[command(flatten)]
+    pub on: On,
+}
+
+/// `zoo check` flags.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only these models (repeatable) [default: every model of `zoo models`].
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+    /// The LSTM at a small shape only, not also at seed 001's sizes (28 steps × 100, 128 units),
+    /// which spread over many GPU thread blocks but take minutes on a software renderer
+    /// (lavapipe).
+    #[arg(long)]
+    pub quick: bool,
+    /// The backend to check.
     #[command(flatten)]
     pub on: On,
 }

@@ -1,123 +1,15 @@
 //! Every backend end to end, in a build with `--features wgpu` (`cargo xtask test` runs it; CI
 //! gives wgpu Mesa's software Vulkan, lavapipe; add `cuda` on a machine that has the driver or
-//! should show its absence): each zoo model gives the same forward outputs
-//! on ndarray and wgpu from the same weights, a wgpu training run works, and a backend without
-//! its device or driver is one clear line and a non-zero exit.
+//! should show its absence): `zoo check --backend wgpu` finds every zoo model's outputs and the
+//! fused LSTM kernel's outputs and gradients equal to ndarray's, a wgpu training run works, and a
+//! backend without its device or driver is one clear line and a non-zero exit.
+//!
+//! Everything here runs the `zoo` binary, so this test compiles none of Burn's GPU code itself
+//! (that is minutes of a release build, already spent on zoo-cli).
 #![cfg(all(feature = "ndarray", feature = "wgpu"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use burn::backend::wgpu::WgpuDevice;
-use burn::backend::{Autodiff, NdArray, Wgpu};
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::prelude::*;
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Distribution;
-use zoo_models::nn::fused::with_fused;
-use zoo_models::nn::{uses_fused, Lstm, LstmConfig, LstmState};
-use zoo_models::{LstmTaggerConfig, MlpConfig, MnistCnnConfig, MnistLstmConfig, SmallCnnConfig};
-
-type Cpu = NdArray;
-type Gpu = Wgpu;
-
-/// The largest |a - b| of two outputs.
-fn max_error<const D: usize>(cpu: Tensor<Cpu, D>, gpu: Tensor<Gpu, D>) -> f32 {
-    let a = cpu.into_data().to_vec::<f32>().unwrap();
-    let b = gpu.into_data().to_vec::<f32>().unwrap();
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-/// The ndarray model's weights, loaded into the same architecture on wgpu.
-fn on_gpu<MC: Module<Cpu>, MG: Module<Gpu>>(cpu: &MC, fresh_gpu: MG, device: &WgpuDevice) -> MG {
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let bytes = recorder.record(cpu.clone().into_record(), ()).unwrap();
-    fresh_gpu.load_record(Recorder::<Gpu>::load(&recorder, bytes, device).unwrap())
-}
-
-fn random<const D: usize>(shape: [usize; D]) -> TensorData {
-    Tensor::<Cpu, D>::random(shape, Distribution::Normal(0.0, 1.0), &Default::default()).into_data()
-}
-
-fn check(name: &str, error: f32) {
-    println!("{name}: max |ndarray - wgpu| = {error:.2e}");
-    assert!(
-        error <= 1e-4,
-        "{name}: outputs differ by {error:e} between ndarray and wgpu"
-    );
-}
-
-#[test]
-fn every_zoo_model_agrees_on_ndarray_and_wgpu() {
-    let cpu = Default::default();
-    let gpu = WgpuDevice::default();
-    <Cpu as Backend>::seed(&cpu, 7);
-
-    // Each model runs on ndarray first: Burn draws a parameter on first use, and a copy of a
-    // module made before that would draw its own values.
-    let images = random([8, 28, 28]);
-    let model = MnistLstmConfig::new().init::<Cpu>(&cpu);
-    let expected = model.forward(Tensor::from_data(images.clone(), &cpu));
-    let twin = on_gpu(&model, MnistLstmConfig::new().init::<Gpu>(&gpu), &gpu);
-    check(
-        "mnist-lstm",
-        max_error(expected, twin.forward(Tensor::from_data(images, &gpu))),
-    );
-
-    let pictures = random([8, 1, 28, 28]);
-    let model = MnistCnnConfig::new().init::<Cpu>(&cpu);
-    let expected = model.forward(Tensor::from_data(pictures.clone(), &cpu));
-    let twin = on_gpu(&model, MnistCnnConfig::new().init::<Gpu>(&gpu), &gpu);
-    check(
-        "mnist-cnn",
-        max_error(
-            expected,
-            twin.forward(Tensor::from_data(pictures.clone(), &gpu)),
-        ),
-    );
-    let model = SmallCnnConfig::new().init::<Cpu>(&cpu);
-    let expected = model.forward(Tensor::from_data(pictures.clone(), &cpu));
-    let twin = on_gpu(&model, SmallCnnConfig::new().init::<Gpu>(&gpu), &gpu);
-    check(
-        "small-cnn",
-        max_error(expected, twin.forward(Tensor::from_data(pictures, &gpu))),
-    );
-
-    let points = random([16, 2]);
-    let mlp = MlpConfig::new().with_input_size(2).with_output_size(2);
-    let model = mlp.init::<Cpu>(&cpu);
-    let expected = model.forward(Tensor::from_data(points.clone(), &cpu));
-    let twin = on_gpu(&model, mlp.init::<Gpu>(&gpu), &gpu);
-    check(
-        "classification",
-        max_error(expected, twin.forward(Tensor::from_data(points, &gpu))),
-    );
-
-    // The tagger: bidirectional, two layers, a padded batch run packed.
-    let tagger = LstmTaggerConfig::new(50, 17)
-        .with_embedding_dim(16)
-        .with_hidden_size(24)
-        .with_num_layers(2)
-        .with_bidirectional(true);
-    let words = TensorData::new(vec![4i64, 9, 2, 7, 3, 11, 5, 8, 6, 0, 0, 0], [2, 6]);
-    let lengths = [6, 3];
-    let model = tagger.init::<Cpu>(&cpu);
-    let expected = model.forward(
-        Tensor::from_data(words.clone().convert::<i64>(), &cpu),
-        Some(&lengths),
-    );
-    let twin = on_gpu(&model, tagger.init::<Gpu>(&gpu), &gpu);
-    let got = twin.forward(
-        Tensor::from_data(words.convert::<i32>(), &gpu),
-        Some(&lengths),
-    );
-    check("pos-tagger", max_error(expected, got));
-}
 
 fn zoo(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_zoo"));
@@ -151,6 +43,38 @@ fn error_line(code: Option<i32>, stdout: &str, stderr: &str) -> String {
     assert_eq!(lines.len(), 1, "one line:\n{stderr}");
     assert!(lines[0].starts_with("error: "), "{stderr}");
     lines[0].to_string()
+}
+
+/// `zoo check --backend wgpu`, quick (lavapipe compiles every kernel on first use): a model of
+/// each kind of layer (an LSTM through the kernel, convolutions, a packed bidirectional tagger)
+/// and the LSTM's outputs and every gradient through the kernel and through Burn's tensor
+/// operations. The whole check (every model, seed-size LSTM) is `zoo check --backend wgpu`.
+#[test]
+fn the_models_and_the_fused_lstm_kernel_agree_with_ndarray_on_wgpu() {
+    let models = ["mnist-lstm", "mnist-cnn", "pos-tagger"];
+    let mut args = vec!["check", "--backend", "wgpu", "--quick"];
+    for model in models {
+        args.extend(["--model", model]);
+    }
+    let (code, stdout, stderr) = zoo(&args, &[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    for model in models {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{model} outputs ")))
+            .unwrap_or_else(|| panic!("no check of {model}:\n{stdout}"));
+        assert!(line.contains(" agrees "), "{line}");
+    }
+    // The kernel serves wgpu: the LSTM through it and through Burn's tensor operations.
+    for path in ["fused", "tensor operations"] {
+        let lines = stdout
+            .lines()
+            .filter(|l| l.contains("LSTM ") && l.contains(&format!(", {path} ")))
+            .filter(|l| l.contains(" agrees "))
+            .count();
+        assert_eq!(lines, 1, "{path}:\n{stdout}");
+    }
+    assert!(stdout.contains("All 5 checks agree on wgpu"), "{stdout}");
 }
 
 #[test]
@@ -319,183 +243,4 @@ fn two_logical_devices_on_one_adapter_train_as_one_device_does() {
         );
     }
     assert!(two["test_accuracy"].as_f64().unwrap() > 0.9, "{two}");
-}
-
-/// Every parameter's gradient, in the module's visiting order.
-struct ParamGrads<'a, B: AutodiffBackend> {
-    grads: &'a B::Gradients,
-    found: Vec<(String, Vec<f32>)>,
-}
-
-impl<B: AutodiffBackend> ModuleVisitor<B> for ParamGrads<'_, B> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let grad = param
-            .val()
-            .grad(self.grads)
-            .expect("every parameter has a gradient");
-        let name = format!("d parameter {}", self.found.len());
-        self.found
-            .push((name, grad.into_data().to_vec::<f32>().unwrap()));
-    }
-}
-
-/// Outputs, final state and every gradient (input, initial state, parameters) of `lstm` on a
-/// loss that weighs each of them at random.
-fn lstm_outputs_and_grads<B: AutodiffBackend>(
-    lstm: &Lstm<B>,
-    data: &[TensorData; 6],
-    device: &B::Device,
-) -> Vec<(String, Vec<f32>)> {
-    let [x, h0, c0, w_out, w_h, w_c] = data.clone();
-    let x = Tensor::<B, 3>::from_data(x, device).require_grad();
-    let h0 = Tensor::<B, 3>::from_data(h0, device).require_grad();
-    let c0 = Tensor::<B, 3>::from_data(c0, device).require_grad();
-    let state = LstmState {
-        hidden: h0.clone(),
-        cell: c0.clone(),
-    };
-    let (out, state) = lstm.forward(x.clone(), Some(state));
-    let loss = (out.clone() * Tensor::from_data(w_out, device)).sum()
-        + (state.hidden.clone() * Tensor::from_data(w_h, device)).sum()
-        + (state.cell.clone() * Tensor::from_data(w_c, device)).sum();
-    let grads = loss.backward();
-    let values = |t: Tensor<B::InnerBackend, 3>| t.into_data().to_vec::<f32>().unwrap();
-    let mut found = vec![
-        ("output".to_string(), values(out.inner())),
-        ("final hidden".to_string(), values(state.hidden.inner())),
-        ("final cell".to_string(), values(state.cell.inner())),
-        ("d input".to_string(), values(x.grad(&grads).unwrap())),
-        (
-            "d initial hidden".to_string(),
-            values(h0.grad(&grads).unwrap()),
-        ),
-        (
-            "d initial cell".to_string(),
-            values(c0.grad(&grads).unwrap()),
-        ),
-    ];
-    let mut visitor = ParamGrads::<B> {
-        grads: &grads,
-        found: Vec::new(),
-    };
-    lstm.visit(&mut visitor);
-    found.extend(visitor.found);
-    found
-}
-
-/// The largest |a − b| / max(1, |a|) over two runs' values, named by the worst quantity.
-fn worst(a: &[(String, Vec<f32>)], b: &[(String, Vec<f32>)]) -> (f32, String) {
-    assert_eq!(a.len(), b.len());
-    let mut worst = (0.0f32, String::new());
-    for ((name, x), (_, y)) in a.iter().zip(b) {
-        assert_eq!(x.len(), y.len(), "{name}");
-        for (p, q) in x.iter().zip(y) {
-            let error = (p - q).abs() / p.abs().max(1.0);
-            if error > worst.0 || error.is_nan() {
-                worst = (error, name.clone());
-            }
-        }
-    }
-    worst
-}
-
-/// Runs an LSTM of `config` on ndarray and on the GPU backend `G` from the same weights and
-/// inputs (shapes `seq, batch`), through the fused kernel (and, with `tensor_path`, Burn's
-/// tensor operations too), and asserts every output and gradient agrees within 1e-4 (relative).
-fn fused_lstm_agrees<G: AutodiffBackend>(
-    label: &str,
-    device: &G::Device,
-    config: LstmConfig,
-    (seq, batch): (usize, usize),
-    seed: u64,
-    tensor_path: bool,
-) {
-    type CpuTrain = Autodiff<Cpu>;
-    let cpu = Default::default();
-    // The CubeCL kernel serves this backend, for training and inference.
-    with_fused(true, || {
-        assert!(uses_fused::<G>() && uses_fused::<G::InnerBackend>())
-    });
-    with_fused(false, || assert!(!uses_fused::<G>()));
-    <Cpu as Backend>::seed(&cpu, seed);
-    let directions = if config.bidirectional { 2 } else { 1 };
-    let (states, out) = (
-        config.num_layers * directions,
-        config.hidden_size * directions,
-    );
-    let (input, hidden) = (config.input_size, config.hidden_size);
-    let data = [
-        random([seq, batch, input]),
-        random([states, batch, hidden]),
-        random([states, batch, hidden]),
-        random([seq, batch, out]),
-        random([states, batch, hidden]),
-        random([states, batch, hidden]),
-    ];
-    let model = config.init::<Cpu>(&cpu);
-    // Draw the lazily initialized weights before copying them.
-    let _ = model.forward(Tensor::from_data(data[0].clone(), &cpu), None);
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let bytes = recorder.record(model.clone().into_record(), ()).unwrap();
-    let cpu_model = config
-        .init::<CpuTrain>(&cpu)
-        .load_record(Recorder::<CpuTrain>::load(&recorder, bytes.clone(), &cpu).unwrap());
-    let gpu_model = config
-        .init::<G>(device)
-        .load_record(Recorder::<G>::load(&recorder, bytes, device).unwrap());
-
-    let reference = lstm_outputs_and_grads(&cpu_model, &data, &cpu);
-    let kernel = with_fused(true, || lstm_outputs_and_grads(&gpu_model, &data, device));
-    let mut runs = vec![("fused kernel", kernel)];
-    if tensor_path {
-        let tensor_ops = with_fused(false, || lstm_outputs_and_grads(&gpu_model, &data, device));
-        runs.push(("tensor path", tensor_ops));
-    }
-    for (what, run) in &runs {
-        let (error, name) = worst(&reference, run);
-        println!("{label} {what} vs ndarray: worst relative error {error:.2e} ({name})");
-        assert!(
-            error <= 1e-4,
-            "{label} {what} vs ndarray: {name} differs by {error:e}"
-        );
-    }
-}
-
-#[test]
-fn the_fused_lstm_kernel_agrees_with_ndarray_on_outputs_and_every_gradient() {
-    // Two layers, both directions, a given initial state: the kernel's reverse rows and the
-    // gradient flowing from the second layer into the first are both exercised.
-    let config = LstmConfig::new(5, 6)
-        .with_num_layers(2)
-        .with_bidirectional(true);
-    fused_lstm_agrees::<Autodiff<Gpu>>("wgpu", &WgpuDevice::default(), config, (7, 3), 11, true);
-}
-
-/// The same agreement on Burn's CUDA backend, for the kernel (Burn's own operations are not the
-/// subject, and compiling them all costs minutes on a GPU machine): the bidirectional case, whose
-/// rows of 6 and 24 floats CUDA's allocator would pad (the kernel must write unpadded buffers),
-/// then the seed's MNIST-LSTM sizes (28 steps, batch 100, 28 → 128, 2 layers), whose 12,800
-/// cells per step span many thread blocks. Needs an NVIDIA GPU and its driver, so it is ignored
-/// by default; on a GPU machine:
-/// `cargo test --release -p zoo-cli --features wgpu,cuda --test backends -- --ignored cuda`.
-#[cfg(feature = "cuda")]
-#[test]
-#[ignore = "needs an NVIDIA GPU: run with -- --ignored cuda"]
-fn the_fused_lstm_kernel_agrees_with_ndarray_on_cuda() {
-    use burn::backend::cuda::CudaDevice;
-    use burn::backend::Cuda;
-    let device = CudaDevice::default();
-    let config = LstmConfig::new(5, 6)
-        .with_num_layers(2)
-        .with_bidirectional(true);
-    fused_lstm_agrees::<Autodiff<Cuda>>("cuda", &device, config, (7, 3), 11, false);
-    let seed_sizes = LstmConfig::new(28, 128).with_num_layers(2);
-    fused_lstm_agrees::<Autodiff<Cuda>>(
-        "cuda, MNIST-LSTM sizes",
-        &device,
-        seed_sizes,
-        (28, 100),
-        12,
-        false,
-    );
 }

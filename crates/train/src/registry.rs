@@ -240,6 +240,10 @@ pub trait LoadedExperiment: Send + Sync {
         steps: usize,
         warmup: usize,
     ) -> anyhow::Result<StepTiming>;
+    /// The model's outputs on the backend of `placement` against Burn's CPU operations
+    /// (`zoo check`).
+    #[cfg(feature = "ndarray")]
+    fn agree(&self, placement: &Placement) -> anyhow::Result<crate::run::agree::Outcome>;
 }
 
 impl<M: ZooModel> LoadedExperiment for Experiment<M> {
@@ -323,5 +327,10 @@ impl<M: ZooModel> LoadedExperiment for Experiment<M> {
         warmup: usize,
     ) -> anyhow::Result<StepTiming> {
         time_steps(self, placement, steps, warmup)
+    }
+
+    #[cfg(feature = "ndarray")]
+    fn agree(&self, placement: &Placement) -> anyhow::Result<crate::run::agree::Outcome> {
+        crate::run::agree::model_outputs(self, placement)
     }
 }

@@ -6,6 +6,7 @@ use zoo_train::Registry;
 use crate::cli::{Cli, Command};
 
 pub mod bench;
+mod check;
 pub mod compare;
 mod data;
 mod eval;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli, registry: &Registry) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(args, registry),
         Command::Compare(args) => compare::run(args, registry),
         Command::Bench(args) => bench::run(args, registry),
+        Command::Check(args) => check::run(args, registry),
         Command::Report(args) => report::run(args),
         Command::Coordinator(args) => coordinator(args.port),
         Command::Data(command) => data::run(command),

@@ -188,7 +188,7 @@ impl<B: Backend> Lstm<B> {
                     (out, [h, c])
                 }
                 // The kernel runs sequences without padding; padded batches take the tensor path.
-                #[cfg(any(feature = "wgpu", feature = "cuda"))]
+                #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
                 Some(super::fused::Route::Gpu(served)) if lengths.is_none() => {
                     let [h0, c0] = state;
                     let (gates_x, w_hh) = (input_gates(weights, x), weights.weight_hh.val());
@@ -206,7 +206,7 @@ impl<B: Backend> Lstm<B> {
 /// The input part of every step's gates, `x_t · W_ihᵀ + b_ih + b_hh` as `[T, B, 4H]`: one matrix
 /// product over all steps, as tensor operations, for the GPU kernel (the CPU recurrence has its
 /// own operation for it).
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
+#[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
 fn input_gates<B: Backend>(weights: &super::GateWeights<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let [seq, batch, features] = x.dims();
     let gates_x = weights.input_part(x.reshape([seq * batch, features]));

@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use burn::data::dataset::Dataset;
 use burn::optim::Optimizer;
 use burn::prelude::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
@@ -15,10 +14,11 @@ use burn::train::TrainStep;
 
 use crate::backend::{BackendJob, Placement, Target};
 use crate::config::Experiment;
-use crate::data::{Batches, DataSource, LoadContext};
+use crate::data::Batches;
 use crate::learner::optim::optimizer;
 use crate::learner::trainee::Trainee;
 use crate::model::ZooModel;
+use crate::run::first_batch;
 use crate::task::Task;
 
 /// The median time of a model's training step on one backend.
@@ -65,19 +65,9 @@ impl<M: ZooModel> BackendJob for StepJob<'_, M> {
         let (train, data) = (&experiment.train, &experiment.data);
         B::seed(&device, train.seed);
         zoo_models::nn::fused::set_enabled(train.fused);
-        // A folder of its own, so no earlier run's files (vocabularies) are read.
-        let scratch = tempfile::tempdir()?;
-        let context = LoadContext {
-            run_dir: scratch.path(),
-            seed: train.seed,
-            batch_size: train.batch_size,
-        };
-        let splits = data.load(&context)?;
-        let items = (0..data.items_per_batch(train.batch_size))
-            .filter_map(|i| splits.train.get(i))
-            .collect();
+        let (items, info) = first_batch(experiment)?;
         let batch = <M::Data as Batches<M::Task>>::batch::<B>(data, items, &device);
-        let model = M::init::<B>(&experiment.model, &splits.info, &device);
+        let model = M::init::<B>(&experiment.model, &info, &device);
         let clip = experiment.optimizer.grad_clip_norm.map(|n| n as f32);
         let mut trainee = Some(Trainee::new(model, M::Task::default(), clip));
         let mut optim = optimizer::<B, _>(&experiment.optimizer);

@@ -5,16 +5,19 @@
 use std::path::Path;
 
 use anyhow::Context;
+use burn::data::dataset::Dataset;
 use burn::module::Module;
 use burn::prelude::Backend;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::config::Experiment;
-use crate::data::DataSource;
+use crate::data::{DataSource, LoadContext};
 use crate::learner::checkpoint::AtomicMpkRecorder;
 use crate::model::ZooModel;
 
+#[cfg(feature = "ndarray")]
+pub mod agree;
 pub mod artifacts;
 pub mod bench;
 mod config_fix;
@@ -62,4 +65,27 @@ pub(crate) fn run_model<M: ZooModel, B: AutodiffBackend>(
 ) -> anyhow::Result<M::Module<B>> {
     zoo_models::nn::fused::set_enabled(experiment.train.fused);
     load_model(M::init::<B>(&experiment.model, info, device), dir, device)
+}
+
+/// The first training batch of `experiment`'s data, as items, with what the data decides of the
+/// model's shape: the batch `zoo bench` times and `zoo check` compares. The data is loaded in a
+/// scratch folder of its own, so no earlier run's files (vocabularies) are read.
+pub(crate) fn first_batch<M: ZooModel>(
+    experiment: &Experiment<M>,
+) -> anyhow::Result<(
+    Vec<<M::Data as DataSource>::Item>,
+    <M::Data as DataSource>::Info,
+)> {
+    let (train, data) = (&experiment.train, &experiment.data);
+    let scratch = tempfile::tempdir()?;
+    let context = LoadContext {
+        run_dir: scratch.path(),
+        seed: train.seed,
+        batch_size: train.batch_size,
+    };
+    let splits = data.load(&context)?;
+    let items = (0..data.items_per_batch(train.batch_size))
+        .filter_map(|i| splits.train.get(i))
+        .collect();
+    Ok((items, splits.info))
 }

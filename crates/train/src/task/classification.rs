@@ -37,6 +37,10 @@ impl<const D: usize> Task for Classification<D> {
         output.loss.clone()
     }
 
+    fn values<B: Backend>(output: &ClassificationOutput<B>) -> Tensor<B, 2> {
+        output.output.clone()
+    }
+
     fn tally<B: Backend>(output: &ClassificationOutput<B>) -> Tally {
         let [count, classes] = output.output.dims();
         let predicted = ints(output.output.clone().argmax(1).reshape([count]));

@@ -37,6 +37,10 @@ pub trait Task: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// The mean loss of an output, the value to differentiate.
     fn loss<B: Backend>(output: &Self::Output<B>) -> Tensor<B, 1>;
 
+    /// The model's raw outputs in an output, one row per sample (logits, predicted values, one
+    /// row of tag scores per word): what `zoo check` compares between backends.
+    fn values<B: Backend>(output: &Self::Output<B>) -> Tensor<B, 2>;
+
     /// Exact totals of an output, for test-set figures.
     fn tally<B: Backend>(output: &Self::Output<B>) -> Tally;
 

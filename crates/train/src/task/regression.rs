@@ -34,6 +34,10 @@ impl Task for Regression {
         output.loss.clone()
     }
 
+    fn values<B: Backend>(output: &RegressionOutput<B>) -> Tensor<B, 2> {
+        output.output.clone()
+    }
+
     fn tally<B: Backend>(output: &RegressionOutput<B>) -> Tally {
         let count = output.targets.dims()[0];
         Tally {

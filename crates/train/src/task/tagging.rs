@@ -73,6 +73,10 @@ impl Task for Tagging {
         output.tokens.loss.clone()
     }
 
+    fn values<B: Backend>(output: &TaggingOutput<B>) -> Tensor<B, 2> {
+        output.tokens.output.clone()
+    }
+
     fn tally<B: Backend>(output: &TaggingOutput<B>) -> Tally {
         let tokens = &output.tokens;
         let [count, classes] = tokens.output.dims();

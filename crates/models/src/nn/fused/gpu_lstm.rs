@@ -7,8 +7,8 @@
 //! [`crate::nn::Lstm`] uses it automatically on `Wgpu` / `Cuda` (Burn's fused backends, `f32`),
 //! with or without `Autodiff`, for sequences without padding (`forward_packed` with lengths takes
 //! the tensor path). The same math as [`super::cpu::lstm`] and the tensor path, held equal to
-//! them by the agreement test in `crates/train/tests/backends.rs` (forward and every gradient,
-//! on Mesa's lavapipe in CI).
+//! them by `zoo check --backend wgpu|cuda` (outputs, final state and every gradient; the test suite
+//! runs it on Mesa's lavapipe, `crates/cli/tests/backends.rs`).
 //!
 //! Layout: `gates_x` `[T, B, 4H]` holds `x_t · W_ihᵀ + b_ih + b_hh` in time order (computed by the
 //! caller with tensor operations); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o. The kernels

@@ -21,7 +21,10 @@ use burn::tensor::DType;
 
 #[cfg(feature = "ndarray")]
 pub(crate) mod cpu;
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
+// Left out of this crate's own unit tests, which run on the CPU: built into them, the kernel's
+// CubeCL and autodiff code cost three more minutes of every release test build. The kernel is held
+// to the CPU by `zoo check --backend wgpu` (crates/cli/tests/backends.rs) instead.
+#[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
 pub(crate) mod gpu_lstm;
 
 /// Whether the fused operations may run (see [`set_enabled`]).
@@ -76,14 +79,17 @@ pub(crate) enum Route {
         tracked: bool,
     },
     /// Burn's `Wgpu` or `Cuda` (fusion on), with or without `Autodiff`: the CubeCL LSTM kernel.
-    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
     Gpu(gpu_lstm::Served),
 }
 
 /// Which fused operations serve backend `B` for tensors of `dtype`; `None` means the reference
 /// path (switched off, another backend, or not `f32`).
 #[cfg_attr(
-    not(any(feature = "ndarray", feature = "wgpu", feature = "cuda")),
+    not(any(
+        feature = "ndarray",
+        all(any(feature = "wgpu", feature = "cuda"), not(test))
+    )),
     allow(clippy::extra_unused_type_parameters)
 )]
 pub(crate) fn route<B: Backend>(dtype: DType) -> Option<Route> {
@@ -94,7 +100,7 @@ pub(crate) fn route<B: Backend>(dtype: DType) -> Option<Route> {
     if let Some(tracked) = cpu::served::<B>() {
         return Some(Route::Cpu { tracked });
     }
-    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
     if let Some(served) = gpu_lstm::served::<B>() {
         return Some(Route::Gpu(served));
     }
