@@ -50,7 +50,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Check that a backend computes what the CPU computes: every model's outputs on a batch of
     /// its data, and an LSTM's outputs and gradients (fused and tensor paths), against Burn's
-    /// ndarray operations from the same weights. Exits 1 when one differs by more than 1e-4.
+    /// ndarray operations from the same weights. Exits 1 when one differs by more than 1e-4. On
+    /// cuda it checks the LSTM kernel that training there leaves off unless
+    /// ZOO_CUDA_LSTM_KERNEL=1.
     Check(CheckArgs),
     /// Put finished runs side by side in one self-contained HTML page: their figures, bar charts
     /// of seconds per epoch and test accuracy, and each run's curves and confusion matrix.

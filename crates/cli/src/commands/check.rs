@@ -14,6 +14,9 @@ pub fn run(args: CheckArgs, registry: &Registry) -> anyhow::Result<()> {
 
     let placement = args.on.placement();
     placement.preflight()?;
+    // On CUDA the LSTM kernel waits for this switch before training uses it; checking it is what
+    // lets it.
+    zoo_models::nn::fused::set_cuda_kernel(true);
     let names: Vec<String> = match args.models.is_empty() {
         true => registry
             .entries()

@@ -67,15 +67,16 @@ pub(crate) fn run_model<M: ZooModel, B: AutodiffBackend>(
     load_model(M::init::<B>(&experiment.model, info, device), dir, device)
 }
 
+/// A batch's items of `M`'s data, and what the data decides of the model's shape.
+pub(crate) type Sample<M> = (
+    Vec<<<M as ZooModel>::Data as DataSource>::Item>,
+    <<M as ZooModel>::Data as DataSource>::Info,
+);
+
 /// The first training batch of `experiment`'s data, as items, with what the data decides of the
 /// model's shape: the batch `zoo bench` times and `zoo check` compares. The data is loaded in a
 /// scratch folder of its own, so no earlier run's files (vocabularies) are read.
-pub(crate) fn first_batch<M: ZooModel>(
-    experiment: &Experiment<M>,
-) -> anyhow::Result<(
-    Vec<<M::Data as DataSource>::Item>,
-    <M::Data as DataSource>::Info,
-)> {
+pub(crate) fn first_batch<M: ZooModel>(experiment: &Experiment<M>) -> anyhow::Result<Sample<M>> {
     let (train, data) = (&experiment.train, &experiment.data);
     let scratch = tempfile::tempdir()?;
     let context = LoadContext {

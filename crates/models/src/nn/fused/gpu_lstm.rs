@@ -4,9 +4,9 @@
 //! and the gradient of `W_hh` as a single product at the end. One node in the autodiff graph per
 //! layer and direction, instead of a dozen operations per step.
 //!
-//! [`crate::nn::Lstm`] uses it automatically on `Wgpu` / `Cuda` (Burn's fused backends, `f32`),
-//! with or without `Autodiff`, for sequences without padding (`forward_packed` with lengths takes
-//! the tensor path). The same math as [`super::cpu::lstm`] and the tensor path, held equal to
+//! [`crate::nn::Lstm`] uses it automatically on `Wgpu` (on `Cuda` once let:
+//! [`super::set_cuda_kernel`]; Burn's fused backends, `f32`), with or without `Autodiff`, for
+//! sequences without padding (`forward_packed` with lengths takes the tensor path). The same math as [`super::cpu::lstm`] and the tensor path, held equal to
 //! them by `zoo check --backend wgpu|cuda` (outputs, final state and every gradient; the test suite
 //! runs it on Mesa's lavapipe, `crates/cli/tests/backends.rs`).
 //!
@@ -200,15 +200,18 @@ pub(crate) fn served<B: Backend>() -> Option<Served> {
             return Some(Served::Wgpu { tracked });
         }
     }
+    // Not yet run successfully on a real GPU: only when let (`super::set_cuda_kernel`).
     #[cfg(feature = "cuda")]
-    for tracked in [false, true] {
-        let of = if tracked {
-            TypeId::of::<Autodiff<CudaOuter>>()
-        } else {
-            TypeId::of::<CudaOuter>()
-        };
-        if id == of {
-            return Some(Served::Cuda { tracked });
+    if super::cuda_kernel() {
+        for tracked in [false, true] {
+            let of = if tracked {
+                TypeId::of::<Autodiff<CudaOuter>>()
+            } else {
+                TypeId::of::<CudaOuter>()
+            };
+            if id == of {
+                return Some(Served::Cuda { tracked });
+            }
         }
     }
     let _ = id;

@@ -12,9 +12,12 @@
 //! - [`set_enabled`] is the switch: off, every layer takes the reference path on every backend.
 //!   It is one value for the whole process, so it holds in every thread that trains (burn-train's
 //!   device workers included); `zoo` sets it from the config key `train.fused`.
+//! - On `Cuda` the LSTM kernel also waits for [`set_cuda_kernel`] (or `ZOO_CUDA_LSTM_KERNEL=1`):
+//!   it has not yet passed `zoo check --backend cuda` on a real GPU, so CUDA runs the LSTM as
+//!   tensor operations until told otherwise.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use burn::prelude::Backend;
 use burn::tensor::DType;
@@ -62,6 +65,41 @@ pub fn with_fused<R>(on: bool, f: impl FnOnce() -> R) -> R {
     let _restore = Restore(enabled());
     set_enabled(on);
     f()
+}
+
+/// The environment variable that lets the LSTM kernel run on CUDA: `ZOO_CUDA_LSTM_KERNEL=1`.
+pub const CUDA_KERNEL_VAR: &str = "ZOO_CUDA_LSTM_KERNEL";
+
+/// Whether the LSTM kernel may run on `Cuda`: not yet decided, off, on.
+static CUDA_KERNEL: AtomicU8 = AtomicU8::new(UNDECIDED);
+const UNDECIDED: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+
+/// Lets the fused LSTM kernel run on Burn's `Cuda` backend (`on`), or not. Until it is called the
+/// environment decides ([`CUDA_KERNEL_VAR`] set to `1`: on), and by default it is off: the
+/// kernel has not yet passed `zoo check --backend cuda` on a real GPU (docs/benchmarks.md), so
+/// CUDA runs the LSTM as Burn's tensor operations. `wgpu` does not wait for it.
+pub fn set_cuda_kernel(on: bool) {
+    CUDA_KERNEL.store(if on { ON } else { OFF }, Ordering::SeqCst);
+}
+
+/// Whether the LSTM kernel may run on `Cuda` (see [`set_cuda_kernel`]).
+pub fn cuda_kernel() -> bool {
+    match CUDA_KERNEL.load(Ordering::SeqCst) {
+        UNDECIDED => {
+            let on = std::env::var(CUDA_KERNEL_VAR).is_ok_and(|value| value == "1");
+            // A call of `set_cuda_kernel` in between wins.
+            let _ = CUDA_KERNEL.compare_exchange(
+                UNDECIDED,
+                if on { ON } else { OFF },
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            CUDA_KERNEL.load(Ordering::SeqCst) == ON
+        }
+        state => state == ON,
+    }
 }
 
 /// Whether the layers on backend `B` run fused operations (`f32` tensors, switch on).
