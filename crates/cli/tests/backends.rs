@@ -45,13 +45,12 @@ fn error_line(code: Option<i32>, stdout: &str, stderr: &str) -> String {
     lines[0].to_string()
 }
 
-/// `zoo check --backend wgpu`, quick (lavapipe compiles every kernel on first use): a model of
-/// each kind of layer (an LSTM through the kernel, convolutions, a packed bidirectional tagger)
-/// and the LSTM's outputs and every gradient through the kernel and through Burn's tensor
-/// operations. The whole check (every model, seed-size LSTM) is `zoo check --backend wgpu`.
+/// `zoo check --backend wgpu`, quick (lavapipe compiles every kernel on first use, minutes for
+/// every model): a model of each kind of layer (an LSTM through the kernel, convolutions) and the
+/// LSTM's outputs and every gradient through the kernel and through Burn's tensor operations. The whole check (every model, seed-size LSTM) is `zoo check --backend wgpu`.
 #[test]
 fn the_models_and_the_fused_lstm_kernel_agree_with_ndarray_on_wgpu() {
-    let models = ["mnist-lstm", "mnist-cnn", "pos-tagger"];
+    let models = ["mnist-lstm", "mnist-cnn"];
     let mut args = vec!["check", "--backend", "wgpu", "--quick"];
     for model in models {
         args.extend(["--model", model]);
@@ -74,7 +73,7 @@ fn the_models_and_the_fused_lstm_kernel_agree_with_ndarray_on_wgpu() {
             .count();
         assert_eq!(lines, 1, "{path}:\n{stdout}");
     }
-    assert!(stdout.contains("All 5 checks agree on wgpu"), "{stdout}");
+    assert!(stdout.contains("All 4 checks agree on wgpu"), "{stdout}");
 }
 
 #[test]
