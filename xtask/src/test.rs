@@ -25,6 +25,11 @@ const BESIDE: (&str, &str) = (
 const ALL_BACKEND_FEATURES: &str = "zoo-cli/wgpu,zoo-cli/cuda";
 
 /// Runs every check in turn, stopping at the first failure.
+///
+/// The lint and doc steps check in the release profile, as the tests build: Cargo compiles build
+/// scripts and procedural macros (a hundred-odd crates) for the profile a command uses, so in
+/// release they compile once for all the steps; in the dev profile, whose dependencies are
+/// optimized (Cargo.toml), the lint step compiled them again, at `opt-level = 3`.
 pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(arg) = args.first() {
         return Err(format!(
@@ -37,6 +42,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         // Every line of every backend, CUDA's included, linted.
         &[
             "clippy",
+            "--release",
             "--workspace",
             "--all-targets",
             "--features",
@@ -49,6 +55,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         // clippy's checked dependencies.
         &[
             "doc",
+            "--release",
             "--no-deps",
             "--workspace",
             "--features",
@@ -153,7 +160,8 @@ fn models_alone(root: &Path) -> Result<(), String> {
     let mut check = cargo();
     check
         .current_dir(root)
-        .args(["clippy", "-p", "zoo-models", "--no-default-features"])
+        .args(["clippy", "--release", "-p", "zoo-models"])
+        .arg("--no-default-features")
         .args(["--", "-D", "warnings"]);
     run_command(check)
 }

@@ -165,12 +165,14 @@ fn a_device_that_does_not_exist_is_named_with_the_ones_that_do() {
     );
 }
 
-/// Three runs at once, as the wgpu tests run beside one another in CI: burn-fusion 0.21 lost a
-/// tensor's handle when a checkpoint was read on burn-train's saving thread while training went
-/// on ("Should have handle for tensor", tracel-ai/burn#4347), in about one run in three here with
-/// three runs at once, before the checkpoint gate (crates/train/src/learner/save_gate.rs).
+/// Three runs at once: burn-fusion 0.21 lost a tensor's handle when a checkpoint was read on
+/// burn-train's saving thread while training went on ("Should have handle for tensor",
+/// tracel-ai/burn#4347), in about one run in three here with three runs at once, before the
+/// checkpoint gate (crates/train/src/learner/save_gate.rs). Then two logical devices on one adapter
+/// against one device, after the three (one test, so that their kernels come from Mesa's shader
+/// cache, which the three filled, rather than being compiled by five processes at once).
 #[test]
-fn a_toy_trains_on_wgpu_and_names_its_adapter() {
+fn toys_train_on_wgpu_at_once_and_on_two_logical_devices() {
     let tmp = tempfile::tempdir().unwrap();
     let runs: Vec<_> = (0..3)
         .map(|k| {
@@ -188,6 +190,7 @@ fn a_toy_trains_on_wgpu_and_names_its_adapter() {
         assert!(accuracy > 0.9, "{accuracy}");
         assert!(Path::new(&out.join("model.mpk")).is_file());
     }
+    two_logical_devices_on_one_adapter_train_as_one_device_does(tmp.path());
 }
 
 /// The summary of the wgpu run `args` (the classification toy: 20 full-batch steps of 200 points)
@@ -215,23 +218,18 @@ fn toy_on_wgpu(out: &Path, args: &[&str]) -> (serde_json::Value, String, PathBuf
     )
 }
 
-#[test]
-fn two_logical_devices_on_one_adapter_train_as_one_device_does() {
+fn two_logical_devices_on_one_adapter_train_as_one_device_does(dir: &Path) {
     // `--devices 0,0`: two Burn devices on adapter 0 (lavapipe in CI), each computing the
     // gradient of half of every batch on its own copy of the model; their mean makes each update,
     // so the run is the one-device run up to float rounding.
-    let tmp = tempfile::tempdir().unwrap();
-    let (two, stdout, _) = toy_on_wgpu(
-        &tmp.path().join("two"),
-        &["--seed", "3", "--devices", "0,0"],
-    );
+    let (two, stdout, _) = toy_on_wgpu(&dir.join("two"), &["--seed", "3", "--devices", "0,0"]);
     assert!(stdout.contains("Devices: 2 ("), "{stdout}");
     assert!(
         stdout.contains("batch 100 on each of the global 200"),
         "{stdout}"
     );
     assert_eq!(two["devices"], 2, "{two}");
-    let (one, _, _) = toy_on_wgpu(&tmp.path().join("one"), &["--seed", "3", "--device", "0"]);
+    let (one, _, _) = toy_on_wgpu(&dir.join("one"), &["--seed", "3", "--device", "0"]);
     assert!(one.get("devices").is_none(), "{one}");
     for key in ["valid_loss", "test_loss"] {
         let (a, b) = (two[key].as_f64().unwrap(), one[key].as_f64().unwrap());

@@ -10,7 +10,7 @@ use crate::cli::CheckArgs;
 /// Runs `zoo check`.
 #[cfg(feature = "ndarray")]
 pub fn run(args: CheckArgs, registry: &Registry) -> anyhow::Result<()> {
-    use zoo_train::run::agree::{lstm_checks, Check, Outcome, TOLERANCE};
+    use zoo_train::run::agree::{Check, LstmChecks, Outcome, TOLERANCE};
 
     let placement = args.on.placement();
     placement.preflight()?;
@@ -48,7 +48,7 @@ pub fn run(args: CheckArgs, registry: &Registry) -> anyhow::Result<()> {
             Outcome::NoData(why) => println!("  {name}: skipped, its data is not here: {why}"),
         }
     }
-    let lstm = lstm_checks(&placement, args.quick)?;
+    let lstm = placement.run(LstmChecks { quick: args.quick })?;
     lstm.checks
         .into_iter()
         .for_each(|c| report(&c, &mut checks));

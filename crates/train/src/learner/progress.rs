@@ -157,23 +157,9 @@ impl CsvMetricLogger {
     /// `log` (the epochs before a resumption) are its history, so burn-train's metric store
     /// ranks a resumed run's epochs as the uninterrupted run's.
     pub fn new(path: PathBuf, log: SharedLog) -> Self {
-        let mut history: HashMap<(&'static str, String), Vec<f64>> = HashMap::new();
+        let mut history = HashMap::new();
         for row in &log.lock().expect("run log lock").rows {
-            let split = if row.split == "train" {
-                "train"
-            } else {
-                "valid"
-            };
-            let mut add = |name: &str, value: f64| {
-                history
-                    .entry((split, name.to_string()))
-                    .or_default()
-                    .push(value)
-            };
-            add(LOSS, row.loss);
-            if let Some(accuracy) = row.accuracy {
-                add(ACCURACY, 100.0 * accuracy);
-            }
+            remember(&mut history, row);
         }
         Self {
             path,
@@ -182,6 +168,29 @@ impl CsvMetricLogger {
             running: HashMap::new(),
             history,
         }
+    }
+}
+
+/// Adds an epoch's row to the history burn-train's metric store reads, in the store's units
+/// (accuracy in percent). The figures as metrics.csv writes them: the store ranks epochs by them
+/// (`keep_best`), so two epochs equal in the file are equal there too and the earlier one wins
+/// (not whichever of two equal running means came out a rounding error higher), and a resumed
+/// run, whose history is read back from the file, ranks them as the uninterrupted run.
+fn remember(history: &mut HashMap<(&'static str, String), Vec<f64>>, row: &EpochRow) {
+    let split = if row.split == "train" {
+        "train"
+    } else {
+        "valid"
+    };
+    let mut add = |name: &str, value: f64| {
+        history
+            .entry((split, name.to_string()))
+            .or_default()
+            .push(value)
+    };
+    add(LOSS, row.loss);
+    if let Some(accuracy) = row.accuracy {
+        add(ACCURACY, 100.0 * accuracy);
     }
 }
 
@@ -220,16 +229,7 @@ impl MetricLogger for CsvMetricLogger {
     fn log_epoch_summary(&mut self, summary: EpochSummary) {
         let split = split_name(&summary.split);
         let epoch = summary.epoch_number;
-        let mut take = |name: &str| {
-            let value = self.running.remove(&(split, name.to_string()));
-            if let Some(v) = value {
-                self.history
-                    .entry((split, name.to_string()))
-                    .or_default()
-                    .push(v);
-            }
-            value
-        };
+        let mut take = |name: &str| self.running.remove(&(split, name.to_string()));
         let loss = take(LOSS).unwrap_or(f64::NAN);
         let accuracy = take(ACCURACY).map(|percent| percent / 100.0);
         let mut log = self.log.lock().expect("run log lock");
@@ -247,13 +247,15 @@ impl MetricLogger for CsvMetricLogger {
         }
         // The row as metrics.csv holds it, so a resumed run (which reads earlier rows back from
         // the file) reports exactly what the uninterrupted run reports.
-        log.rows.push(EpochRow::as_written(EpochRow {
+        let row = EpochRow::as_written(EpochRow {
             epoch,
             split: split.to_string(),
             loss,
             accuracy,
             seconds,
-        }));
+        });
+        remember(&mut self.history, &row);
+        log.rows.push(row);
         if let Err(err) = write_atomic(&self.path, metrics_csv(&log.rows).as_bytes()) {
             // The rows stay in memory and are written again with the next epoch or the summary.
             eprintln!("warning: {err:#}");

@@ -16,7 +16,7 @@ use zoo_models::nn::fused::{uses_fused, with_fused};
 use zoo_models::nn::{Lstm, LstmConfig, LstmState};
 
 use super::{floats, worst, Check, Checked, Reference, ReferenceTrain, Values};
-use crate::backend::{BackendJob, BackendName, Placement, Target};
+use crate::backend::{BackendJob, BackendName, Target};
 
 /// An LSTM shape to check: its config, `(steps, batch)`, and the seed of its weights and data.
 struct Case {
@@ -45,18 +45,19 @@ fn cases() -> [Case; 2] {
     ]
 }
 
-/// The LSTM checks on the backend of `placement`: for each shape (the first only when `quick`),
-/// the fused operation (where one serves the backend) and, off the reference backend itself,
-/// Burn's tensor operations.
-pub fn lstm_checks(placement: &Placement, quick: bool) -> anyhow::Result<Checked> {
-    placement.run(LstmJob { quick })
+/// The LSTM checks, a job for the backend the user picked (`placement.run(LstmChecks { quick })`):
+/// for each shape (the first only when `quick`), the fused operation (where one serves the
+/// backend) and, off the reference backend itself, Burn's tensor operations.
+///
+/// A job rather than a function that runs it: the crate that calls `placement.run` compiles it
+/// for every backend, and there (the `zoo` binary) Burn's GPU backends are compiled for the models
+/// already, so it adds no second copy of them to zoo-train (minutes of every release build).
+pub struct LstmChecks {
+    /// The small shape only.
+    pub quick: bool,
 }
 
-struct LstmJob {
-    quick: bool,
-}
-
-impl BackendJob for LstmJob {
+impl BackendJob for LstmChecks {
     type Output = Checked;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, target: Target) -> anyhow::Result<Checked> {

@@ -24,7 +24,7 @@ use crate::task::{Solves, Task};
 
 mod lstm;
 
-pub use lstm::lstm_checks;
+pub use lstm::LstmChecks;
 
 /// The largest relative difference from the reference that counts as the same result.
 pub const TOLERANCE: f32 = 1e-4;
