@@ -5,9 +5,17 @@ only (no numpy, no torchvision).
 
     python3 tools/torch_reference.py --config runs/compare-x/config.toml --out runs/compare-x/torch
 
-Writes OUT/summary.json with the fields `zoo compare` reads: backend, device, seconds_per_epoch,
-samples_per_second, peak_memory_mib, test_accuracy. Seconds per epoch count the training pass only,
-as `zoo train` does.
+Writes OUT/summary.json with the fields `zoo compare` and `zoo bench --epoch` read: backend, device,
+seconds_per_epoch, samples_per_second, train_samples, test_seconds, test_samples, peak_memory_mib,
+test_accuracy. Seconds per epoch count the training pass only, as `zoo train` does; test_seconds
+the pass over the test set. The loop is written as a PyTorch user writes it: tensors in memory,
+a shuffled order each epoch, the loss printed every `log_interval` steps.
+
+The MNIST models (mnist-lstm, mnist-cnn, small-cnn) read the IDX files; `pos-tagger` reads a
+Universal Dependencies folder (CoNLL-U) and is the zoo's tagger built with nn.Embedding and a
+bidirectional nn.LSTM over pack_padded_sequence, on the same vocabularies (lowercased words seen
+at least `min_count` times) and the same batches (sentences sorted by length, cut into batches of
+`batch_size`, the batches shuffled each epoch).
 """
 
 import argparse
@@ -88,12 +96,100 @@ class SmallCnn(nn.Module):
         return self.out(x.view(x.size(0), -1))
 
 
+class PosTagger(nn.Module):
+    """The zoo's `pos-tagger`: Embedding -> dropout -> (bi)LSTM -> dropout -> Linear -> log-softmax."""
+
+    def __init__(self, m, words, tags):
+        super().__init__()
+        self.embedding = nn.Embedding(words, m["embedding_dim"])
+        self.lstm = nn.LSTM(m["embedding_dim"], m["hidden_size"], m["num_layers"], batch_first=True,
+                            bidirectional=m["bidirectional"],
+                            dropout=m["dropout"] if m["num_layers"] > 1 else 0.0)
+        directions = 2 if m["bidirectional"] else 1
+        self.hidden2tag = nn.Linear(directions * m["hidden_size"], tags)
+        self.dropout = nn.Dropout(m["dropout"])
+
+    def forward(self, words, lengths):  # [B, T] padded, lengths on the CPU
+        x = self.dropout(self.embedding(words))
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=words.shape[1])
+        return F.log_softmax(self.hidden2tag(self.dropout(out)), dim=-1)
+
+
 MODELS = {
     "mnist-lstm": (MnistLstm, False),
     "mnist-lstm-small": (MnistLstm, False),
     "mnist-cnn": (MnistCnn, True),
     "small-cnn": (SmallCnn, True),
 }
+
+
+def read_conllu(folder, split, column):
+    """The sentences of `*-ud-SPLIT.conllu[.gz]` in `folder`: ([forms], [tags]) each, word lines only."""
+    names = [n for n in os.listdir(folder) if n.endswith(f"{split}.conllu") or n.endswith(f"{split}.conllu.gz")]
+    if not names:
+        sys.exit(f"error: {folder}: no *{split}.conllu or *{split}.conllu.gz")
+    path = os.path.join(folder, sorted(names)[0])
+    opener = gzip.open if path.endswith(".gz") else open
+    sentences, words, tags = [], [], []
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                if words:
+                    sentences.append((words, tags))
+                words, tags = [], []
+            elif not line.startswith("#"):
+                cols = line.split("\t")
+                if cols[0].isdigit():  # not a multiword range (1-2) or an empty node (1.1)
+                    words.append(cols[1])
+                    tags.append(cols[3] if column == "upos" else cols[4])
+    if words:
+        sentences.append((words, tags))
+    return sentences
+
+
+def vocabulary(tokens, min_count):
+    """Id of each token seen at least `min_count` times; 0 is padding, 1 the unknown token."""
+    counts = {}
+    for t in tokens:
+        counts[t] = counts.get(t, 0) + 1
+    kept = sorted((t for t, c in counts.items() if c >= max(min_count, 1)), key=lambda t: (-counts[t], t))
+    return {t: i + 2 for i, t in enumerate(kept)}
+
+
+def tagger_batches(sentences, words, tags, lowercase, batch):
+    """Sentences sorted by length (shuffled first, as the zoo does), cut into padded batches:
+    (word ids [B, T], lengths, tag ids [B, T] with -100 on padding)."""
+    order = torch.randperm(len(sentences)).tolist()
+    ordered = sorted((sentences[i] for i in order), key=lambda s: len(s[0]))
+    batches = []
+    for start in range(0, len(ordered), batch):
+        chunk = ordered[start : start + batch]
+        longest = max(len(w) for w, _ in chunk)
+        ids = torch.zeros(len(chunk), longest, dtype=torch.long)
+        gold = torch.full((len(chunk), longest), -100, dtype=torch.long)
+        for row, (ws, ts) in enumerate(chunk):
+            ids[row, : len(ws)] = torch.tensor([words.get(w.lower() if lowercase else w, 1) for w in ws])
+            gold[row, : len(ts)] = torch.tensor([tags.get(t, 1) for t in ts])
+        batches.append((ids, torch.tensor([len(w) for w, _ in chunk]), gold))
+    return batches
+
+
+def tagger_data(config, folder):
+    """The tagger's model, its batches of the train split and of the test split, and their sizes."""
+    data, batch = config["data"], config["train"]["batch_size"]
+    column = data.get("tag_column", "upos")
+    train, test = read_conllu(folder, "train", column), read_conllu(folder, "test", column)
+    if data.get("train_limit"):
+        train = train[: data["train_limit"]]
+    lowercase = data.get("lowercase", True)
+    words = vocabulary((w.lower() if lowercase else w for ws, _ in train for w in ws), data.get("min_count", 1))
+    tags = vocabulary((t for _, ts in train for t in ts), 1)
+    model = PosTagger(config["model"], len(words) + 2, len(tags) + 2)
+    return (model, tagger_batches(train, words, tags, lowercase, batch),
+            tagger_batches(test, words, tags, lowercase, batch), len(train), len(test))
 
 
 def device_name(device):
@@ -122,65 +218,85 @@ def main():
     with open(args.config, "rb") as f:
         config = tomllib.load(f)
     name = config["model"]["name"]
-    if name not in MODELS:
-        sys.exit(f"error: the PyTorch reference covers {', '.join(MODELS)}; not `{name}`")
+    if name not in MODELS and name != "pos-tagger":
+        sys.exit(f"error: the PyTorch reference covers {', '.join(MODELS)}, pos-tagger; not `{name}`")
     data, train, opt = config["data"], config["train"], config["optimizer"]
     folder = args.data_dir or data["dir"]
 
     torch.manual_seed(train["seed"])
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
+    if name == "pos-tagger":
+        model, train_batches, test_batches, train_samples, test_samples = tagger_data(config, folder)
+        model = model.to(device)
 
-    images = read_idx(folder, FILES["train_images"])
-    labels = read_idx(folder, FILES["train_labels"])
-    held_out = round(len(images) * data["valid_fraction"])
-    train_x, train_y = images[: len(images) - held_out], labels[: len(images) - held_out]
-    if data.get("train_limit"):
-        train_x, train_y = train_x[: data["train_limit"]], train_y[: data["train_limit"]]
-    test_x, test_y = read_idx(folder, FILES["test_images"]), read_idx(folder, FILES["test_labels"])
+        def step_loss(batch):
+            words, lengths, gold = batch
+            scores = model(words.to(device), lengths)
+            return F.nll_loss(scores.flatten(0, 1), gold.to(device).flatten(), ignore_index=-100)
 
-    model_class, image_input = MODELS[name]
-    model = model_class(config["model"]).to(device)
+        def test_correct(batch):
+            words, lengths, gold = batch
+            gold = gold.to(device)
+            predicted = model(words.to(device), lengths).argmax(-1)
+            return ((predicted == gold) & (gold != -100)).sum().item(), (gold != -100).sum().item()
 
-    def tensors(x, y):
-        x = (x.float() / 255.0 - data["mean"]) / data["std"]
-        x = x.unsqueeze(1) if image_input else x
-        return x.to(device), y.long().to(device)
+        def epoch_batches():
+            return [train_batches[i] for i in torch.randperm(len(train_batches)).tolist()]
+    else:
+        model, (train_x, train_y), (test_x, test_y) = mnist_data(config, folder, device)
+        train_samples, test_samples = len(train_x), len(test_x)
+        size = train["batch_size"]
+        test_batches = [(test_x[i : i + size], test_y[i : i + size]) for i in range(0, len(test_x), size)]
 
-    train_x, train_y = tensors(train_x, train_y)
-    test_x, test_y = tensors(test_x, test_y)
+        def step_loss(batch):
+            x, y = batch
+            return F.cross_entropy(model(x), y)
+
+        def test_correct(batch):
+            x, y = batch
+            return (model(x).argmax(1) == y).sum().item(), len(y)
+
+        def epoch_batches():
+            order = torch.randperm(len(train_x), device=device)
+            for i in range(0, len(train_x), size):
+                index = order[i : i + size]
+                yield train_x[index], train_y[index]
+
     if opt["name"] == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=opt["lr"], weight_decay=opt.get("weight_decay", 0.0))
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=opt["lr"], momentum=opt.get("momentum", 0.0),
                                     weight_decay=opt.get("weight_decay", 0.0))
-    batch = train["batch_size"]
+    log_interval = train.get("log_interval", 0)
     seconds = []
     for epoch in range(train["epochs"]):
         model.train()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        synchronize(device)
         start = time.perf_counter()
-        order = torch.randperm(len(train_x), device=device)
-        for i in range(0, len(train_x), batch):
-            index = order[i : i + batch]
+        for step, batch in enumerate(epoch_batches()):
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(train_x[index]), train_y[index])
+            loss = step_loss(batch)
             loss.backward()
             if opt.get("grad_clip_norm"):
                 nn.utils.clip_grad_norm_(model.parameters(), opt["grad_clip_norm"])
             optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+            if log_interval and step % log_interval == 0:
+                print(f"Train Epoch: {epoch + 1} step {step}\tLoss: {loss.item():.6f}", flush=True)
+        synchronize(device)
         seconds.append(time.perf_counter() - start)
         print(f"Train Epoch: {epoch + 1} done in {seconds[-1]:.1f} s: last loss {loss.item():.4f}", flush=True)
 
     model.eval()
-    correct = 0
+    correct = total = 0
+    synchronize(device)
+    start = time.perf_counter()
     with torch.no_grad():
-        for i in range(0, len(test_x), batch):
-            correct += (model(test_x[i : i + batch]).argmax(1) == test_y[i : i + batch]).sum().item()
-    accuracy = correct / len(test_x)
-    print(f"Test set: Accuracy: {correct}/{len(test_x)} ({100 * accuracy:.2f}%)")
+        for batch in test_batches:
+            right, count = test_correct(batch)
+            correct, total = correct + right, total + count
+    test_seconds = time.perf_counter() - start
+    accuracy = correct / total
+    print(f"Test set: Accuracy: {correct}/{total} ({100 * accuracy:.2f}%) in {test_seconds:.2f} s")
 
     per_epoch = sum(seconds) / len(seconds)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -188,17 +304,44 @@ def main():
         "backend": f"torch {torch.__version__} ({device.type})",
         "device": device_name(device),
         "seconds_per_epoch": per_epoch,
-        "samples_per_second": len(train_x) / per_epoch,
+        "samples_per_second": train_samples / per_epoch,
         "peak_memory_mib": peak,
         "gpu_peak_memory_mib": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
         "test_accuracy": accuracy,
         "test_correct": correct,
-        "train_samples": len(train_x),
+        "test_seconds": test_seconds,
+        "test_samples": test_samples,
+        "train_samples": train_samples,
         "epochs": train["epochs"],
     }
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def mnist_data(config, folder, device):
+    """The MNIST model on `device`, and the normalized train split and test set there."""
+    data = config["data"]
+    images = read_idx(folder, FILES["train_images"])
+    labels = read_idx(folder, FILES["train_labels"])
+    held_out = round(len(images) * data["valid_fraction"])
+    train_x, train_y = images[: len(images) - held_out], labels[: len(images) - held_out]
+    if data.get("train_limit"):
+        train_x, train_y = train_x[: data["train_limit"]], train_y[: data["train_limit"]]
+    test_x, test_y = read_idx(folder, FILES["test_images"]), read_idx(folder, FILES["test_labels"])
+    model_class, image_input = MODELS[config["model"]["name"]]
+
+    def tensors(x, y):
+        x = (x.float() / 255.0 - data["mean"]) / data["std"]
+        x = x.unsqueeze(1) if image_input else x
+        return x.to(device), y.long().to(device)
+
+    return model_class(config["model"]).to(device), tensors(train_x, train_y), tensors(test_x, test_y)
 
 
 if __name__ == "__main__":

@@ -419,6 +419,18 @@ pub struct BenchArgs {
     /// is wgpu or cuda and torch sees one) and the ratio to them.
     #[arg(long)]
     pub torch: bool,
+    /// Time whole epochs instead of steps: `zoo train --epochs 1` against PyTorch's loop
+    /// (tools/torch_reference.py) on the same model, data, split, batch and optimizer, the two
+    /// taking turns, with the pass over the test set and peak memory [models: mnist-lstm,
+    /// mnist-cnn, small-cnn, pos-tagger, or the --case ones].
+    #[arg(long)]
+    pub epoch: bool,
+    /// With --epoch: rounds of turns; the best round of each side is reported.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub rounds: usize,
+    /// With --epoch: folder for the runs and the table [default: runs/bench-epoch-<UTC time>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Where to time.
     #[command(flatten)]
     pub on: On,

@@ -49,6 +49,9 @@ pub struct BenchRow {
 
 /// Runs `zoo bench`: the cases on the backend, then (with `--torch`) PyTorch's, and the table.
 pub fn run(args: BenchArgs, registry: &Registry) -> anyhow::Result<()> {
+    if args.epoch {
+        return super::bench_epoch::run(&args, registry);
+    }
     let registry = registry.clone().with(BURN_LSTM);
     let cases: Vec<String> = match args.cases.is_empty() {
         true => DEFAULT_CASES.map(String::from).to_vec(),

@@ -113,16 +113,7 @@ impl CompareRun {
                 self.config.train_section().epochs,
                 log.display()
             );
-            let mut command = Command::new(&exe);
-            command
-                .arg("train")
-                .arg("--config")
-                .arg(&config_path)
-                .args(["--backend", backend.as_str(), "--out"])
-                .arg(&dir);
-            if let (Some(index), true) = (self.device, backend != BackendName::Ndarray) {
-                command.args(["--device", &index.to_string()]);
-            }
+            let command = train_command(&exe, &config_path, backend, self.device, &dir);
             let row = match run_logged(command, &log) {
                 Ok(()) => {
                     let summary = Summary::read(&dir)?;
@@ -176,31 +167,17 @@ impl CompareRun {
         if !torch_importable() {
             return Ok(None);
         }
-        let script = tool_script("torch_reference.py")?;
         let dir = out.join("torch");
         let log = out.join("torch.log");
         println!(
-            "[torch] training {} with {}; log in {}",
+            "[torch] training {} with tools/torch_reference.py; log in {}",
             self.config.model_name(),
-            script.display(),
             log.display()
         );
-        let mut command = Command::new("python3");
-        command
-            .arg(&script)
-            .arg("--config")
-            .arg(config_path)
-            .arg("--out")
-            .arg(&dir);
-        if let Some(dir) = self.config.data_dir() {
-            command.arg("--data-dir").arg(dir);
-        }
+        let command = torch_command(config_path, &dir, self.config.data_dir(), false)?;
         let row = match run_logged(command, &log) {
             Ok(()) => {
-                let text = std::fs::read_to_string(dir.join("summary.json"))
-                    .with_context(|| format!("{}: no summary.json", dir.display()))?;
-                let summary: TorchSummary = serde_json::from_str(&text)
-                    .with_context(|| format!("{}: not the reference's summary", dir.display()))?;
+                let summary = TorchSummary::read(&dir)?;
                 CompareRow {
                     backend: summary.backend,
                     device: summary.device,
@@ -249,13 +226,70 @@ fn report_entries(comparison: &Comparison, out: &Path) -> Vec<Entry> {
 
 /// What `tools/torch_reference.py` writes.
 #[derive(Debug, Deserialize)]
-struct TorchSummary {
-    backend: String,
-    device: String,
-    seconds_per_epoch: f64,
-    samples_per_second: f64,
-    peak_memory_mib: Option<f64>,
-    test_accuracy: Option<f64>,
+pub(crate) struct TorchSummary {
+    pub backend: String,
+    pub device: String,
+    pub seconds_per_epoch: f64,
+    pub samples_per_second: f64,
+    pub peak_memory_mib: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    pub train_samples: Option<usize>,
+    pub test_seconds: Option<f64>,
+    pub test_samples: Option<usize>,
+}
+
+impl TorchSummary {
+    /// `dir/summary.json`, as the reference wrote it.
+    pub fn read(dir: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(dir.join("summary.json"))
+            .with_context(|| format!("{}: no summary.json", dir.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not the reference's summary", dir.display()))
+    }
+}
+
+/// `zoo train --config CONFIG --backend BACKEND [--device N] --out DIR`, by this very binary.
+pub(crate) fn train_command(
+    exe: &Path,
+    config: &Path,
+    backend: BackendName,
+    device: Option<usize>,
+    dir: &Path,
+) -> Command {
+    let mut command = Command::new(exe);
+    command
+        .arg("train")
+        .arg("--config")
+        .arg(config)
+        .args(["--backend", backend.as_str(), "--out"])
+        .arg(dir);
+    if let (Some(index), true) = (device, backend != BackendName::Ndarray) {
+        command.args(["--device", &index.to_string()]);
+    }
+    command
+}
+
+/// `python3 tools/torch_reference.py --config CONFIG --out DIR [--data-dir D] [--cpu]`.
+pub(crate) fn torch_command(
+    config: &Path,
+    dir: &Path,
+    data_dir: Option<PathBuf>,
+    cpu: bool,
+) -> anyhow::Result<Command> {
+    let mut command = Command::new("python3");
+    command
+        .arg(tool_script("torch_reference.py")?)
+        .arg("--config")
+        .arg(config)
+        .arg("--out")
+        .arg(dir);
+    if let Some(data) = data_dir {
+        command.arg("--data-dir").arg(data);
+    }
+    if cpu {
+        command.arg("--cpu");
+    }
+    Ok(command)
 }
 
 /// `tools/NAME` of this checkout: beside the sources `zoo` was built from, or under the current
@@ -293,7 +327,7 @@ pub(crate) fn torch_importable() -> bool {
 }
 
 /// Runs `command` with its output in `log`; an error carries its last `error:` line.
-fn run_logged(mut command: Command, log: &Path) -> anyhow::Result<()> {
+pub(crate) fn run_logged(mut command: Command, log: &Path) -> anyhow::Result<()> {
     let file =
         std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let status = command

@@ -1,11 +1,12 @@
-//! One file per `zoo` subcommand; [`run`] picks it. `bench` and `compare` are public for their
-//! tables.
+//! One file per `zoo` subcommand; [`run`] picks it. `bench`, `bench_epoch` and `compare` are
+//! public for their tables.
 
 use zoo_train::Registry;
 
 use crate::cli::{Cli, Command};
 
 pub mod bench;
+pub mod bench_epoch;
 mod check;
 pub mod compare;
 mod data;

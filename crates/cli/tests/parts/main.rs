@@ -2,6 +2,7 @@
 //! unit-test build of it would instantiate the toolkit for every model and backend a second
 //! time, minutes of CI; these link the one build).
 
+mod bench_epoch_table;
 mod bench_table;
 mod compare_table;
 mod download;

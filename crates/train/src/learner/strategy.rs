@@ -298,6 +298,25 @@ impl<LC: LearningComponentsTypes> TimedSingleDevice<LC> {
         processor.process_valid(LearnerEvent::EndEpoch(epoch));
     }
 
+    /// Waits until the metric logger has written `epoch`'s validation row. burn-train hands the
+    /// epoch's end to its event processor's thread, which passes it on to the metric store's:
+    /// a checkpointing strategy that asks the store for the best epoch (`keep_best`) straight
+    /// away could be answered before this epoch's figures arrive, and rank the epochs before
+    /// it only (which kept a later epoch of equal accuracy on one machine in some runs). The
+    /// store answers in order, so once the row is written it knows the epoch.
+    fn await_valid_row(&self, epoch: usize) {
+        let written = || {
+            let log = self.log.lock().expect("run log lock");
+            log.rows
+                .iter()
+                .any(|r| r.epoch == epoch && r.split == "valid")
+        };
+        let started = Instant::now();
+        while !written() && started.elapsed() < std::time::Duration::from_secs(60) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     fn record(&self, epoch: usize, split: &'static str, started: Instant) {
         // GPU backends queue work: wait for it so the clock measures the computation.
         for device in self.devices() {
@@ -391,6 +410,7 @@ impl<LC: LearningComponentsTypes> SupervisedLearningStrategy<LC> for TimedSingle
             self.valid_epoch(&valid_loader, &learner, &mut processor, epoch, &global);
 
             if let Some(checkpointer) = &mut checkpointer {
+                self.await_valid_row(epoch);
                 checkpointer.checkpoint(&learner, epoch, &components.event_store);
                 self.saves.wait();
             }

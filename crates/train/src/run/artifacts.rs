@@ -179,6 +179,10 @@ pub struct Summary {
     pub samples_per_second: f64,
     /// Wall-clock seconds of the whole command, data loading included.
     pub total_seconds: f64,
+    /// Wall-clock seconds of the test pass: the final model over the test set, batch by batch
+    /// as `zoo eval` runs it (runs from before it was recorded lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_seconds: Option<f64>,
     /// Trainable parameters.
     pub parameters: usize,
     /// The seed of weights, shuffling and data.

@@ -340,8 +340,10 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         let data = &experiment.data;
         let per_batch = data.items_per_batch(experiment.train.batch_size);
         let device = self.device.inner();
+        let started = Instant::now();
         let test =
             evaluate::<_, M::Task, _, _>(&model, data, self.splits.test.clone(), per_batch, device);
+        let test_seconds = started.elapsed().as_secs_f64();
         let (rows, kept) = {
             let log = log.lock().expect("run log lock");
             (log.rows.clone(), log.kept_epoch)
@@ -356,7 +358,13 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
                 device,
             ))
         });
-        let summary = self.summary(request, &model, (&rows, kept), &test, allreduce);
+        let summary = self.summary(
+            request,
+            &model,
+            (&rows, kept),
+            (&test, test_seconds),
+            allreduce,
+        );
         summary.write(dir)?;
         if let Some(tagging) = &summary.tagging {
             print!("{}", tagging.table());
@@ -387,7 +395,7 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         request: &FitRequest,
         model: &N,
         (rows, kept): (&[EpochRow], Option<usize>),
-        test: &Tally,
+        (test, test_seconds): (&Tally, f64),
         allreduce: Option<AllReduceFigures>,
     ) -> Summary {
         let experiment = self.experiment;
@@ -419,6 +427,7 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
             seconds_per_epoch,
             samples_per_second: train_samples as f64 / seconds_per_epoch,
             total_seconds: request.started.elapsed().as_secs_f64(),
+            test_seconds: Some(test_seconds),
             parameters: model.num_params(),
             seed: experiment.train.seed,
             zoo_version: env!("CARGO_PKG_VERSION").to_string(),

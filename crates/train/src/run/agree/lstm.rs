@@ -9,13 +9,13 @@
 use burn::backend::ndarray::NdArrayDevice;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::record::Recorder;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Distribution;
 use zoo_models::nn::fused::{uses_fused, with_fused};
 use zoo_models::nn::{Lstm, LstmConfig, LstmState};
 
-use super::{floats, worst, Check, Checked, Reference, ReferenceTrain, Values};
+use super::{floats, recorder, worst, Check, Checked, Reference, ReferenceTrain, Values};
 use crate::backend::{BackendJob, BackendName, Target};
 
 /// An LSTM shape to check: its config, `(steps, batch)`, and the seed of its weights and data.
@@ -94,10 +94,6 @@ impl BackendJob for LstmChecks {
             checks,
         })
     }
-}
-
-fn recorder() -> BinBytesRecorder<FullPrecisionSettings> {
-    BinBytesRecorder::default()
 }
 
 /// The reference's values for `case`, and its weights.

@@ -113,6 +113,12 @@ pub enum Outcome {
     NoData(String),
 }
 
+/// The in-memory recorder that carries the reference's weights to the backend checked: full
+/// precision, so both sides start from the same bits.
+fn recorder() -> BinBytesRecorder<FullPrecisionSettings> {
+    BinBytesRecorder::default()
+}
+
 /// `experiment`'s model on the backend of `placement` against the reference: the outputs of the
 /// model (inference, so no dropout) on the first training batch of its data, from the same
 /// weights.
@@ -150,7 +156,7 @@ impl<M: ZooModel> BackendJob for OutputsJob<'_, M> {
         let data = &experiment.data;
         let cpu = NdArrayDevice::Cpu;
         <Reference as Backend>::seed(&cpu, experiment.train.seed);
-        let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
+        let recorder = recorder();
         let (expected, weights) = with_fused(false, || -> anyhow::Result<_> {
             let model = M::init::<ReferenceTrain>(&experiment.model, info, &cpu).valid();
             let batch =
