@@ -14,7 +14,6 @@ UD English-EWT's test tokens, words and tags numbered by the `vocab-words.txt` a
 and the file's SHA-256 to JSON, the fixture tests/tests/pretrained.rs compares with where
 PyTorch is not installed.
 """
-import gzip
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ from safetensors.torch import load_file
 sys.path.insert(0, os.path.dirname(__file__))
 from make_fixtures import Rnn, idx  # noqa: E402  (seed 001's class)
 from make_seed_checkpoints import CNN, Net  # noqa: E402
+from torch_reference import conllu_sentences  # noqa: E402
 
 
 class Tagger(nn.Module):
@@ -58,26 +58,6 @@ def vocabulary(path):
     return {t: i for i, t in enumerate(tokens)}, header.endswith("lowercase=true")
 
 
-def conllu(path):
-    """The (forms, UPOS tags) of each sentence; multiword ranges and empty nodes skipped."""
-    sentences, words, tags = [], [], []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line:
-                if words:
-                    sentences.append((words, tags))
-                words, tags = [], []
-            elif not line.startswith("#"):
-                cols = line.split("\t")
-                if "-" not in cols[0] and "." not in cols[0]:
-                    words.append(cols[1])
-                    tags.append(cols[3])
-    if words:
-        sentences.append((words, tags))
-    return sentences
-
-
 def tagger_count(path, model):
     """Correct UPOS tags of en_ewt-ud-test, one sentence at a time; an unknown word or tag is
     `<unk>` (id 1), as in the zoo."""
@@ -87,7 +67,7 @@ def tagger_count(path, model):
     test = os.path.join("data", "ud-english-ewt", "en_ewt-ud-test.conllu.gz")
     correct = 0
     with torch.no_grad():
-        for forms, gold in conllu(test):
+        for forms, gold in conllu_sentences(test):
             ids = [words.get(w.lower() if lowercase else w, 1) for w in forms]
             best = model(torch.tensor([ids])).argmax(-1)[0]
             correct += sum(int(b) == tags.get(t, 1) for b, t in zip(best, gold))

@@ -126,11 +126,16 @@ MODELS = {
 
 
 def read_conllu(folder, split, column):
-    """The sentences of `*-ud-SPLIT.conllu[.gz]` in `folder`: ([forms], [tags]) each, word lines only."""
+    """The sentences of `*-ud-SPLIT.conllu[.gz]` in `folder` (see `conllu_sentences`)."""
     names = [n for n in os.listdir(folder) if n.endswith(f"{split}.conllu") or n.endswith(f"{split}.conllu.gz")]
     if not names:
         sys.exit(f"error: {folder}: no *{split}.conllu or *{split}.conllu.gz")
-    path = os.path.join(folder, sorted(names)[0])
+    return conllu_sentences(os.path.join(folder, sorted(names)[0]), column)
+
+
+def conllu_sentences(path, column="upos"):
+    """The (forms, tags) of each sentence of a CoNLL-U file (.gz or not): word lines only,
+    multiword ranges (1-2) and empty nodes (1.1) skipped; UPOS, or XPOS with column="xpos"."""
     opener = gzip.open if path.endswith(".gz") else open
     sentences, words, tags = [], [], []
     with opener(path, "rt", encoding="utf-8") as f:
@@ -142,7 +147,7 @@ def read_conllu(folder, split, column):
                 words, tags = [], []
             elif not line.startswith("#"):
                 cols = line.split("\t")
-                if cols[0].isdigit():  # not a multiword range (1-2) or an empty node (1.1)
+                if cols[0].isdigit():
                     words.append(cols[1])
                     tags.append(cols[3] if column == "upos" else cols[4])
     if words:
