@@ -13,7 +13,9 @@ use zoo_train::config::Overrides;
 use zoo_train::run::artifacts::{new_run_dir, write_atomic, Summary, CONFIG_FILE};
 use zoo_train::Registry;
 
-use super::compare::{run_logged, torch_command, torch_importable, train_command, TorchSummary};
+use super::compare::{
+    figure, run_logged, torch_command, torch_importable, train_command, TorchSummary,
+};
 use crate::cli::BenchArgs;
 
 /// The models timed when no `--case` is given: those tools/torch_reference.py has a twin of.
@@ -76,9 +78,8 @@ impl Side {
             self.backend,
             self.seconds_per_epoch,
             1.0 / self.per_train_sample(),
-            self.test_seconds.map_or("-".into(), |s| format!("{s:.2}")),
-            self.peak_memory_mib
-                .map_or("-".into(), |m| format!("{m:.0}")),
+            figure(self.test_seconds, 2),
+            figure(self.peak_memory_mib, 0),
         )
     }
 }
@@ -201,10 +202,6 @@ fn ratio(zoo: Option<f64>, torch: Option<f64>) -> String {
     }
 }
 
-fn seconds(value: Option<f64>) -> String {
-    value.map_or("-".into(), |v| format!("{v:.2}"))
-}
-
 /// The table: per model, the zoo's and PyTorch's best epoch and test pass, and their ratios per
 /// sample (below 1: the zoo is faster).
 pub fn markdown(rows: &[(String, Side, Option<Side>)], rounds: usize) -> String {
@@ -220,19 +217,16 @@ pub fn markdown(rows: &[(String, Side, Option<Side>)], rounds: usize) -> String 
         table.push_str(&format!(
             "| {model} | {:.2} | {} | {} | {} | {} | {} | {} | {} |\n",
             zoo.seconds_per_epoch,
-            seconds(torch.map(|t| t.seconds_per_epoch)),
+            figure(torch.map(|t| t.seconds_per_epoch), 2),
             ratio(
                 Some(zoo.per_train_sample()),
                 torch.map(Side::per_train_sample)
             ),
-            seconds(zoo.test_seconds),
-            seconds(torch.and_then(|t| t.test_seconds)),
+            figure(zoo.test_seconds, 2),
+            figure(torch.and_then(|t| t.test_seconds), 2),
             ratio(zoo.per_test_sample(), torch.and_then(Side::per_test_sample)),
-            zoo.peak_memory_mib
-                .map_or("-".into(), |m| format!("{m:.0}")),
-            torch
-                .and_then(|t| t.peak_memory_mib)
-                .map_or("-".into(), |m| format!("{m:.0}")),
+            figure(zoo.peak_memory_mib, 0),
+            figure(torch.and_then(|t| t.peak_memory_mib), 0),
         ));
     }
     table

@@ -389,7 +389,8 @@ fn print_row(row: &CompareRow) {
     }
 }
 
-fn figure(value: Option<f64>, decimals: usize) -> String {
+/// `value` with `decimals` decimals, or `-` when there is none.
+pub(crate) fn figure(value: Option<f64>, decimals: usize) -> String {
     value.map_or("-".into(), |v| format!("{v:.decimals$}"))
 }
 
