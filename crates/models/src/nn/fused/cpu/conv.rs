@@ -101,6 +101,15 @@ impl Dims {
         o * h * w
     }
 
+    /// Images unrolled at a time within a block: as many as keep the column matrix within
+    /// [`CHUNK_VALUES`], so that it is still in cache when the product reads it (and, in the
+    /// backward pass, the columns' gradient when col2im folds it). Unrolling a whole block at once
+    /// made `small-cnn`'s second layer a 10 MB column matrix per thread, written, zeroed and read
+    /// back from memory.
+    fn chunk(&self) -> usize {
+        (CHUNK_VALUES / (self.taps() * self.pixels()).max(1)).max(1)
+    }
+
     /// The images cut into one block per thread.
     fn blocks(&self) -> Vec<Range<usize>> {
         let n = rayon::current_num_threads().min(self.batch).max(1);
@@ -177,18 +186,21 @@ fn col2im(cols: &[f32], d: &Dims, ld: usize, image: &mut [f32]) {
     }
 }
 
+/// The most values of a column matrix [`Dims::chunk`] unrolls at a time (1 MiB of `f32`).
+const CHUNK_VALUES: usize = 1 << 18;
+
 /// Marks a pooled value whose window held no positive value: ReLU made it 0, and no gradient
 /// flows back through it.
 const NO_ARGMAX: u32 = u32::MAX;
 
-/// What the forward pass keeps of one block of images for the backward one.
+/// What the forward pass keeps of one block of images for the backward one (which unrolls the
+/// images again, chunk by chunk, rather than keep their column matrix).
 #[derive(Debug)]
 struct Block {
     images: Range<usize>,
-    /// `[C·kh·kw, images·OH·OW]`: the block's column matrix.
-    cols: Vec<f32>,
-    /// For [`Epilogue::ReluMaxPool`], per pooled value (in the result's order): where in the
-    /// block's `[O, images·OH·OW]` convolution output its maximum was, or [`NO_ARGMAX`].
+    /// For [`Epilogue::ReluMaxPool`], per pooled value (in the result's order): where in its
+    /// chunk's `[O, c·OH·OW]` convolution output (`c` images, [`Dims::chunk`]) its maximum was,
+    /// or [`NO_ARGMAX`].
     argmax: Vec<u32>,
 }
 
@@ -208,20 +220,16 @@ fn split_by_images<'a>(
         .collect()
 }
 
-/// ReLU and max-pooling of a block's convolution output `y [O, m·OH·OW]` (`m` images) into
-/// `out [m, O, PH, PW]`; returns each pooled value's argmax when `save`.
-fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], save: bool) -> Vec<u32> {
+/// ReLU and max-pooling of a chunk's convolution output `y [O, m·OH·OW]` (`m` images) into
+/// `out [m, O, PH, PW]`; writes each pooled value's argmax into `argmax` when it is not empty.
+fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], argmax: &mut [u32]) {
     let Epilogue::ReluMaxPool { kernel, stride } = d.epilogue else {
         unreachable!("relu_max_pool without pooling")
     };
     let (o, p, ow) = (d.out_channels, d.pixels(), d.out_w());
     let [ph, pw] = d.result_hw();
     let ld = m * p;
-    let mut argmax = if save {
-        vec![NO_ARGMAX; m * o * ph * pw]
-    } else {
-        Vec::new()
-    };
+    let save = !argmax.is_empty();
     for k in 0..m {
         for ch in 0..o {
             let base = ch * ld + k * p;
@@ -256,54 +264,64 @@ fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], save: bool) -> 
             }
         }
     }
-    argmax
 }
 
 /// `x [N, C, H, W]`, `w [O, C, kh, kw]`, `bias [O]` → the result `[N, O, H', W']` (the
 /// convolution, or its pooled ReLU), and what the backward pass needs when `save`.
 ///
-/// Each thread takes a block of images: unrolls them side by side into one column matrix
-/// `[C·kh·kw, images·OH·OW]`, multiplies it by the weight matrix in one product, and writes its
-/// part of the result.
+/// Each thread takes a block of images and goes through it a chunk at a time ([`Dims::chunk`]):
+/// unrolls the chunk's images side by side into one column matrix `[C·kh·kw, c·OH·OW]`,
+/// multiplies it by the weight matrix in one product, and writes its part of the result.
 fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32>, Vec<Block>) {
     let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
     let per_image = d.result_image();
     let mut out = vec![0.0f32; d.batch * per_image];
     let blocks = d.blocks();
     let parts = split_by_images(&mut out, &blocks, per_image);
+    let chunk = d.chunk();
+    assert!(
+        o * chunk * p < NO_ARGMAX as usize,
+        "conv2d: chunk too large"
+    );
+    let pooled = matches!(d.epilogue, Epilogue::ReluMaxPool { .. });
     let saved: Vec<Block> = blocks
         .into_par_iter()
         .zip(parts)
         .map(|(images, out)| {
-            let (m, ld) = (images.len(), images.len() * p);
-            assert!(o * ld < NO_ARGMAX as usize, "conv2d: block too large");
-            let mut cols = vec![0.0f32; taps * ld];
-            for (k, n) in images.clone().enumerate() {
-                im2col(&x[n * d.image()..][..d.image()], d, &mut cols[k * p..], ld);
-            }
-            let mut y = vec![0.0f32; o * ld];
-            for (row, b) in y.chunks_exact_mut(ld).zip(bias) {
-                row.fill(*b);
-            }
-            gemm(o, taps, ld, w, (taps, 1), &cols, (ld, 1), true, &mut y, ld);
-            let argmax = match d.epilogue {
-                Epilogue::Identity => {
-                    for k in 0..m {
-                        for ch in 0..o {
-                            out[(k * o + ch) * p..][..p]
-                                .copy_from_slice(&y[ch * ld + k * p..][..p]);
+            let m = images.len();
+            let mut cols = vec![0.0f32; taps * chunk.min(m) * p];
+            let mut y = vec![0.0f32; o * chunk.min(m) * p];
+            let mut argmax = vec![NO_ARGMAX; if save && pooled { out.len() } else { 0 }];
+            for k0 in (0..m).step_by(chunk) {
+                let (c, first) = (chunk.min(m - k0), images.start + k0);
+                let ld = c * p;
+                for k in 0..c {
+                    let image = &x[(first + k) * d.image()..][..d.image()];
+                    im2col(image, d, &mut cols[k * p..], ld);
+                }
+                let y = &mut y[..o * ld];
+                for (row, b) in y.chunks_exact_mut(ld).zip(bias) {
+                    row.fill(*b);
+                }
+                gemm(o, taps, ld, w, (taps, 1), &cols, (ld, 1), true, y, ld);
+                let out = &mut out[k0 * per_image..(k0 + c) * per_image];
+                match d.epilogue {
+                    Epilogue::Identity => {
+                        for k in 0..c {
+                            for ch in 0..o {
+                                out[(k * o + ch) * p..][..p]
+                                    .copy_from_slice(&y[ch * ld + k * p..][..p]);
+                            }
                         }
                     }
-                    Vec::new()
+                    Epilogue::ReluMaxPool { .. } => {
+                        let span = k0 * per_image..(k0 + c) * per_image;
+                        let argmax = argmax.get_mut(span).unwrap_or_default();
+                        relu_max_pool(y, d, c, out, argmax);
+                    }
                 }
-                Epilogue::ReluMaxPool { .. } => relu_max_pool(&y, d, m, out, save),
-            };
-            let cols = if save { cols } else { Vec::new() };
-            Block {
-                images,
-                cols,
-                argmax,
             }
+            Block { images, argmax }
         })
         .collect();
     (out, saved)
@@ -312,9 +330,11 @@ fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32
 /// Which of the operation's inputs need a gradient: `x`, `w`, `bias`.
 type Needed = [bool; 3];
 
-/// Gradients of `x` (when needed; zeros otherwise), `w` and `bias` from that of the result.
+/// Gradients of `x` (when needed; zeros otherwise), `w` and `bias` from that of the result,
+/// chunk by chunk as [`forward`] went.
 fn backward(
     blocks: &[Block],
+    x: &[f32],
     w: &[f32],
     d: &Dims,
     grad: &[f32],
@@ -322,6 +342,7 @@ fn backward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
     let per_image = d.result_image();
+    let chunk = d.chunk();
     let mut d_x = vec![0.0f32; if need_x { d.batch * d.image() } else { 0 }];
     let ranges: Vec<Range<usize>> = blocks.iter().map(|b| b.images.clone()).collect();
     let parts = split_by_images(&mut d_x, &ranges, if need_x { d.image() } else { 0 });
@@ -329,64 +350,70 @@ fn backward(
         .par_iter()
         .zip(parts)
         .map(|(block, d_x)| {
-            let (m, ld) = (block.images.len(), block.images.len() * p);
-            let g = &grad[block.images.start * per_image..block.images.end * per_image];
-            // The gradient of the block's convolution output, [O, m·OH·OW].
-            let mut dy = vec![0.0f32; o * ld];
-            match d.epilogue {
-                Epilogue::Identity => {
-                    for k in 0..m {
-                        for ch in 0..o {
-                            dy[ch * ld + k * p..][..p].copy_from_slice(&g[(k * o + ch) * p..][..p]);
-                        }
-                    }
-                }
-                Epilogue::ReluMaxPool { .. } => {
-                    for (&at, &v) in block.argmax.iter().zip(g) {
-                        if at != NO_ARGMAX {
-                            dy[at as usize] += v;
-                        }
-                    }
-                }
-            }
+            let m = block.images.len();
+            let values =
+                |on: bool, n: usize| vec![0.0f32; if on { n * chunk.min(m) * p } else { 0 }];
+            let (mut dy, mut cols, mut d_cols) =
+                (values(true, o), values(need_w, taps), values(need_x, taps));
             let mut d_w = vec![0.0f32; if need_w { o * taps } else { 0 }];
-            if need_w {
-                // dW = dY · colsᵀ
-                gemm(
-                    o,
-                    ld,
-                    taps,
-                    &dy,
-                    (ld, 1),
-                    &block.cols,
-                    (1, ld),
-                    false,
-                    &mut d_w,
-                    taps,
-                );
-            }
-            let d_b: Vec<f32> = if need_b {
-                dy.chunks_exact(ld).map(|row| row.iter().sum()).collect()
-            } else {
-                Vec::new()
-            };
-            if need_x {
-                // dcols = Wᵀ · dY, folded back into the images.
-                let mut d_cols = vec![0.0f32; taps * ld];
-                gemm(
-                    taps,
-                    o,
-                    ld,
-                    w,
-                    (1, taps),
-                    &dy,
-                    (ld, 1),
-                    false,
-                    &mut d_cols,
-                    ld,
-                );
-                for (k, image) in d_x.chunks_exact_mut(d.image()).enumerate() {
-                    col2im(&d_cols[k * p..], d, ld, image);
+            let mut d_b = vec![0.0f32; if need_b { o } else { 0 }];
+            for k0 in (0..m).step_by(chunk) {
+                let (c, first) = (chunk.min(m - k0), block.images.start + k0);
+                let ld = c * p;
+                let span = k0 * per_image..(k0 + c) * per_image;
+                let g = &grad[(block.images.start * per_image)..][span.clone()];
+                // The gradient of the chunk's convolution output, [O, c·OH·OW].
+                let dy = &mut dy[..o * ld];
+                match d.epilogue {
+                    Epilogue::Identity => {
+                        for k in 0..c {
+                            for ch in 0..o {
+                                dy[ch * ld + k * p..][..p]
+                                    .copy_from_slice(&g[(k * o + ch) * p..][..p]);
+                            }
+                        }
+                    }
+                    Epilogue::ReluMaxPool { .. } => {
+                        dy.fill(0.0);
+                        for (&at, &v) in block.argmax[span].iter().zip(g) {
+                            if at != NO_ARGMAX {
+                                dy[at as usize] += v;
+                            }
+                        }
+                    }
+                }
+                if need_w {
+                    // dW += dY · colsᵀ, the columns unrolled again.
+                    for k in 0..c {
+                        let image = &x[(first + k) * d.image()..][..d.image()];
+                        im2col(image, d, &mut cols[k * p..], ld);
+                    }
+                    gemm(
+                        o,
+                        ld,
+                        taps,
+                        dy,
+                        (ld, 1),
+                        &cols,
+                        (1, ld),
+                        true,
+                        &mut d_w,
+                        taps,
+                    );
+                }
+                if need_b {
+                    for (sum, row) in d_b.iter_mut().zip(dy.chunks_exact(ld)) {
+                        *sum += row.iter().sum::<f32>();
+                    }
+                }
+                if need_x {
+                    // dcols = Wᵀ · dY, folded back into the images.
+                    let d_cols = &mut d_cols[..taps * ld];
+                    gemm(taps, o, ld, w, (1, taps), dy, (ld, 1), false, d_cols, ld);
+                    let images = &mut d_x[k0 * d.image()..(k0 + c) * d.image()];
+                    for (k, image) in images.chunks_exact_mut(d.image()).enumerate() {
+                        col2im(&d_cols[k * p..], d, ld, image);
+                    }
                 }
             }
             (d_w, d_b)
@@ -462,7 +489,12 @@ fn tracked(
     {
         OpsKind::Tracked(prep) => {
             let (out, blocks) = forward(&xs, &ws, &bs, &d, true);
-            let saved = ConvSaved { blocks, w: ws, d };
+            let saved = ConvSaved {
+                blocks,
+                x: xs,
+                w: ws,
+                d,
+            };
             prep.finish(Arc::new(saved), primitive(out, shape))
         }
         OpsKind::UnTracked(prep) => {
@@ -475,6 +507,8 @@ fn tracked(
 #[derive(Debug)]
 struct ConvSaved {
     blocks: Vec<Block>,
+    /// The input, unrolled again by the backward pass.
+    x: Vec<f32>,
     w: Vec<f32>,
     d: Dims,
 }
@@ -494,7 +528,7 @@ impl Backward<NdArray, 3> for ConvBackward {
         let grad = primitive_values::<4>(grad);
         let [p_x, p_w, p_b] = ops.parents;
         let needed = [p_x.is_some(), p_w.is_some(), p_b.is_some()];
-        let (d_x, d_w, d_b) = backward(&saved.blocks, &saved.w, &d, &grad, needed);
+        let (d_x, d_w, d_b) = backward(&saved.blocks, &saved.x, &saved.w, &d, &grad, needed);
         if let Some(node) = p_x {
             let shape = [d.batch, d.channels, d.height, d.width];
             grads.register::<NdArray>(node.id, primitive(d_x, shape));

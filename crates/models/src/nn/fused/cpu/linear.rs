@@ -22,7 +22,7 @@ use burn::tensor::{TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::super::cast;
-use super::{gemm, primitive, primitive_values, tensor, values};
+use super::{any_rank_values, gemm, primitive, primitive_values, tensor, values};
 use crate::nn::GateWeights;
 
 /// How the weight matrix is stored.
@@ -174,7 +174,7 @@ pub(crate) fn input_gates<B: Backend>(
         out,
         layout: Layout::OutIn,
     };
-    product(autodiff, x, w, b1, b2, d).reshape([seq, batch, out])
+    product(autodiff, x, w, b1, b2, d)
 }
 
 /// `x · weight + bias` of Burn's `Linear` (`weight [input, out]`) over the last axis of `x`; call
@@ -185,7 +185,7 @@ pub(crate) fn linear<B: Backend, const D: usize>(
     weight: Tensor<B, 2>,
     bias: Option<Tensor<B, 1>>,
 ) -> Tensor<B, D> {
-    let mut shape = x.dims();
+    let shape = x.dims();
     let [input, out] = weight.dims();
     assert_eq!(
         shape[D - 1],
@@ -202,14 +202,13 @@ pub(crate) fn linear<B: Backend, const D: usize>(
         out,
         layout: Layout::InOut,
     };
-    let y = product(autodiff, x, weight, bias, Tensor::zeros([out], &device), d);
-    shape[D - 1] = out;
-    y.reshape(shape)
+    product(autodiff, x, weight, bias, Tensor::zeros([out], &device), d)
 }
 
-/// The operation on the generic backend: `x [.., input]` (`rows` rows in all) → `[rows, out]`.
+/// The operation on the generic backend: `x [.., input]` (`rows` rows in all) → `[.., out]`.
 /// `x` goes in as it is: a strided one (the batch-first input of an LSTM, swapped to time-major)
-/// is read by [`primitive_values`], faster than by Burn's reshape.
+/// is read by [`primitive_values`], faster than by Burn's reshape. The output is made in its final
+/// shape: Burn's ndarray reshape copies the whole tensor, even a contiguous one.
 fn product<B: Backend, const D: usize>(
     autodiff: bool,
     x: Tensor<B, D>,
@@ -217,7 +216,7 @@ fn product<B: Backend, const D: usize>(
     b1: Tensor<B, 1>,
     b2: Tensor<B, 1>,
     d: Dims,
-) -> Tensor<B, 2> {
+) -> Tensor<B, D> {
     if !autodiff {
         let (x, w, b1, b2): (
             Tensor<NdArray, D>,
@@ -225,11 +224,19 @@ fn product<B: Backend, const D: usize>(
             Tensor<NdArray, 1>,
             Tensor<NdArray, 1>,
         ) = (cast(x), cast(w), cast(b1), cast(b2));
+        let shape = out_shape(&x.dims(), d.out);
         let y = forward(&values(x), &values(w), &values(b1), &values(b2), d);
-        cast(tensor(y, [d.rows, d.out]))
+        cast(tensor(y, shape))
     } else {
         cast(tracked::<D>(cast(x), cast(w), cast(b1), cast(b2), d))
     }
+}
+
+/// The shape of the product of `x` (`x_shape`, `[.., input]`): `[.., out]`.
+fn out_shape<const D: usize>(x_shape: &[usize; D], out: usize) -> [usize; D] {
+    let mut shape = *x_shape;
+    shape[D - 1] = out;
+    shape
 }
 
 fn tracked<const D: usize>(
@@ -238,7 +245,7 @@ fn tracked<const D: usize>(
     b1: Tensor<Autodiff<NdArray>, 1>,
     b2: Tensor<Autodiff<NdArray>, 1>,
     d: Dims,
-) -> Tensor<Autodiff<NdArray>, 2> {
+) -> Tensor<Autodiff<NdArray>, D> {
     let [x, w, b1, b2] = [
         x.into_primitive().tensor(),
         w.into_primitive().tensor(),
@@ -251,7 +258,8 @@ fn tracked<const D: usize>(
     let ws = primitive_values::<2>(w.primitive);
     let b1 = primitive_values::<1>(b1.primitive);
     let b2 = primitive_values::<1>(b2.primitive);
-    let y = primitive(forward(&xs, &ws, &b1, &b2, d), [d.rows, d.out]);
+    let shape = out_shape(&x_shape.dims::<D>(), d.out);
+    let y = primitive(forward(&xs, &ws, &b1, &b2, d), shape);
     let output = match ProductBackward
         .prepare::<NoCheckpointing>(nodes)
         .compute_bound()
@@ -291,7 +299,7 @@ impl Backward<NdArray, 4> for ProductBackward {
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
         let saved = ops.state;
         let d = saved.d;
-        let grad = primitive_values::<2>(grads.consume::<NdArray>(&ops.node));
+        let grad = any_rank_values(grads.consume::<NdArray>(&ops.node));
         let (d_x, d_w, d_b) = backward(&grad, &saved.x, &saved.w, d);
         let [p_x, p_w, p_b1, p_b2] = ops.parents;
         if let Some(node) = p_x {

@@ -65,7 +65,7 @@ fn plain(
     dims: Dims,
 ) -> Tensor<NdArray, 3> {
     let (packed, _) = forward(
-        &values(gates_x),
+        values(gates_x),
         values(w_hh),
         &values(h0),
         &values(c0),
@@ -91,7 +91,7 @@ fn tracked(
     let nodes = [&gates_x, &w_hh, &h0, &c0].map(|t| t.node.clone());
     let run = |save| {
         forward(
-            &primitive_values::<3>(gates_x.primitive),
+            primitive_values::<3>(gates_x.primitive),
             primitive_values::<2>(w_hh.primitive),
             &primitive_values::<2>(h0.primitive),
             &primitive_values::<2>(c0.primitive),
@@ -198,49 +198,63 @@ impl Dims {
     }
 }
 
-/// Copies rows `rows` of every `[.., B, width]` slab of `src` (`slabs` of them) into a dense
-/// `[slabs, rows, width]`.
-fn gather(src: &[f32], slabs: usize, batch: usize, width: usize, rows: &Range<usize>) -> Vec<f32> {
-    let mut out = Vec::with_capacity(slabs * rows.len() * width);
-    for t in 0..slabs {
-        out.extend_from_slice(
-            &src[(t * batch + rows.start) * width..(t * batch + rows.end) * width],
-        );
+/// Cuts each of the `slabs` `[B, width]` slabs of `buf` into the rows of each block: `parts[k][t]`
+/// is block `k`'s rows of slab `t`. The blocks are [`Dims::blocks`]: consecutive, covering the
+/// batch. Each thread then works in the shared buffers, with no copy of its rows in or out.
+fn split_blocks<'a>(
+    buf: &'a mut [f32],
+    slabs: usize,
+    width: usize,
+    blocks: &[Range<usize>],
+) -> Vec<Vec<&'a mut [f32]>> {
+    let batch = blocks.last().map_or(0, |rows| rows.end);
+    assert_eq!(buf.len(), slabs * batch * width, "lstm_cpu: buffer size");
+    let mut parts: Vec<Vec<&mut [f32]>> = blocks.iter().map(|_| Vec::new()).collect();
+    let mut rest = buf;
+    for _ in 0..slabs {
+        let (mut slab, tail) = std::mem::take(&mut rest).split_at_mut(batch * width);
+        rest = tail;
+        for (part, rows) in parts.iter_mut().zip(blocks) {
+            let (mine, tail) = std::mem::take(&mut slab).split_at_mut(rows.len() * width);
+            part.push(mine);
+            slab = tail;
+        }
     }
-    out
+    parts
 }
 
-/// The inverse of [`gather`]: writes a dense `[slabs, rows, width]` block into `dst`.
-fn scatter(dst: &mut [f32], block: &[f32], batch: usize, width: usize, rows: &Range<usize>) {
-    let n = rows.len() * width;
-    for (t, part) in block.chunks_exact(n.max(1)).enumerate() {
-        dst[(t * batch + rows.start) * width..][..n].copy_from_slice(part);
-    }
-}
-
-/// What the backward pass needs from the forward one, per block of sequences.
+/// What the backward pass needs from the forward one, all `[T, B, ..]` (time-major, as the
+/// forward pass wrote them).
 #[derive(Debug)]
 struct Saved {
     dims: Dims,
+    /// The blocks of sequences the forward pass ran (one per thread).
+    blocks: Vec<Range<usize>>,
     w_hh: Vec<f32>,
-    blocks: Vec<(Range<usize>, BlockSaved)>,
-}
-
-#[derive(Debug)]
-struct BlockSaved {
-    /// `[T, b, 4H]`: the gate activations i, f, g, o.
+    /// `[T, B, 4H]`: the gate activations i, f, g, o.
     acts: Vec<f32>,
-    /// `[T, b, H]`: the state each step started from.
+    /// `[T, B, H]`: the state each step started from.
     h_prev: Vec<f32>,
     c_prev: Vec<f32>,
-    /// `[T, b, H]`: `tanh(c_t)`.
+    /// `[T, B, H]`: `tanh(c_t)`.
     tanh_c: Vec<f32>,
 }
 
-/// The forward pass. Returns `[T + 2, B, H]` (outputs, final h, final c) and, when `save`, what
-/// [`backward`] needs.
+/// One block's share of the forward pass's buffers, each a list of its rows per time step
+/// ([`split_blocks`]): `acts` `[T][b, 4H]` (the block's `gates_x` in, the activations out), `out`
+/// `[T + 2][b, H]`, and when saving, `h_prev`, `c_prev`, `tanh_c` `[T][b, H]` (else empty).
+struct BlockBufs<'a> {
+    acts: Vec<&'a mut [f32]>,
+    out: Vec<&'a mut [f32]>,
+    h_prev: Vec<&'a mut [f32]>,
+    c_prev: Vec<&'a mut [f32]>,
+    tanh_c: Vec<&'a mut [f32]>,
+}
+
+/// The forward pass; `gates_x` `[T, B, 4H]` becomes the saved activations. Returns `[T + 2, B,
+/// H]` (outputs, final h, final c) and, when `save`, what [`backward`] needs.
 fn forward(
-    gates_x: &[f32],
+    mut gates_x: Vec<f32>,
     w_hh: Vec<f32>,
     h0: &[f32],
     c0: &[f32],
@@ -250,64 +264,86 @@ fn forward(
     let Dims {
         seq, batch, hidden, ..
     } = *dims;
-    let blocks: Vec<_> = dims
-        .blocks()
-        .into_par_iter()
-        .map(|rows| {
-            let block = forward_block(
-                gather(gates_x, seq, batch, 4 * hidden, &rows),
-                &w_hh,
+    let blocks = dims.blocks();
+    let mut out = vec![0.0f32; (seq + 2) * batch * hidden];
+    let state = |on: bool| vec![0.0f32; if on { seq * batch * hidden } else { 0 }];
+    let (mut h_prev, mut c_prev, mut tanh_c) = (state(save), state(save), state(save));
+    {
+        let kept = if save { seq } else { 0 };
+        let mut acts = split_blocks(&mut gates_x, seq, 4 * hidden, &blocks).into_iter();
+        let mut outs = split_blocks(&mut out, seq + 2, hidden, &blocks).into_iter();
+        let (mut hp, mut cp, mut tc) = (
+            split_blocks(&mut h_prev, kept, hidden, &blocks).into_iter(),
+            split_blocks(&mut c_prev, kept, hidden, &blocks).into_iter(),
+            split_blocks(&mut tanh_c, kept, hidden, &blocks).into_iter(),
+        );
+        let work: Vec<(Range<usize>, BlockBufs)> = blocks
+            .iter()
+            .map(|rows| {
+                let mut next = || (acts.next(), outs.next(), hp.next(), cp.next(), tc.next());
+                let (Some(acts), Some(out), Some(h_prev), Some(c_prev), Some(tanh_c)) = next()
+                else {
+                    unreachable!("lstm_cpu: one part of each buffer per block")
+                };
+                let bufs = BlockBufs {
+                    acts,
+                    out,
+                    h_prev,
+                    c_prev,
+                    tanh_c,
+                };
+                (rows.clone(), bufs)
+            })
+            .collect();
+        // `W_hhᵀ` `[H, 4H]`, row-major: the step's product reads it as gemm's kernels want it.
+        let mut w_t = vec![0.0f32; w_hh.len()];
+        for (g, row) in w_hh.chunks_exact(hidden.max(1)).enumerate() {
+            for (k, &w) in row.iter().enumerate() {
+                w_t[k * 4 * hidden + g] = w;
+            }
+        }
+        work.into_par_iter().for_each(|(rows, bufs)| {
+            let (h, c) = (
                 h0[rows.start * hidden..rows.end * hidden].to_vec(),
                 c0[rows.start * hidden..rows.end * hidden].to_vec(),
-                &dims.rows(&rows),
-                save,
             );
-            (rows, block)
-        })
-        .collect();
-    let mut out = vec![0.0f32; (seq + 2) * batch * hidden];
-    let mut saved = Vec::with_capacity(blocks.len());
-    for (rows, (block_out, block_saved)) in blocks {
-        scatter(&mut out, &block_out, batch, hidden, &rows);
-        saved.extend(block_saved.map(|s| (rows, s)));
+            forward_block(bufs, &w_t, h, c, &dims.rows(&rows), save);
+        });
     }
     let saved = save.then(|| Saved {
         dims: dims.clone(),
+        blocks,
         w_hh,
-        blocks: saved,
+        acts: gates_x,
+        h_prev,
+        c_prev,
+        tanh_c,
     });
     (out, saved)
 }
 
-/// [`forward`] for one block of sequences: `acts` `[T, b, 4H]` starts as the block's `gates_x`.
-/// Returns `[T + 2, b, H]`.
+/// [`forward`] for one block of sequences, from its state `h`, `c` `[b, H]`; `w_t` is `W_hhᵀ`
+/// `[H, 4H]`.
 fn forward_block(
-    mut acts: Vec<f32>,
-    w_hh: &[f32],
+    mut bufs: BlockBufs<'_>,
+    w_t: &[f32],
     mut h: Vec<f32>,
     mut c: Vec<f32>,
     dims: &Dims,
     save: bool,
-) -> (Vec<f32>, Option<BlockSaved>) {
+) {
     let Dims {
         seq, batch, hidden, ..
     } = *dims;
-    let (bh, g4) = (batch * hidden, 4 * hidden);
-    let mut out = vec![0.0f32; (seq + 2) * bh];
-    let (mut h_prev, mut c_prev, mut tanh_c) = if save {
-        let all = || vec![0.0f32; seq * bh];
-        (all(), all(), all())
-    } else {
-        (Vec::new(), Vec::new(), Vec::new())
-    };
+    let g4 = 4 * hidden;
     // tanh(c_t) when it is not kept.
     let mut scratch = vec![0.0f32; hidden];
     for t in dims.order() {
         if save {
-            h_prev[t * bh..(t + 1) * bh].copy_from_slice(&h);
-            c_prev[t * bh..(t + 1) * bh].copy_from_slice(&c);
+            bufs.h_prev[t].copy_from_slice(&h);
+            bufs.c_prev[t].copy_from_slice(&c);
         }
-        let gates = &mut acts[t * batch * g4..(t + 1) * batch * g4];
+        let gates = &mut *bufs.acts[t];
         // gates += h · W_hhᵀ
         gemm(
             batch,
@@ -315,8 +351,8 @@ fn forward_block(
             g4,
             &h,
             (hidden, 1),
-            w_hh,
-            (1, hidden),
+            w_t,
+            (g4, 1),
             true,
             gates,
             g4,
@@ -331,26 +367,19 @@ fn forward_block(
                 &mut c[b * hidden..][..hidden],
             );
             let tc = if save {
-                &mut tanh_c[t * bh + b * hidden..][..hidden]
+                &mut bufs.tanh_c[t][b * hidden..][..hidden]
             } else {
                 &mut scratch[..]
             };
             lstm_cell::forward(row, cs, hs, tc);
-            out[t * bh + b * hidden..][..hidden].copy_from_slice(hs);
+            bufs.out[t][b * hidden..][..hidden].copy_from_slice(hs);
         }
     }
-    out[seq * bh..(seq + 1) * bh].copy_from_slice(&h);
-    out[(seq + 1) * bh..].copy_from_slice(&c);
-    let saved = save.then_some(BlockSaved {
-        acts,
-        h_prev,
-        c_prev,
-        tanh_c,
-    });
-    (out, saved)
+    bufs.out[seq].copy_from_slice(&h);
+    bufs.out[seq + 1].copy_from_slice(&c);
 }
 
-/// Gradients of one recurrence (or of one block of it).
+/// Gradients of one recurrence.
 struct Grads {
     /// `[T, B, 4H]`
     gates_x: Vec<f32>,
@@ -367,55 +396,114 @@ fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     let Dims {
         seq, batch, hidden, ..
     } = saved.dims;
-    let blocks: Vec<_> = saved
-        .blocks
-        .par_iter()
-        .map(|(rows, block)| {
-            let grad = gather(grad, seq + 2, batch, hidden, rows);
-            let grads = backward_block(block, &saved.w_hh, &saved.dims.rows(rows), &grad);
-            (rows, grads)
-        })
-        .collect();
+    let g4 = 4 * hidden;
     let mut all = Grads {
-        gates_x: vec![0.0; seq * batch * 4 * hidden],
-        w_hh: vec![0.0; 4 * hidden * hidden],
+        gates_x: vec![0.0; seq * batch * g4],
+        w_hh: vec![0.0; g4 * hidden],
         h0: vec![0.0; batch * hidden],
         c0: vec![0.0; batch * hidden],
     };
-    for (rows, g) in blocks {
-        scatter(&mut all.gates_x, &g.gates_x, batch, 4 * hidden, rows);
-        scatter(&mut all.h0, &g.h0, batch, hidden, rows);
-        scatter(&mut all.c0, &g.c0, batch, hidden, rows);
-        for (sum, part) in all.w_hh.iter_mut().zip(&g.w_hh) {
-            *sum += part;
+    {
+        let blocks = &saved.blocks;
+        let d_gates = split_blocks(&mut all.gates_x, seq, g4, blocks);
+        let dh0 = split_blocks(&mut all.h0, 1, hidden, blocks);
+        let dc0 = split_blocks(&mut all.c0, 1, hidden, blocks);
+        let work: Vec<_> = blocks
+            .iter()
+            .zip(d_gates)
+            .zip(dh0.into_iter().zip(dc0))
+            .collect();
+        let partial: Vec<Vec<f32>> = work
+            .into_par_iter()
+            .map(|((rows, mut d_gates), (mut dh0, mut dc0))| {
+                let dims = saved.dims.rows(rows);
+                let (dh, dc) = backward_block(saved, rows, &dims, grad, &mut d_gates);
+                for (slot, value) in dh0.iter_mut().chain(&mut dc0).zip([dh, dc]) {
+                    slot.copy_from_slice(&value);
+                }
+                block_d_w_hh(saved, rows, &d_gates)
+            })
+            .collect();
+        for part in partial {
+            for (sum, v) in all.w_hh.iter_mut().zip(&part) {
+                *sum += v;
+            }
         }
     }
     all
 }
 
-/// [`backward`] for one block of sequences; `grad` is the block's `[T + 2, b, H]`.
-fn backward_block(saved: &BlockSaved, w_hh: &[f32], dims: &Dims, grad: &[f32]) -> Grads {
+/// The block `rows`' share of `dW_hh = Σ_t d_gates_tᵀ · h_prev_t`, from its `d_gates` (`[T][b,
+/// 4H]`): one product over the block's steps and sequences, laid side by side. Summed block by
+/// block, in order, as the recurrence has always summed it, so that a seed trains to the same
+/// weights as before the blocks shared their buffers.
+fn block_d_w_hh(saved: &Saved, rows: &Range<usize>, d_gates: &[&mut [f32]]) -> Vec<f32> {
+    let Dims {
+        seq, batch, hidden, ..
+    } = saved.dims;
+    let g4 = 4 * hidden;
+    let dg: Vec<f32> = d_gates.iter().flat_map(|t| t.iter().copied()).collect();
+    let mut h_prev = Vec::with_capacity(seq * rows.len() * hidden);
+    for t in 0..seq {
+        h_prev.extend_from_slice(
+            &saved.h_prev[(t * batch + rows.start) * hidden..][..rows.len() * hidden],
+        );
+    }
+    let mut d_w = vec![0.0f32; g4 * hidden];
+    gemm(
+        g4,
+        seq * rows.len(),
+        hidden,
+        &dg,
+        (1, g4),
+        &h_prev,
+        (hidden, 1),
+        false,
+        &mut d_w,
+        hidden,
+    );
+    d_w
+}
+
+/// [`backward`] for the sequences `rows` (`dims` their own): writes the gradient of their gate
+/// pre-activations into `d_gates` (`[T][b, 4H]`, as [`split_blocks`] cuts it) and returns those of
+/// their initial `h` and `c`.
+fn backward_block(
+    saved: &Saved,
+    rows: &Range<usize>,
+    dims: &Dims,
+    grad: &[f32],
+    d_gates: &mut [&mut [f32]],
+) -> (Vec<f32>, Vec<f32>) {
     let Dims {
         seq, batch, hidden, ..
     } = *dims;
-    let (bh, g4) = (batch * hidden, 4 * hidden);
-    let mut dh = grad[seq * bh..(seq + 1) * bh].to_vec();
-    let mut dc = grad[(seq + 1) * bh..].to_vec();
-    let mut d_gates = vec![0.0f32; seq * batch * g4];
-    let mut dh_prev = vec![0.0f32; bh];
+    let full = saved.dims.batch;
+    let g4 = 4 * hidden;
+    // Where the block's rows of slab `t` of a `[.., B, width]` buffer lie.
+    let at = |t: usize, width: usize| -> Range<usize> {
+        let start = (t * full + rows.start) * width;
+        start..start + batch * width
+    };
+    let mut dh = grad[at(seq, hidden)].to_vec();
+    let mut dc = grad[at(seq + 1, hidden)].to_vec();
+    let mut dh_prev = vec![0.0f32; batch * hidden];
     for t in dims.order().into_iter().rev() {
-        let dg = &mut d_gates[t * batch * g4..(t + 1) * batch * g4];
-        let acts = &saved.acts[t * batch * g4..(t + 1) * batch * g4];
+        let dg = &mut *d_gates[t];
+        let acts = &saved.acts[at(t, g4)];
+        let (dy, tanh_c, c_prev) = (
+            &grad[at(t, hidden)],
+            &saved.tanh_c[at(t, hidden)],
+            &saved.c_prev[at(t, hidden)],
+        );
         for b in 0..batch {
             if !dims.real(b, t) {
                 continue;
             }
-            let at = t * bh + b * hidden;
+            let r = b * hidden..(b + 1) * hidden;
             let (a, d) = (&acts[b * g4..][..g4], &mut dg[b * g4..][..g4]);
-            let dy = &grad[at..][..hidden];
-            let (tc, cp) = (&saved.tanh_c[at..][..hidden], &saved.c_prev[at..][..hidden]);
-            let (dhs, dcs) = (&dh[b * hidden..][..hidden], &mut dc[b * hidden..][..hidden]);
-            lstm_cell::backward(a, tc, cp, dhs, dy, dcs, d);
+            let (tc, cp, dy) = (&tanh_c[r.clone()], &c_prev[r.clone()], &dy[r.clone()]);
+            lstm_cell::backward(a, tc, cp, &dh[r.clone()], dy, &mut dc[r], d);
         }
         // dh_prev = d_gates_t · W_hh; padded rows keep their gradient (their state passed through).
         gemm(
@@ -424,7 +512,7 @@ fn backward_block(saved: &BlockSaved, w_hh: &[f32], dims: &Dims, grad: &[f32]) -
             hidden,
             dg,
             (g4, 1),
-            w_hh,
+            &saved.w_hh,
             (hidden, 1),
             false,
             &mut dh_prev,
@@ -437,26 +525,7 @@ fn backward_block(saved: &BlockSaved, w_hh: &[f32], dims: &Dims, grad: &[f32]) -
             }
         }
     }
-    // dW_hh = Σ_t d_gates_tᵀ · h_prev_t, one product over all steps.
-    let mut d_w = vec![0.0f32; g4 * hidden];
-    gemm(
-        g4,
-        seq * batch,
-        hidden,
-        &d_gates,
-        (1, g4),
-        &saved.h_prev,
-        (hidden, 1),
-        false,
-        &mut d_w,
-        hidden,
-    );
-    Grads {
-        gates_x: d_gates,
-        w_hh: d_w,
-        h0: dh,
-        c0: dc,
-    }
+    (dh, dc)
 }
 
 #[cfg(test)]

@@ -63,6 +63,23 @@ pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32>
         .unwrap_or_else(|err| unreachable!("cpu: f32 checked before: {err:?}"))
 }
 
+/// [`primitive_values`] of a primitive of any rank up to 6 (a gradient whose rank the operation
+/// does not fix).
+pub(crate) fn any_rank_values(primitive: Primitive) -> Vec<f32> {
+    use burn::tensor::TensorMetadata;
+    match primitive.shape().num_dims() {
+        1 => primitive_values::<1>(primitive),
+        2 => primitive_values::<2>(primitive),
+        3 => primitive_values::<3>(primitive),
+        4 => primitive_values::<4>(primitive),
+        5 => primitive_values::<5>(primitive),
+        rank => {
+            assert_eq!(rank, 6, "cpu: ndarray tensors have rank 1 to 6, got {rank}");
+            primitive_values::<6>(primitive)
+        }
+    }
+}
+
 /// The values of a strided view of rank 2 to 4, row-major, through ndarray's fixed-rank iterator.
 fn strided_values(view: ndarray::ArrayViewD<'_, f32>) -> Option<Vec<f32>> {
     Some(match view.ndim() {
