@@ -223,6 +223,12 @@ fn split_blocks<'a>(
     parts
 }
 
+/// Where the rows `rows` of slab `t` of a `[.., B, width]` buffer lie (`batch` = B).
+fn slab_rows(batch: usize, rows: &Range<usize>, t: usize, width: usize) -> Range<usize> {
+    let start = (t * batch + rows.start) * width;
+    start..start + rows.len() * width
+}
+
 /// What the backward pass needs from the forward one, all `[T, B, ..]` (time-major, as the
 /// forward pass wrote them).
 #[derive(Debug)]
@@ -270,21 +276,20 @@ fn forward(
     let (mut h_prev, mut c_prev, mut tanh_c) = (state(save), state(save), state(save));
     {
         let kept = if save { seq } else { 0 };
-        let mut acts = split_blocks(&mut gates_x, seq, 4 * hidden, &blocks).into_iter();
-        let mut outs = split_blocks(&mut out, seq + 2, hidden, &blocks).into_iter();
-        let (mut hp, mut cp, mut tc) = (
+        let acts = split_blocks(&mut gates_x, seq, 4 * hidden, &blocks);
+        let outs = split_blocks(&mut out, seq + 2, hidden, &blocks);
+        let (hp, cp, tc) = (
             split_blocks(&mut h_prev, kept, hidden, &blocks).into_iter(),
             split_blocks(&mut c_prev, kept, hidden, &blocks).into_iter(),
             split_blocks(&mut tanh_c, kept, hidden, &blocks).into_iter(),
         );
         let work: Vec<(Range<usize>, BlockBufs)> = blocks
             .iter()
-            .map(|rows| {
-                let mut next = || (acts.next(), outs.next(), hp.next(), cp.next(), tc.next());
-                let (Some(acts), Some(out), Some(h_prev), Some(c_prev), Some(tanh_c)) = next()
-                else {
-                    unreachable!("lstm_cpu: one part of each buffer per block")
-                };
+            .cloned()
+            .zip(acts)
+            .zip(outs)
+            .zip(hp.zip(cp).zip(tc))
+            .map(|(((rows, acts), out), ((h_prev, c_prev), tanh_c))| {
                 let bufs = BlockBufs {
                     acts,
                     out,
@@ -292,7 +297,7 @@ fn forward(
                     c_prev,
                     tanh_c,
                 };
-                (rows.clone(), bufs)
+                (rows, bufs)
             })
             .collect();
         // `W_hhᵀ` `[H, 4H]`, row-major: the step's product reads it as gemm's kernels want it.
@@ -445,9 +450,7 @@ fn block_d_w_hh(saved: &Saved, rows: &Range<usize>, d_gates: &[&mut [f32]]) -> V
     let dg: Vec<f32> = d_gates.iter().flat_map(|t| t.iter().copied()).collect();
     let mut h_prev = Vec::with_capacity(seq * rows.len() * hidden);
     for t in 0..seq {
-        h_prev.extend_from_slice(
-            &saved.h_prev[(t * batch + rows.start) * hidden..][..rows.len() * hidden],
-        );
+        h_prev.extend_from_slice(&saved.h_prev[slab_rows(batch, rows, t, hidden)]);
     }
     let mut d_w = vec![0.0f32; g4 * hidden];
     gemm(
@@ -478,13 +481,8 @@ fn backward_block(
     let Dims {
         seq, batch, hidden, ..
     } = *dims;
-    let full = saved.dims.batch;
     let g4 = 4 * hidden;
-    // Where the block's rows of slab `t` of a `[.., B, width]` buffer lie.
-    let at = |t: usize, width: usize| -> Range<usize> {
-        let start = (t * full + rows.start) * width;
-        start..start + batch * width
-    };
+    let at = |t: usize, width: usize| slab_rows(saved.dims.batch, rows, t, width);
     let mut dh = grad[at(seq, hidden)].to_vec();
     let mut dc = grad[at(seq + 1, hidden)].to_vec();
     let mut dh_prev = vec![0.0f32; batch * hidden];
