@@ -5,7 +5,8 @@ only (no numpy, no torchvision).
 
     python3 tools/torch_reference.py --config runs/compare-x/config.toml --out runs/compare-x/torch
 
-Writes OUT/summary.json with the fields `zoo compare` and `zoo bench --epoch` read: backend, device,
+Writes OUT/model.pt (the state dict, and a tagger's vocabularies, for tools/torch_predict.py) and
+OUT/summary.json with the fields `zoo compare` and `zoo bench --epoch` read: backend, device,
 seconds_per_epoch, samples_per_second, train_samples, test_seconds, test_samples, peak_memory_mib,
 test_accuracy. Seconds per epoch count the training pass only, as `zoo train` does; test_seconds
 the pass over the test set. The loop is written as a PyTorch user writes it: tensors in memory,
@@ -32,6 +33,9 @@ import tomllib
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# The trained weights (and a tagger's vocabularies) in --out, which tools/torch_predict.py loads.
+WEIGHTS = "model.pt"
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -183,7 +187,8 @@ def tagger_batches(sentences, words, tags, lowercase, batch):
 
 
 def tagger_data(config, folder):
-    """The tagger's model, its batches of the train split and of the test split, and their sizes."""
+    """The tagger's model, its batches of the train split and of the test split, their sizes, and
+    its vocabularies (`words`, `tags`, `lowercase`: what tools/torch_predict.py needs)."""
     data, batch = config["data"], config["train"]["batch_size"]
     column = data.get("tag_column", "upos")
     train, test = read_conllu(folder, "train", column), read_conllu(folder, "test", column)
@@ -193,8 +198,37 @@ def tagger_data(config, folder):
     words = vocabulary((w.lower() if lowercase else w for ws, _ in train for w in ws), data.get("min_count", 1))
     tags = vocabulary((t for _, ts in train for t in ts), 1)
     model = PosTagger(config["model"], len(words) + 2, len(tags) + 2)
+    vocab = {"words": words, "tags": tags, "lowercase": lowercase}
     return (model, tagger_batches(train, words, tags, lowercase, batch),
-            tagger_batches(test, words, tags, lowercase, batch), len(train), len(test))
+            tagger_batches(test, words, tags, lowercase, batch), len(train), len(test), vocab)
+
+
+def tagger_correct(model, batch, device):
+    """(correct tags, tags) of one test batch of the tagger."""
+    words, lengths, gold = batch
+    gold = gold.to(device)
+    predicted = model(words.to(device), lengths).argmax(-1)
+    return ((predicted == gold) & (gold != -100)).sum().item(), (gold != -100).sum().item()
+
+
+def mnist_correct(model, batch, device):
+    """(correct answers, images) of one test batch of an MNIST model."""
+    x, y = batch
+    return (model(x.to(device)).argmax(1) == y.to(device)).sum().item(), len(y)
+
+
+def test_pass(model, batches, correct_of, device):
+    """The model's (correct, total, seconds) over the test batches, in eval mode without gradients."""
+    model.eval()
+    correct = total = 0
+    synchronize(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for batch in batches:
+            right, count = correct_of(model, batch, device)
+            correct, total = correct + right, total + count
+    synchronize(device)
+    return correct, total, time.perf_counter() - start
 
 
 def device_name(device):
@@ -231,35 +265,26 @@ def main():
     torch.manual_seed(train["seed"])
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     if name == "pos-tagger":
-        model, train_batches, test_batches, train_samples, test_samples = tagger_data(config, folder)
+        model, train_batches, test_batches, train_samples, test_samples, vocab = tagger_data(config, folder)
         model = model.to(device)
+        correct_of = tagger_correct
 
         def step_loss(batch):
             words, lengths, gold = batch
             scores = model(words.to(device), lengths)
             return F.nll_loss(scores.flatten(0, 1), gold.to(device).flatten(), ignore_index=-100)
 
-        def test_correct(batch):
-            words, lengths, gold = batch
-            gold = gold.to(device)
-            predicted = model(words.to(device), lengths).argmax(-1)
-            return ((predicted == gold) & (gold != -100)).sum().item(), (gold != -100).sum().item()
-
         def epoch_batches():
             return [train_batches[i] for i in torch.randperm(len(train_batches)).tolist()]
     else:
         model, (train_x, train_y), (test_x, test_y) = mnist_data(config, folder, device)
-        train_samples, test_samples = len(train_x), len(test_x)
+        train_samples, test_samples, vocab, correct_of = len(train_x), len(test_x), None, mnist_correct
         size = train["batch_size"]
         test_batches = [(test_x[i : i + size], test_y[i : i + size]) for i in range(0, len(test_x), size)]
 
         def step_loss(batch):
             x, y = batch
             return F.cross_entropy(model(x), y)
-
-        def test_correct(batch):
-            x, y = batch
-            return (model(x).argmax(1) == y).sum().item(), len(y)
 
         def epoch_batches():
             order = torch.randperm(len(train_x), device=device)
@@ -291,15 +316,7 @@ def main():
         seconds.append(time.perf_counter() - start)
         print(f"Train Epoch: {epoch + 1} done in {seconds[-1]:.1f} s: last loss {loss.item():.4f}", flush=True)
 
-    model.eval()
-    correct = total = 0
-    synchronize(device)
-    start = time.perf_counter()
-    with torch.no_grad():
-        for batch in test_batches:
-            right, count = test_correct(batch)
-            correct, total = correct + right, total + count
-    test_seconds = time.perf_counter() - start
+    correct, total, test_seconds = test_pass(model, test_batches, correct_of, device)
     accuracy = correct / total
     print(f"Test set: Accuracy: {correct}/{total} ({100 * accuracy:.2f}%) in {test_seconds:.2f} s")
 
@@ -322,6 +339,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
+    torch.save({"state_dict": model.state_dict(), "vocab": vocab}, os.path.join(args.out, WEIGHTS))
 
 
 def synchronize(device):
@@ -339,14 +357,17 @@ def mnist_data(config, folder, device):
     if data.get("train_limit"):
         train_x, train_y = train_x[: data["train_limit"]], train_y[: data["train_limit"]]
     test_x, test_y = read_idx(folder, FILES["test_images"]), read_idx(folder, FILES["test_labels"])
-    model_class, image_input = MODELS[config["model"]["name"]]
+    model = MODELS[config["model"]["name"]][0](config["model"]).to(device)
+    return model, mnist_tensors(config, train_x, train_y, device), mnist_tensors(config, test_x, test_y, device)
 
-    def tensors(x, y):
-        x = (x.float() / 255.0 - data["mean"]) / data["std"]
-        x = x.unsqueeze(1) if image_input else x
-        return x.to(device), y.long().to(device)
 
-    return model_class(config["model"]).to(device), tensors(train_x, train_y), tensors(test_x, test_y)
+def mnist_tensors(config, x, y, device):
+    """Images (uint8 [N, 28, 28]) normalized as the config says, [N, 1, 28, 28] for a CNN, and
+    their labels, on `device`."""
+    data = config["data"]
+    x = (x.float() / 255.0 - data["mean"]) / data["std"]
+    x = x.unsqueeze(1) if MODELS[config["model"]["name"]][1] else x
+    return x.to(device), y.long().to(device)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ Commands:
                   Lstm and the MNIST CNN, beside PyTorch on the same shapes (when `import torch`
                   works), with the ratio to PyTorch: [--backend B] [--steps N] [--case NAME];
                   --epoch: whole `zoo train` epochs and test passes of mnist-lstm, mnist-cnn,
-                  small-cnn and pos-tagger against PyTorch's loop, taking turns [--rounds N]
+                  small-cnn and pos-tagger against PyTorch's loop, taking turns [--rounds N],
+                  then `zoo eval` and `zoo predict` of one image as whole processes
   data download mnist|fashion-mnist [--dir DIR] [--mirror URL]...
                   the four IDX archives from the standard mirrors, each checked against its
                   published SHA-256, resumable (data/mnist or data/fashion-mnist by default)

@@ -3,7 +3,8 @@
 //! (the same model, data, split, batch and optimizer, written as a PyTorch user writes the loop)
 //! take turns for a number of rounds, so that both sides share this machine's drift; the best
 //! round of each side gives the seconds of the training epoch and of the pass over the test set,
-//! per sample, and their ratio to PyTorch's. Peak memory is each process's own.
+//! per sample, and their ratio to PyTorch's. Peak memory is each process's own. On ndarray,
+//! [`super::bench_infer`] then times `zoo eval` and `zoo predict` of the trained runs.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ use zoo_train::config::Overrides;
 use zoo_train::run::artifacts::{new_run_dir, write_atomic, Summary, CONFIG_FILE};
 use zoo_train::Registry;
 
+use super::bench_infer;
 use super::compare::{
     figure, run_logged, torch_command, torch_importable, train_command, TorchSummary,
 };
@@ -127,7 +129,7 @@ pub fn run(args: &BenchArgs, registry: &Registry) -> anyhow::Result<()> {
     let torch = torch_importable();
     let out = new_run_dir(args.out.as_deref(), "bench-epoch")?;
     let exe = std::env::current_exe().context("cannot find the zoo binary itself")?;
-    let mut rows = Vec::new();
+    let (mut rows, mut inference) = (Vec::new(), Vec::new());
     for (model, experiment) in models.iter().zip(&experiments) {
         let dir = out.join(model);
         std::fs::create_dir_all(&dir)
@@ -144,9 +146,28 @@ pub fn run(args: &BenchArgs, registry: &Registry) -> anyhow::Result<()> {
             torch,
         };
         let (zoo, torch_side) = turns.take(model, args.rounds)?;
+        if placement.backend == BackendName::Ndarray {
+            let torch_run = dir.join("torch-1");
+            let runs = bench_infer::Runs {
+                exe: &exe,
+                config: &config,
+                zoo_run: &dir.join("zoo-1"),
+                torch_run: torch_side.is_some().then_some(torch_run.as_path()),
+                data_dir: experiment.data_dir(),
+                dir: &dir,
+            };
+            let (zoo_infer, torch_infer) = runs.take(args.rounds)?;
+            inference.push((model.clone(), zoo.test_samples, zoo_infer, torch_infer));
+        }
         rows.push((model.clone(), zoo, torch_side));
     }
-    let table = markdown(&rows, args.rounds);
+    let mut table = markdown(&rows, args.rounds);
+    if inference.is_empty() {
+        table.push_str("\nInference is timed on ndarray only (PyTorch's side runs on the CPU).\n");
+    } else {
+        table.push('\n');
+        table.push_str(&bench_infer::markdown(&inference));
+    }
     write_atomic(&out.join("bench-epoch.md"), table.as_bytes())?;
     println!("\n{table}");
     println!("Written: {}", out.join("bench-epoch.md").display());
@@ -194,10 +215,18 @@ impl Turns<'_> {
     }
 }
 
-/// `zoo / torch` of two per-sample times, if both exist.
-fn ratio(zoo: Option<f64>, torch: Option<f64>) -> String {
+/// `zoo / torch` of two times, if both exist.
+pub(crate) fn ratio(zoo: Option<f64>, torch: Option<f64>) -> String {
     match (zoo, torch) {
-        (Some(z), Some(t)) if t > 0.0 => format!("{:.2}×", z / t),
+        (Some(z), Some(t)) if t > 0.0 => {
+            // Two decimals; three significant digits below 0.1 (a start against torch's import).
+            let r = z / t;
+            let decimals = match r > 0.0 && r < 0.1 {
+                true => (2.0 - r.log10().floor()) as usize,
+                false => 2,
+            };
+            format!("{r:.decimals$}×")
+        }
         _ => "-".into(),
     }
 }

@@ -1,5 +1,5 @@
-//! One file per `zoo` subcommand; [`run`] picks it. `bench`, `bench_epoch` and `compare` are
-//! public for their tables.
+//! One file per `zoo` subcommand; [`run`] picks it. `bench`, `bench_epoch`, `bench_infer` and
+//! `compare` are public for their tables.
 
 use zoo_train::Registry;
 
@@ -7,6 +7,7 @@ use crate::cli::{Cli, Command};
 
 pub mod bench;
 pub mod bench_epoch;
+pub mod bench_infer;
 mod check;
 pub mod compare;
 mod data;

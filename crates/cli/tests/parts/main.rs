@@ -3,6 +3,7 @@
 //! time, minutes of CI; these link the one build).
 
 mod bench_epoch_table;
+mod bench_infer_table;
 mod bench_table;
 mod compare_table;
 mod download;
