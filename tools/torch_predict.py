@@ -20,7 +20,7 @@ import zlib
 
 import torch
 
-from torch_reference import (FILES, MODELS, WEIGHTS, PosTagger, mnist_correct, mnist_tensors, read_conllu,
+from torch_reference import (FILES, MODELS, WEIGHTS, PosTagger, mnist_batches, mnist_correct, mnist_tensors, read_conllu,
                              read_idx, tagger_batches, tagger_correct, test_pass)
 
 
@@ -41,7 +41,7 @@ def evaluate(config, model, vocab, folder):
     cpu, size = torch.device("cpu"), config["train"]["batch_size"]
     if vocab is None:
         x, y = mnist_tensors(config, read_idx(folder, FILES["test_images"]), read_idx(folder, FILES["test_labels"]), cpu)
-        batches = [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
+        batches = mnist_batches(x, y, size)
         correct, total, _ = test_pass(model, batches, mnist_correct, cpu)
     else:
         test = read_conllu(folder, "test", config["data"].get("tag_column", "upos"))

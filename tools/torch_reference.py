@@ -280,7 +280,7 @@ def main():
         model, (train_x, train_y), (test_x, test_y) = mnist_data(config, folder, device)
         train_samples, test_samples, vocab, correct_of = len(train_x), len(test_x), None, mnist_correct
         size = train["batch_size"]
-        test_batches = [(test_x[i : i + size], test_y[i : i + size]) for i in range(0, len(test_x), size)]
+        test_batches = mnist_batches(test_x, test_y, size)
 
         def step_loss(batch):
             x, y = batch
@@ -359,6 +359,11 @@ def mnist_data(config, folder, device):
     test_x, test_y = read_idx(folder, FILES["test_images"]), read_idx(folder, FILES["test_labels"])
     model = MODELS[config["model"]["name"]][0](config["model"]).to(device)
     return model, mnist_tensors(config, train_x, train_y, device), mnist_tensors(config, test_x, test_y, device)
+
+
+def mnist_batches(x, y, size):
+    """Consecutive (images, labels) batches of `size`, in order: the test pass's."""
+    return [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
 
 
 def mnist_tensors(config, x, y, device):

@@ -90,15 +90,19 @@ impl Side {
 /// least.
 pub fn best(kept: Option<Side>, new: Side) -> Side {
     let Some(kept) = kept else { return new };
-    let least = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     Side {
         seconds_per_epoch: kept.seconds_per_epoch.min(new.seconds_per_epoch),
         test_seconds: least(kept.test_seconds, new.test_seconds),
         peak_memory_mib: least(kept.peak_memory_mib, new.peak_memory_mib),
         ..new
+    }
+}
+
+/// The lesser of two optional figures, or the one that exists.
+pub(crate) fn least(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -12,7 +12,7 @@ use anyhow::Context;
 use image::GrayImage;
 use zoo_data::mnist::{MnistDataset, MnistSplit};
 
-use super::bench_epoch::ratio;
+use super::bench_epoch::{least, ratio};
 use super::compare::{figure, run_logged, tool_script};
 
 /// One side's inference times, whole processes, seconds.
@@ -29,10 +29,7 @@ impl Inference {
     pub fn least(self, other: Inference) -> Inference {
         Inference {
             eval: self.eval.min(other.eval),
-            predict: match (self.predict, other.predict) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            predict: least(self.predict, other.predict),
         }
     }
 
