@@ -8,7 +8,8 @@
 //! - `route` says, for a backend `B`, which fused operations serve it: `NdArray` and
 //!   `Autodiff<NdArray>` get the CPU ones (feature `ndarray`: LSTM, `Linear`, convolution + ReLU +
 //!   max-pool), Burn's `Wgpu` and `Cuda` the CubeCL LSTM kernel (features `wgpu`, `cuda`); every
-//!   other backend, or `f16` tensors, the reference path.
+//!   other backend, or `f16` tensors, the reference path. The optimizer's Adam step is fused
+//!   the same way on the CPU ([`adam_step`]), to the bit Burn's.
 //! - [`set_enabled`] is the switch: off, every layer takes the reference path on every backend.
 //!   It is one value for the whole process, so it holds in every thread that trains (burn-train's
 //!   device workers included); `zoo` sets it from the config key `train.fused`.
@@ -22,6 +23,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use burn::prelude::Backend;
 use burn::tensor::DType;
 
+pub use adam::{AdamConstants, AdamInput, AdamMoments, adam_step};
+
+mod adam;
 #[cfg(feature = "ndarray")]
 pub(crate) mod cpu;
 // Left out of this crate's own unit tests, which run on the CPU: built into them, the kernel's

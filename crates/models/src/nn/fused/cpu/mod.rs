@@ -1,4 +1,4 @@
-//! The fused CPU operations ([`lstm`], [`conv`], [`linear`]) and what they share: which backends
+//! The fused CPU operations ([`lstm`], [`conv`], [`linear`], [`adam`]) and what they share: which backends
 //! get them, moving tensors between the generic `B` and `NdArray`, and a single-threaded matrix
 //! product on plain slices.
 
@@ -8,6 +8,7 @@ use burn::backend::{Autodiff, NdArray};
 use burn::prelude::*;
 use burn::tensor::{TensorData, TensorPrimitive};
 
+pub(crate) mod adam;
 pub(crate) mod conv;
 pub(crate) mod linear;
 pub(crate) mod lstm;
