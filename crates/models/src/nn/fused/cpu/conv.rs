@@ -223,9 +223,29 @@ fn split_by_images<'a>(
 /// ReLU and max-pooling of a chunk's convolution output `y [O, m·OH·OW]` (`m` images) into
 /// `out [m, O, PH, PW]`; writes each pooled value's argmax into `argmax` when it is not empty.
 fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], argmax: &mut [u32]) {
+    let Epilogue::ReluMaxPool { kernel, .. } = d.epilogue else {
+        unreachable!("relu_max_pool without pooling")
+    };
+    // The zoo's CNNs pool 2×2: that window gets its own copy of the loop, fully unrolled (it
+    // was a quarter of `small-cnn`'s test pass with the window's size read at run time).
+    match kernel {
+        [2, 2] => pool_windows::<2, 2>(y, d, m, out, argmax),
+        _ => pool_windows::<0, 0>(y, d, m, out, argmax),
+    }
+}
+
+/// [`relu_max_pool`] for a `KH × KW` window, or the configured one where `KH` is 0.
+fn pool_windows<const KH: usize, const KW: usize>(
+    y: &[f32],
+    d: &Dims,
+    m: usize,
+    out: &mut [f32],
+    argmax: &mut [u32],
+) {
     let Epilogue::ReluMaxPool { kernel, stride } = d.epilogue else {
         unreachable!("relu_max_pool without pooling")
     };
+    let [kh, kw] = if KH == 0 { kernel } else { [KH, KW] };
     let (o, p, ow) = (d.out_channels, d.pixels(), d.out_w());
     let [ph, pw] = d.result_hw();
     let ld = m * p;
@@ -240,9 +260,9 @@ fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], argmax: &mut [u
                     // The first largest value of the window, as PyTorch and Burn pick it; a
                     // NaN wins, as in PyTorch, so that a diverging network shows it.
                     let (mut best, mut at, mut nan) = (f32::NEG_INFINITY, 0, false);
-                    for i in 0..kernel[0] {
+                    for i in 0..kh {
                         let start = (py * stride[0] + i) * ow + px * stride[1];
-                        for (j, &v) in plane[start..][..kernel[1]].iter().enumerate() {
+                        for (j, &v) in plane[start..][..kw].iter().enumerate() {
                             if v > best {
                                 (best, at) = (v, start + j);
                             }
