@@ -97,17 +97,22 @@ fn adam_step<B: Backend, const D: usize>(
     };
     if let Some(constants) = fused {
         match fused::adam_step(constants, lr, input) {
-            Ok((param, m)) => {
-                let momentum = AdaptiveMomentumState::new(m.time, m.moment_1, m.moment_2);
-                return (param, Some(AdamState::new(momentum)));
-            }
+            Ok((param, moments)) => return (param, Some(burn_state(moments))),
             Err(unserved) => input = unserved,
         }
     }
-    let state = input
-        .moments
-        .map(|m| AdamState::new(AdaptiveMomentumState::new(m.time, m.moment_1, m.moment_2)));
+    let state = input.moments.map(burn_state);
     adam.step(lr, input.param, input.grad, state)
+}
+
+/// Adam's moments as Burn's `Adam` keeps them (and checkpoints record them).
+fn burn_state<B: Backend, const D: usize>(moments: AdamMoments<B, D>) -> AdamState<B, D> {
+    let AdamMoments {
+        time,
+        moment_1,
+        moment_2,
+    } = moments;
+    AdamState::new(AdaptiveMomentumState::new(time, moment_1, moment_2))
 }
 
 /// The optimizer of `section`, ready for the learner.
@@ -153,6 +158,8 @@ impl<B: Backend> ZooOptimizer<B> {
 mod tests {
     use burn::backend::NdArray;
     use burn::tensor::TensorData;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
 
     use super::*;
 
@@ -161,15 +168,10 @@ mod tests {
     /// Values that look like a layer's: a spread of magnitudes, signs, and exact zeros (the
     /// rows of an embedding that a batch did not use).
     fn values(shape: [usize; 2], seed: u64) -> Tensor<B, 2> {
-        let mut state = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        let mut rng = StdRng::seed_from_u64(seed);
         let values: Vec<f32> = (0..shape[0] * shape[1])
             .map(|i| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let unit = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                let unit = rng.random::<f32>() - 0.5;
                 if (i / shape[1]) % 7 == 3 {
                     0.0
                 } else {

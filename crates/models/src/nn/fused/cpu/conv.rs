@@ -223,28 +223,28 @@ fn split_by_images<'a>(
 /// ReLU and max-pooling of a chunk's convolution output `y [O, m·OH·OW]` (`m` images) into
 /// `out [m, O, PH, PW]`; writes each pooled value's argmax into `argmax` when it is not empty.
 fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], argmax: &mut [u32]) {
-    let Epilogue::ReluMaxPool { kernel, .. } = d.epilogue else {
+    let Epilogue::ReluMaxPool { kernel, stride } = d.epilogue else {
         unreachable!("relu_max_pool without pooling")
     };
     // The zoo's CNNs pool 2×2: that window gets its own copy of the loop, fully unrolled (it
     // was a quarter of `small-cnn`'s test pass with the window's size read at run time).
-    match kernel {
-        [2, 2] => pool_windows::<2, 2>(y, d, m, out, argmax),
-        _ => pool_windows::<0, 0>(y, d, m, out, argmax),
-    }
+    let pool = match kernel {
+        [2, 2] => pool_windows::<2, 2>,
+        _ => pool_windows::<0, 0>,
+    };
+    pool(y, d, m, [kernel, stride], out, argmax);
 }
 
-/// [`relu_max_pool`] for a `KH × KW` window, or the configured one where `KH` is 0.
+/// [`relu_max_pool`] with its `[kernel, stride]`, for a `KH × KW` window (the kernel given at
+/// compile time) or the given kernel where `KH` is 0.
 fn pool_windows<const KH: usize, const KW: usize>(
     y: &[f32],
     d: &Dims,
     m: usize,
+    [kernel, stride]: [[usize; 2]; 2],
     out: &mut [f32],
     argmax: &mut [u32],
 ) {
-    let Epilogue::ReluMaxPool { kernel, stride } = d.epilogue else {
-        unreachable!("relu_max_pool without pooling")
-    };
     let [kh, kw] = if KH == 0 { kernel } else { [KH, KW] };
     let (o, p, ow) = (d.out_channels, d.pixels(), d.out_w());
     let [ph, pw] = d.result_hw();
