@@ -27,7 +27,7 @@ use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
 use super::super::cast;
-use super::{gemm, primitive, primitive_values, tensor, values};
+use super::{gemm, primitive, primitive_values, tensor, values, zeros};
 
 /// What the operation applies to the convolution's output (bias included) before returning it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,7 +295,7 @@ fn pool_windows<const KH: usize, const KW: usize>(
 fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32>, Vec<Block>) {
     let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
     let per_image = d.result_image();
-    let mut out = vec![0.0f32; d.batch * per_image];
+    let mut out = zeros(d.batch * per_image);
     let blocks = d.blocks();
     let parts = split_by_images(&mut out, &blocks, per_image);
     let chunk = d.chunk();
@@ -363,7 +363,7 @@ fn backward(
     let (taps, p, o) = (d.taps(), d.pixels(), d.out_channels);
     let per_image = d.result_image();
     let chunk = d.chunk();
-    let mut d_x = vec![0.0f32; if need_x { d.batch * d.image() } else { 0 }];
+    let mut d_x = zeros(if need_x { d.batch * d.image() } else { 0 });
     let ranges: Vec<Range<usize>> = blocks.iter().map(|b| b.images.clone()).collect();
     let parts = split_by_images(&mut d_x, &ranges, if need_x { d.image() } else { 0 });
     let partial: Vec<(Vec<f32>, Vec<f32>)> = blocks

@@ -22,7 +22,7 @@ use burn::tensor::{TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::super::cast;
-use super::{any_rank_values, gemm, primitive, primitive_values, tensor, values};
+use super::{any_rank_values, gemm, primitive, primitive_values, tensor, values, zeros};
 use crate::nn::GateWeights;
 
 /// How the weight matrix is stored.
@@ -74,7 +74,7 @@ fn by_row_blocks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + 
 /// `x [rows, input] · W + b1 + b2`, `W` read from `w` as `d.layout` says.
 fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
-    let mut out = vec![0.0; d.rows * d.out];
+    let mut out = zeros(d.rows * d.out);
     by_row_blocks(&mut out, d.out, |first, block| {
         for row in block.chunks_exact_mut(d.out) {
             row.copy_from_slice(&bias);
@@ -101,7 +101,7 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
 /// `[rows, out]`.
 fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     // d x = g · Wᵀ, by blocks of rows.
-    let mut d_x = vec![0.0; d.rows * d.input];
+    let mut d_x = zeros(d.rows * d.input);
     let (rs, cs) = d.w_in_out();
     by_row_blocks(&mut d_x, d.input, |first, block| {
         let g = &g[first * d.out..];
@@ -126,7 +126,7 @@ fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Ve
         Layout::OutIn => (g, d.out, x),
         Layout::InOut => (x, d.input, g),
     };
-    let mut d_w = vec![0.0; w_rows * w_cols];
+    let mut d_w = zeros(w_rows * w_cols);
     by_row_blocks(&mut d_w, w_cols, |first, block| {
         let m = block.len() / w_cols;
         gemm(
@@ -142,13 +142,16 @@ fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Ve
             w_cols,
         );
     });
-    // d b = the column sums of g (the same for both biases).
+    // d b = the column sums of g (the same for both biases), by blocks of columns, each summed
+    // row after row.
     let mut d_b = vec![0.0; d.out];
-    for row in g.chunks_exact(d.out) {
-        for (sum, v) in d_b.iter_mut().zip(row) {
-            *sum += v;
+    by_row_blocks(&mut d_b, 1, |first, sums| {
+        for row in g.chunks_exact(d.out) {
+            for (sum, v) in sums.iter_mut().zip(&row[first..]) {
+                *sum += v;
+            }
         }
-    }
+    });
     (d_x, d_w, d_b)
 }
 
