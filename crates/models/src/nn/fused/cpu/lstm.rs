@@ -23,6 +23,7 @@ use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
 use super::super::cast;
+use super::slabs::slabs;
 use super::{gemm, lstm_cell, primitive, primitive_values, tensor, values, zeros};
 
 /// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
@@ -51,10 +52,11 @@ pub(crate) fn recurrence<B: Backend>(
     } else {
         cast(tracked(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
     };
-    // Rows 0..T are the outputs, T the final h, T + 1 the final c.
-    let h = packed.clone().slice(s![seq]).squeeze_dim(0);
-    let c = packed.clone().slice(s![seq + 1]).squeeze_dim(0);
-    (packed.slice(s![0..seq]), h, c)
+    // Rows 0..T are the outputs, T the final h, T + 1 the final c; the outputs are cut last,
+    // when the packed buffer is no longer shared and can be cut in place.
+    let h = slabs(autodiff, packed.clone(), seq..seq + 1).squeeze_dim(0);
+    let c = slabs(autodiff, packed.clone(), seq + 1..seq + 2).squeeze_dim(0);
+    (slabs(autodiff, packed, 0..seq), h, c)
 }
 
 fn plain(

@@ -1,5 +1,5 @@
-//! The fused CPU operations ([`lstm`], [`conv`], [`linear`], [`adam`]) and what they share: which backends
-//! get them, moving tensors between the generic `B` and `NdArray`, and a single-threaded matrix
+//! The fused CPU operations ([`lstm`] with [`slabs`], [`conv`], [`linear`], [`adam`]) and what
+//! they share: which backends get them, moving tensors between the generic `B` and `NdArray`, and a single-threaded matrix
 //! product on plain slices.
 
 use std::any::TypeId;
@@ -13,6 +13,7 @@ pub(crate) mod conv;
 pub(crate) mod linear;
 pub(crate) mod lstm;
 mod lstm_cell;
+mod slabs;
 
 /// `Some(tracked)` when `B` is `NdArray` (`false`) or `Autodiff<NdArray>` (`true`), the backends
 /// the CPU operations serve; [`super::route`] asks.
