@@ -1,6 +1,6 @@
 //! The fused CPU operations ([`lstm`] with [`slabs`], [`conv`], [`linear`], [`adam`]) and what
-//! they share: which backends get them, moving tensors between the generic `B` and `NdArray`, and a single-threaded matrix
-//! product on plain slices.
+//! they share: which backends get them, moving tensors between the generic `B` and `NdArray`, and
+//! a single-threaded matrix product on plain slices.
 
 use std::any::TypeId;
 
@@ -67,7 +67,7 @@ pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32>
 
 /// A copy of `values`; a large one made by rayon's threads rather than by the calling thread
 /// alone while the others wait.
-fn copied(values: &[f32]) -> Vec<f32> {
+pub(crate) fn copied(values: &[f32]) -> Vec<f32> {
     use rayon::prelude::*;
     const SERIAL: usize = 1 << 16;
     if values.len() < SERIAL {

@@ -19,7 +19,7 @@ use burn::prelude::*;
 use burn::tensor::TensorPrimitive;
 
 use super::super::cast;
-use super::{Primitive, primitive, primitive_values, zeros};
+use super::{Primitive, copied, primitive, primitive_values, zeros};
 
 /// `x[range]` of `x` `[N, B, H]`; call only on this route of [`super::super::route`]
 /// (`autodiff`: `Autodiff<NdArray>`).
@@ -76,6 +76,11 @@ struct Shape {
 }
 
 impl Shape {
+    /// Where the slabs' values lie in the whole tensor's.
+    fn values(&self) -> Range<usize> {
+        self.range.start * self.slab..self.range.end * self.slab
+    }
+
     fn of(&self, slabs: usize) -> [usize; 3] {
         [slabs, self.dims[0], self.dims[1]]
     }
@@ -84,12 +89,12 @@ impl Shape {
 /// The slabs' values: a row-major buffer shared with another tensor gives a copy of the slabs
 /// alone; one held nowhere else is cut down in place.
 fn cut(x: Primitive, shape: &Shape) -> Primitive {
-    let values = shape.range.start * shape.slab..shape.range.end * shape.slab;
+    let values = shape.values();
     let shared = match &x {
         burn::backend::ndarray::NdArrayTensor::F32(storage) if !storage.is_unique() => storage
             .view()
             .as_slice()
-            .map(|all| all[values.clone()].to_vec()),
+            .map(|all| copied(&all[values.clone()])),
         _ => None,
     };
     let mine = shared.unwrap_or_else(|| {
@@ -119,8 +124,7 @@ impl Backward<NdArray, 1> for SlabsBackward {
             full
         } else {
             let mut full = zeros(shape.total * shape.slab);
-            full[shape.range.start * shape.slab..shape.range.end * shape.slab]
-                .copy_from_slice(&grad);
+            full[shape.values()].copy_from_slice(&grad);
             full
         };
         grads.register::<NdArray>(parent.id, primitive(full, shape.of(shape.total)));
