@@ -128,15 +128,17 @@ mod tests {
     #[test]
     fn matches_burns_convolution_and_its_gradients() {
         let device = Default::default();
-        for padding in [
-            PaddingConfig2d::Valid,
-            PaddingConfig2d::Explicit(2, 1, 0, 2),
+        // Rows shorter than 8 values, of 8 to 16 and of over 16 (copied in blocks of 8).
+        for (padding, width) in [
+            (PaddingConfig2d::Valid, 8),
+            (PaddingConfig2d::Explicit(2, 1, 0, 2), 8),
+            (PaddingConfig2d::Explicit(1, 2, 2, 0), 21),
         ] {
             let conv: Conv2d<B> = Conv2dConfig::new([3, 4], [5, 3])
                 .with_padding(padding.clone())
                 .init(&device);
             let input =
-                Tensor::<B, 4>::random([2, 3, 9, 8], Distribution::Normal(0.0, 1.0), &device)
+                Tensor::<B, 4>::random([2, 3, 9, width], Distribution::Normal(0.0, 1.0), &device)
                     .require_grad();
             let reference = conv.forward(input.clone());
             let ours = with_fused(true, || forward_conv2d(&conv, input.clone()));

@@ -118,70 +118,121 @@ impl Dims {
             .collect()
     }
 
-    /// The input row that output row `oy` reads through kernel row `i`, if not in the padding.
-    fn source_row(&self, i: usize, oy: usize) -> Option<usize> {
-        (oy + i)
-            .checked_sub(self.padding[0])
-            .filter(|&y| y < self.height)
+    /// Height and width of an image with its padding.
+    fn padded_hw(&self) -> [usize; 2] {
+        [
+            self.height + self.padding[0] + self.padding[2],
+            self.width + self.padding[1] + self.padding[3],
+        ]
     }
 
-    /// For kernel column `j`: the output columns `lo..hi` that read inside the input, and the
-    /// input column that `lo` reads (output column `ox` reads `ox + j - left`).
-    fn source_cols(&self, j: usize) -> (usize, usize, usize) {
-        let left = self.padding[1];
-        let lo = left.saturating_sub(j).min(self.out_w());
-        let hi = (self.width + left)
-            .saturating_sub(j)
-            .min(self.out_w())
-            .max(lo);
-        (lo, hi, lo + j - left.min(lo + j))
+    /// A thread's scratch image `[C, H + top + bottom, W + left + right]`, zero, for [`im2col`]
+    /// and [`col2im`]; empty when there is no padding (they then read and write the image
+    /// itself).
+    fn padded_scratch(&self) -> Vec<f32> {
+        let [ph, pw] = self.padded_hw();
+        vec![
+            0.0;
+            if self.padding == [0; 4] {
+                0
+            } else {
+                self.channels * ph * pw
+            }
+        ]
+    }
+
+    /// Where row `y` of channel `c` of the image starts in its padded copy.
+    fn padded_row(&self, c: usize, y: usize) -> usize {
+        let [ph, pw] = self.padded_hw();
+        (c * ph + y + self.padding[0]) * pw + self.padding[1]
     }
 }
 
+/// `dst = src[..dst.len()]` for the short rows of an image (a few to a few dozen values): whole 8-value
+/// blocks, then one last block that ends with the row and overlaps the one before, each a
+/// fixed-size copy the compiler writes out; a `copy_from_slice` of a length known only at run
+/// time is a call into the C library, and small-cnn's second layer makes 5,600 of them an image.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    const BLOCK: usize = 8;
+    let n = dst.len();
+    let src = &src[..n];
+    if n < BLOCK {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+        return;
+    }
+    for k in (0..n - BLOCK).step_by(BLOCK) {
+        dst[k..k + BLOCK].copy_from_slice(&src[k..k + BLOCK]);
+    }
+    dst[n - BLOCK..].copy_from_slice(&src[n - BLOCK..]);
+}
+
 /// `image [C, H, W]` → its `OH·OW` columns of `cols`, whose rows (`C·kh·kw` of them, zero where a
-/// tap falls in the padding) start every `ld` values.
-fn im2col(image: &[f32], d: &Dims, cols: &mut [f32], ld: usize) {
-    let (oh, ow, p) = (d.out_h(), d.out_w(), d.pixels());
+/// tap falls in the padding) start every `ld` values. With padding, the image is first copied
+/// into the middle of `padded` ([`Dims::padded_scratch`], whose border stays zero), so that every
+/// row of a column is one plain copy, without a test or a fill for the border.
+fn im2col(image: &[f32], d: &Dims, padded: &mut [f32], cols: &mut [f32], ld: usize) {
+    if d.pixels() == 0 {
+        return;
+    }
+    let source: &[f32] = if padded.is_empty() {
+        image
+    } else {
+        for (k, row) in image.chunks_exact(d.width).enumerate() {
+            let (c, y) = (k / d.height, k % d.height);
+            copy_row(&mut padded[d.padded_row(c, y)..][..d.width], row);
+        }
+        padded
+    };
+    let [ph, pw] = d.padded_hw();
+    let (ow, p) = (d.out_w(), d.pixels());
     for c in 0..d.channels {
         for i in 0..d.kh {
             for j in 0..d.kw {
                 let row = &mut cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
-                let (lo, hi, x0) = d.source_cols(j);
-                for oy in 0..oh {
-                    let out = &mut row[oy * ow..][..ow];
-                    let Some(y) = d.source_row(i, oy) else {
-                        out.fill(0.0);
-                        continue;
-                    };
-                    let src = &image[(c * d.height + y) * d.width + x0..][..hi - lo];
-                    out[..lo].fill(0.0);
-                    out[lo..hi].copy_from_slice(src);
-                    out[hi..].fill(0.0);
+                let taps = &source[(c * ph + i) * pw + j..];
+                for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
+                    copy_row(out, &taps[oy * pw..]);
                 }
             }
         }
     }
 }
 
-/// The adjoint of [`im2col`]: adds the `OH·OW` columns of `cols` (rows every `ld` values) into
-/// `image [C, H, W]`.
-fn col2im(cols: &[f32], d: &Dims, ld: usize, image: &mut [f32]) {
-    let (oh, ow, p) = (d.out_h(), d.out_w(), d.pixels());
+/// The adjoint of [`im2col`]: `image [C, H, W]` (zero on entry) gets the sum of the `OH·OW`
+/// columns of `cols` (rows every `ld` values) that read each of its values. With padding, the
+/// sums are made in `padded` and its middle copied out.
+fn col2im(cols: &[f32], d: &Dims, ld: usize, padded: &mut [f32], image: &mut [f32]) {
+    if d.pixels() == 0 {
+        return;
+    }
+    let [ph, pw] = d.padded_hw();
+    let (ow, p) = (d.out_w(), d.pixels());
+    let target: &mut [f32] = if padded.is_empty() {
+        &mut *image
+    } else {
+        padded.fill(0.0);
+        &mut *padded
+    };
     for c in 0..d.channels {
         for i in 0..d.kh {
             for j in 0..d.kw {
                 let row = &cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
-                let (lo, hi, x0) = d.source_cols(j);
-                for oy in 0..oh {
-                    let Some(y) = d.source_row(i, oy) else {
-                        continue;
-                    };
-                    let dst = &mut image[(c * d.height + y) * d.width + x0..][..hi - lo];
-                    for (v, g) in dst.iter_mut().zip(&row[oy * ow + lo..oy * ow + hi]) {
+                let taps = &mut target[(c * ph + i) * pw + j..];
+                for (oy, g) in row.chunks_exact(ow).enumerate() {
+                    for (v, g) in taps[oy * pw..][..ow].iter_mut().zip(g) {
                         *v += g;
                     }
                 }
             }
+        }
+    }
+    if !padded.is_empty() {
+        for (k, row) in image.chunks_exact_mut(d.width).enumerate() {
+            let (c, y) = (k / d.height, k % d.height);
+            copy_row(row, &padded[d.padded_row(c, y)..]);
         }
     }
 }
@@ -312,12 +363,13 @@ fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32
             let mut cols = vec![0.0f32; taps * chunk.min(m) * p];
             let mut y = vec![0.0f32; o * chunk.min(m) * p];
             let mut argmax = vec![NO_ARGMAX; if save && pooled { out.len() } else { 0 }];
+            let mut padded = d.padded_scratch();
             for k0 in (0..m).step_by(chunk) {
                 let (c, first) = (chunk.min(m - k0), images.start + k0);
                 let ld = c * p;
                 for k in 0..c {
                     let image = &x[(first + k) * d.image()..][..d.image()];
-                    im2col(image, d, &mut cols[k * p..], ld);
+                    im2col(image, d, &mut padded, &mut cols[k * p..], ld);
                 }
                 let y = &mut y[..o * ld];
                 for (row, b) in y.chunks_exact_mut(ld).zip(bias) {
@@ -377,6 +429,8 @@ fn backward(
                 (values(true, o), values(need_w, taps), values(need_x, taps));
             let mut d_w = vec![0.0f32; if need_w { o * taps } else { 0 }];
             let mut d_b = vec![0.0f32; if need_b { o } else { 0 }];
+            // Two scratch images: col2im leaves sums in the border that im2col needs zero.
+            let (mut padded, mut padded_grad) = (d.padded_scratch(), d.padded_scratch());
             for k0 in (0..m).step_by(chunk) {
                 let (c, first) = (chunk.min(m - k0), block.images.start + k0);
                 let ld = c * p;
@@ -406,7 +460,7 @@ fn backward(
                     // dW += dY · colsᵀ, the columns unrolled again.
                     for k in 0..c {
                         let image = &x[(first + k) * d.image()..][..d.image()];
-                        im2col(image, d, &mut cols[k * p..], ld);
+                        im2col(image, d, &mut padded, &mut cols[k * p..], ld);
                     }
                     gemm(
                         o,
@@ -432,7 +486,7 @@ fn backward(
                     gemm(taps, o, ld, w, (1, taps), dy, (ld, 1), false, d_cols, ld);
                     let images = &mut d_x[k0 * d.image()..(k0 + c) * d.image()];
                     for (k, image) in images.chunks_exact_mut(d.image()).enumerate() {
-                        col2im(&d_cols[k * p..], d, ld, image);
+                        col2im(&d_cols[k * p..], d, ld, &mut padded_grad, image);
                     }
                 }
             }
