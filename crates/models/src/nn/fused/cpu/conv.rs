@@ -148,10 +148,10 @@ impl Dims {
     }
 }
 
-/// `dst = src[..dst.len()]` for the short rows of an image (a few to a few dozen values): whole 8-value
-/// blocks, then one last block that ends with the row and overlaps the one before, each a
-/// fixed-size copy the compiler writes out; a `copy_from_slice` of a length known only at run
-/// time is a call into the C library, and small-cnn's second layer makes 5,600 of them an image.
+/// `dst = src[..dst.len()]` for the short rows of an image (a few to a few dozen values): whole
+/// 8-value blocks, then one last block that ends with the row and overlaps the one before, each a
+/// fixed-size copy the compiler writes out; a `copy_from_slice` of a length known only at run time
+/// is a call into the C library, and small-cnn's second layer makes 5,600 of them an image.
 #[inline(always)]
 fn copy_row(dst: &mut [f32], src: &[f32]) {
     const BLOCK: usize = 8;
@@ -170,9 +170,9 @@ fn copy_row(dst: &mut [f32], src: &[f32]) {
 }
 
 /// `image [C, H, W]` → its `OH·OW` columns of `cols`, whose rows (`C·kh·kw` of them, zero where a
-/// tap falls in the padding) start every `ld` values. With padding, the image is first copied
-/// into the middle of `padded` ([`Dims::padded_scratch`], whose border stays zero), so that every
-/// row of a column is one plain copy, without a test or a fill for the border.
+/// tap falls in the padding) start every `ld` values. With padding, the image is first copied into
+/// the middle of `padded` ([`Dims::padded_scratch`], whose border stays zero), so that every row of
+/// a column is one plain copy, without a test or a fill for the border.
 fn im2col(image: &[f32], d: &Dims, padded: &mut [f32], cols: &mut [f32], ld: usize) {
     if d.pixels() == 0 {
         return;
