@@ -131,20 +131,19 @@ impl Dims {
     /// itself).
     fn padded_scratch(&self) -> Vec<f32> {
         let [ph, pw] = self.padded_hw();
-        vec![
-            0.0;
-            if self.padding == [0; 4] {
-                0
-            } else {
-                self.channels * ph * pw
-            }
-        ]
+        let len = if self.padding == [0; 4] {
+            0
+        } else {
+            self.channels * ph * pw
+        };
+        vec![0.0; len]
     }
 
-    /// Where row `y` of channel `c` of the image starts in its padded copy.
-    fn padded_row(&self, c: usize, y: usize) -> usize {
-        let [ph, pw] = self.padded_hw();
-        (c * ph + y + self.padding[0]) * pw + self.padding[1]
+    /// Where each row of the image (channel by channel, top to bottom) starts in its padded copy.
+    fn padded_rows(&self) -> impl Iterator<Item = usize> {
+        let ([ph, pw], [top, left, ..]) = (self.padded_hw(), self.padding);
+        let (channels, height) = (self.channels, self.height);
+        (0..channels).flat_map(move |c| (0..height).map(move |y| (c * ph + y + top) * pw + left))
     }
 }
 
@@ -180,9 +179,8 @@ fn im2col(image: &[f32], d: &Dims, padded: &mut [f32], cols: &mut [f32], ld: usi
     let source: &[f32] = if padded.is_empty() {
         image
     } else {
-        for (k, row) in image.chunks_exact(d.width).enumerate() {
-            let (c, y) = (k / d.height, k % d.height);
-            copy_row(&mut padded[d.padded_row(c, y)..][..d.width], row);
+        for (row, at) in image.chunks_exact(d.width).zip(d.padded_rows()) {
+            copy_row(&mut padded[at..][..d.width], row);
         }
         padded
     };
@@ -230,9 +228,8 @@ fn col2im(cols: &[f32], d: &Dims, ld: usize, padded: &mut [f32], image: &mut [f3
         }
     }
     if !padded.is_empty() {
-        for (k, row) in image.chunks_exact_mut(d.width).enumerate() {
-            let (c, y) = (k / d.height, k % d.height);
-            copy_row(row, &padded[d.padded_row(c, y)..]);
+        for (row, at) in image.chunks_exact_mut(d.width).zip(d.padded_rows()) {
+            copy_row(row, &padded[at..]);
         }
     }
 }
