@@ -1,5 +1,6 @@
 //! The part-of-speech tagger: seed 000's toy trained to tag its two sentences exactly, a short run
-//! on the real UD English-EWT treebank, `zoo predict`, and malformed treebanks.
+//! on the real UD English-EWT treebank, the character tagger's CRF decoding, `zoo predict`, and
+//! malformed treebanks.
 
 use std::path::Path;
 
@@ -231,4 +232,48 @@ fn predict_reads_the_inputs_of_each_runs_own_data() {
         line.contains("`Hello` is not a point: give 2 number(s)"),
         "{line}"
     );
+}
+
+#[test]
+fn the_character_tagger_decodes_by_its_crf_the_same_in_training_eval_and_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("crf");
+    let out = zoo(
+        tmp.path(),
+        &[
+            "train",
+            "--model",
+            "pos-tagger-char",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "1500",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    );
+    out.assert_ok();
+    let s = summary(&run);
+    let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(saved.contains("crf = true"), "{saved}");
+    let weights = std::fs::read(run.join("model.mpk")).unwrap();
+    let named = |name: &[u8]| weights.windows(name.len()).any(|w| w == name);
+    assert!(
+        named(b"transitions"),
+        "the saved weights hold the CRF's scores"
+    );
+    // One epoch on 1,500 sentences, tags chosen by Viterbi decoding, well above always NOUN.
+    let accuracy = s["tagging"]["token_accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.5, "{accuracy}");
+
+    // eval decodes the test file again from the saved weights and transition scores.
+    let eval = zoo(tmp.path(), &["eval", "--run", run.to_str().unwrap()]);
+    eval.assert_ok();
+    assert!(
+        eval.stdout.contains("reproduced exactly"),
+        "{}",
+        eval.stdout
+    );
+    let tagged = predict(tmp.path(), &run, &["I saw the Qwxyzzy yesterday."]);
+    assert_eq!(tagged[0].split(' ').count(), 6, "{}", tagged[0]);
 }

@@ -4,6 +4,8 @@
 
 use burn::prelude::*;
 
+use crate::nn::Crf;
+
 /// A model that maps inputs of rank `D` (`[batch, ...]`) to class logits `[batch, classes]`.
 pub trait Classifier<B: Backend, const D: usize> {
     /// `inputs` → logits `[batch, classes]`.
@@ -44,4 +46,11 @@ pub trait Tagger<B: Backend> {
     /// The sentences → log-probabilities `[sentences, longest, tags]`; values at padded
     /// positions mean nothing.
     fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3>;
+
+    /// The CRF that scores whole tag sequences on top of [`Tagger::tag`]'s word scores, where
+    /// the model has one: it is then trained on the sentences' likelihood and read by Viterbi
+    /// decoding instead of word by word.
+    fn crf(&self) -> Option<&Crf<B>> {
+        None
+    }
 }

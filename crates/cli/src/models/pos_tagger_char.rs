@@ -36,6 +36,10 @@ pub struct CharTaggerNetwork {
     /// Rare-word dropout: a training word seen `c` ≤ 3 times is read as `<unk>` with
     /// probability `rare_alpha / (rare_alpha + c)`; 0 turns it off.
     pub rare_alpha: f64,
+    /// A CRF over the tag scores: trained on whole sentences, decoded by Viterbi (off when
+    /// the key is absent).
+    #[serde(default)]
+    pub crf: bool,
 }
 
 impl CharTaggerNetwork {
@@ -50,6 +54,7 @@ impl CharTaggerNetwork {
             .with_dropout(self.dropout)
             .with_word_dropout(self.word_dropout)
             .with_rare_alpha(self.rare_alpha)
+            .with_crf(self.crf)
     }
 }
 

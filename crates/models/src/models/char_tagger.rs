@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::Distribution;
 
-use crate::nn::{forward_linear, Lstm, LstmConfig};
+use crate::nn::{forward_linear, Crf, CrfConfig, Lstm, LstmConfig};
 use crate::{InvalidConfig, Sentences, Tagger};
 
 /// Shape of [`CharTagger`].
@@ -46,6 +46,10 @@ pub struct CharTaggerConfig {
     /// characters. 0 turns it off.
     #[config(default = 0.25)]
     pub rare_alpha: f64,
+    /// A CRF over the tag layer's scores ([`Crf`]): trained on whole sentences, decoded by
+    /// Viterbi. Without it each word's tag is chosen on its own.
+    #[config(default = false)]
+    pub crf: bool,
     /// The first word id of the words seen at most 1, 2 and 3 times in training (the
     /// vocabulary lists words most frequent first); `vocab_size` where there are none.
     #[config(default = "[usize::MAX; 3]")]
@@ -106,6 +110,9 @@ impl CharTaggerConfig {
                 .with_dropout(self.dropout)
                 .init(device),
             hidden2tag: LinearConfig::new(2 * self.hidden_size, self.num_tags).init(device),
+            crf: self
+                .crf
+                .then(|| CrfConfig::new(self.num_tags).init(device)),
             dropout: DropoutConfig::new(self.dropout).init(),
             word_dropout: self.word_dropout,
             rare_alpha: self.rare_alpha,
@@ -154,6 +161,8 @@ pub struct CharTagger<B: Backend> {
     pub lstm: Lstm<B>,
     /// `nn.Linear(2 * hidden_size, num_tags)`.
     pub hidden2tag: Linear<B>,
+    /// The CRF over the tag scores, where the config asks for one.
+    pub crf: Option<Crf<B>>,
     /// Dropout on features and states.
     pub dropout: Dropout,
     /// Word dropout probability (training only).
@@ -224,5 +233,9 @@ impl<B: Backend> CharTagger<B> {
 impl<B: Backend> Tagger<B> for CharTagger<B> {
     fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3> {
         self.forward(sentences)
+    }
+
+    fn crf(&self) -> Option<&Crf<B>> {
+        self.crf.as_ref()
     }
 }

@@ -2,6 +2,7 @@
 //! convolution helpers that run the fused operations of [`fused`] where a backend has them.
 
 mod conv;
+mod crf;
 pub mod fused;
 mod gru;
 mod linear;
@@ -9,6 +10,7 @@ mod lstm;
 mod rnn;
 
 pub use conv::{forward_conv2d, forward_conv2d_relu_pool};
+pub use crf::{Crf, CrfConfig};
 pub use fused::uses_fused;
 pub use gru::{Gru, GruConfig};
 pub use linear::forward_linear;

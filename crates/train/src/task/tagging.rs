@@ -1,5 +1,6 @@
 //! Sequence tagging: one tag per word, the negative log-likelihood of the model's
-//! log-probabilities averaged over the real tokens (padding is left out of the loss and of every
+//! log-probabilities averaged over the real tokens, or, for a tagger with a CRF, of each
+//! sentence's tags as a whole, per real token (padding is left out of the loss and of every
 //! count).
 
 use burn::prelude::*;
@@ -14,12 +15,16 @@ use zoo_models::{Sentences, Tagger, WordChars};
 
 use super::{confusion, ints, loss_sum, Answer, Solves, Tally, Task};
 
-/// What the tagger's metrics read: its log-probabilities and the tags of the real (unpadded)
-/// tokens of a batch, `[tokens, tags]` and `[tokens]`, with its mean loss per token, which
-/// tokens' words the training split never had, and the sentences' lengths.
+/// What the tagger's metrics read: the tags it chose and the true tags of the real (unpadded)
+/// tokens of a batch, `[tokens, tags]` and `[tokens]`, with its mean loss per token, its word
+/// scores, which tokens' words the training split never had, and the sentences' lengths.
 pub struct TaggingOutput<B: Backend> {
-    /// Burn's accuracy and loss metrics read this.
+    /// Burn's accuracy and loss metrics read this: as `output`, the word scores' log-probabilities
+    /// (a tagger without a CRF), or 1 at the tag Viterbi decoding chose and 0 elsewhere (with
+    /// one).
     pub tokens: ClassificationOutput<B>,
+    /// The tagger's word scores of the real tokens, `[tokens, tags]`.
+    pub scores: Tensor<B, 2>,
     /// 1 for a token whose word the training split lacks, `Int [tokens]`.
     pub unseen: Tensor<B, 1, Int>,
     /// Tokens of each sentence, in order.
@@ -47,21 +52,47 @@ impl<B: Backend, M: Tagger<B>> Solves<B, Tagging> for M {
             chars: batch.chars.map(|(ids, lengths)| WordChars { ids, lengths }),
         });
         let tags = scores.dims()[2];
-        let scores = scores
+        let words = scores
+            .clone()
             .reshape([sentences * longest, tags])
             .select(0, batch.positions);
         let tokens = batch.tags.dims()[0];
-        let loss = scores
-            .clone()
-            .gather(1, batch.tags.clone().reshape([tokens, 1]))
-            .mean()
-            .neg();
+        let (loss, chosen) = match self.crf() {
+            None => {
+                let loss = words
+                    .clone()
+                    .gather(1, batch.tags.clone().reshape([tokens, 1]))
+                    .mean()
+                    .neg();
+                (loss, words.clone())
+            }
+            Some(crf) => {
+                let gold = per_sentence(ints(batch.tags.clone()), &batch.lengths);
+                let loss = crf.nll(scores.clone(), &gold).div_scalar(tokens as f64);
+                let best = crf.decode(scores, &batch.lengths).concat();
+                let best = Tensor::<B, 1, Int>::from_data(
+                    TensorData::new(best.into_iter().map(|t| t as i64).collect(), [tokens]),
+                    &words.device(),
+                );
+                (loss, best.one_hot::<2>(tags).float())
+            }
+        };
         TaggingOutput {
-            tokens: ClassificationOutput::new(loss, scores, batch.tags),
+            tokens: ClassificationOutput::new(loss, chosen, batch.tags),
+            scores: words,
             unseen: batch.unseen,
             lengths: batch.lengths,
         }
     }
+}
+
+/// Tokens in sentence order, cut into sentences of `lengths`.
+fn per_sentence(tokens: Vec<i64>, lengths: &[usize]) -> Vec<Vec<usize>> {
+    let mut tokens = tokens.into_iter().map(|t| t as usize);
+    lengths
+        .iter()
+        .map(|&length| tokens.by_ref().take(length).collect())
+        .collect()
 }
 
 impl Task for Tagging {
@@ -74,7 +105,7 @@ impl Task for Tagging {
     }
 
     fn values<B: Backend>(output: &TaggingOutput<B>) -> Tensor<B, 2> {
-        output.tokens.output.clone()
+        output.scores.clone()
     }
 
     fn tally<B: Backend>(output: &TaggingOutput<B>) -> Tally {
