@@ -2,7 +2,7 @@
 //! on the real UD English-EWT treebank, the character tagger's CRF decoding, `zoo predict`, and
 //! malformed treebanks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use zoo_tests::{summary, workspace, zoo};
 
@@ -21,6 +21,38 @@ fn predict(cwd: &Path, run: &Path, sentences: &[&str]) -> Vec<String> {
     let out = zoo(cwd, &args);
     out.assert_ok();
     out.stdout.lines().map(str::to_string).collect()
+}
+
+/// One epoch of `model` on the first 1,500 EWT training sentences, into `tmp/name`.
+fn short_ewt_run(tmp: &Path, model: &str, name: &str) -> PathBuf {
+    let run = tmp.join(name);
+    let out = zoo(
+        tmp,
+        &[
+            "train",
+            "--model",
+            model,
+            "--epochs",
+            "1",
+            "--train-limit",
+            "1500",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+    );
+    out.assert_ok();
+    run
+}
+
+/// `zoo eval` reloads the run's weights and vocabularies and reproduces its test count exactly.
+fn assert_eval_reproduces(tmp: &Path, run: &Path) {
+    let eval = zoo(tmp, &["eval", "--run", run.to_str().unwrap()]);
+    eval.assert_ok();
+    assert!(
+        eval.stdout.contains("reproduced exactly"),
+        "{}",
+        eval.stdout
+    );
 }
 
 #[test]
@@ -88,22 +120,7 @@ fn the_seed_toy_tags_both_training_sentences_exactly() {
 #[test]
 fn a_short_ewt_run_reports_token_unseen_and_per_tag_accuracy() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = tmp.path().join("ewt");
-    let out = zoo(
-        tmp.path(),
-        &[
-            "train",
-            "--model",
-            "pos-tagger",
-            "--epochs",
-            "1",
-            "--train-limit",
-            "1500",
-            "--out",
-            run.to_str().unwrap(),
-        ],
-    );
-    out.assert_ok();
+    let run = short_ewt_run(tmp.path(), "pos-tagger", "ewt");
     let s = summary(&run);
     assert_eq!(s["dataset"], "ud-english-ewt");
     assert_eq!(
@@ -132,14 +149,7 @@ fn a_short_ewt_run_reports_token_unseen_and_per_tag_accuracy() {
         assert!(run.join(file).is_file(), "missing {file}");
     }
 
-    // eval reloads the saved vocabularies and reproduces the count exactly.
-    let eval = zoo(tmp.path(), &["eval", "--run", run.to_str().unwrap()]);
-    eval.assert_ok();
-    assert!(
-        eval.stdout.contains("reproduced exactly"),
-        "{}",
-        eval.stdout
-    );
+    assert_eval_reproduces(tmp.path(), &run);
 
     // Real text, words never seen, punctuation split off.
     let tagged = predict(tmp.path(), &run, &["I saw the Qwxyzzy yesterday."]);
@@ -237,22 +247,7 @@ fn predict_reads_the_inputs_of_each_runs_own_data() {
 #[test]
 fn the_character_tagger_decodes_by_its_crf_the_same_in_training_eval_and_predict() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = tmp.path().join("crf");
-    let out = zoo(
-        tmp.path(),
-        &[
-            "train",
-            "--model",
-            "pos-tagger-char",
-            "--epochs",
-            "1",
-            "--train-limit",
-            "1500",
-            "--out",
-            run.to_str().unwrap(),
-        ],
-    );
-    out.assert_ok();
+    let run = short_ewt_run(tmp.path(), "pos-tagger-char", "crf");
     let s = summary(&run);
     let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(saved.contains("crf = true"), "{saved}");
@@ -267,13 +262,7 @@ fn the_character_tagger_decodes_by_its_crf_the_same_in_training_eval_and_predict
     assert!(accuracy > 0.5, "{accuracy}");
 
     // eval decodes the test file again from the saved weights and transition scores.
-    let eval = zoo(tmp.path(), &["eval", "--run", run.to_str().unwrap()]);
-    eval.assert_ok();
-    assert!(
-        eval.stdout.contains("reproduced exactly"),
-        "{}",
-        eval.stdout
-    );
+    assert_eval_reproduces(tmp.path(), &run);
     let tagged = predict(tmp.path(), &run, &["I saw the Qwxyzzy yesterday."]);
     assert_eq!(tagged[0].split(' ').count(), 6, "{}", tagged[0]);
 }
