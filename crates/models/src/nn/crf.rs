@@ -82,16 +82,23 @@ impl<B: Backend> Crf<B> {
                 .slice([0..count, t..t + 1])
                 .reshape([count, tags])
         };
+        // Which sentences go on past each word, uploaded once: `[sentences, longest]`.
+        let going: Vec<bool> = lengths
+            .iter()
+            .flat_map(|&length| (0..longest).map(move |t| t < length))
+            .collect();
+        let going =
+            Tensor::<B, 2, Bool>::from_data(TensorData::new(going, [count, longest]), &device);
         let transitions = self.transitions.val().unsqueeze_dim::<3>(0);
         let mut alpha = word(0) + self.start.val().unsqueeze_dim(0);
         for t in 1..longest {
             let through = alpha.clone().unsqueeze_dim::<3>(2) + transitions.clone();
             let next = log_sum_exp(through, 1).reshape([count, tags]) + word(t);
-            let going: Vec<bool> = lengths.iter().map(|&length| t < length).collect();
-            let going = Tensor::<B, 1, Bool>::from_data(TensorData::new(going, [count]), &device)
-                .unsqueeze_dim::<2>(1)
+            let going_on = going
+                .clone()
+                .slice([0..count, t..t + 1])
                 .expand([count, tags]);
-            alpha = alpha.mask_where(going, next);
+            alpha = alpha.mask_where(going_on, next);
         }
         log_sum_exp(alpha + self.end.val().unsqueeze_dim(0), 1).reshape([count])
     }
