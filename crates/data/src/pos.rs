@@ -376,6 +376,9 @@ pub enum EncodeError {
     /// A character the character vocabulary lacks.
     #[error("the character {0}")]
     Char(UnknownToken),
+    /// A sentence of no words: nothing to tag.
+    #[error("a sentence of no words")]
+    Empty,
 }
 
 /// The characters of `word` a tagger reads, each as a token (at most [`MAX_WORD_CHARS`]).
@@ -433,7 +436,8 @@ pub fn rare_from(words: &Vocab, train: &[TaggedSentence]) -> [usize; 3] {
 pub const MAX_WORD_CHARS: usize = 24;
 
 /// A sentence as ids: its words', its tags', its words' characters (where the tagger reads
-/// them), and which words the training split never had.
+/// them), and which words the training split never had. It has at least one word: encoding
+/// refuses an empty sentence ([`EncodeError::Empty`]), so a batch's lengths are its tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedSentence {
     /// Word ids.
@@ -460,12 +464,15 @@ impl EncodedSentence {
         })
     }
 
-    /// Encodes words whose tags are unknown (tag ids 0), to be tagged.
+    /// Encodes words whose tags are unknown (tag ids 0), to be tagged; at least one word.
     pub fn untagged(
         words: &[String],
         vocabularies: &Vocabularies,
         seen: &SeenWords,
     ) -> Result<Self, EncodeError> {
+        if words.is_empty() {
+            return Err(EncodeError::Empty);
+        }
         let chars = match &vocabularies.chars {
             Some(chars) => words
                 .iter()
@@ -539,7 +546,8 @@ pub fn padding_ratio(buckets: &[SentenceBucket]) -> f64 {
 pub struct TaggingBatch<B: Backend> {
     /// Word ids `Int [batch, longest]`, `<pad>` after each sentence's end.
     pub words: Tensor<B, 2, Int>,
-    /// Each sentence's length, for the LSTM's packed run.
+    /// Each sentence's length (at least 1), for the LSTM's packed run; the sentence's tokens
+    /// in `positions`, `tags` and `unseen`.
     pub lengths: Vec<usize>,
     /// Where the real tokens are in `words` flattened to `[batch * longest]`: `Int [tokens]`,
     /// sentence by sentence.
@@ -585,7 +593,7 @@ impl<B: Backend> Batcher<B, SentenceBucket, TaggingBatch<B>> for TaggingBatcher 
             .map(|(ids, width, lengths)| (ints(ids).reshape([count * longest, width]), lengths));
         TaggingBatch {
             words: ints(words).reshape([count, longest]),
-            lengths: sentences.iter().map(|s| s.len().max(1)).collect(),
+            lengths: sentences.iter().map(|s| s.len()).collect(),
             positions: ints(positions),
             tags: ints(tags),
             unseen: ints(unseen),

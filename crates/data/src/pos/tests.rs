@@ -257,6 +257,11 @@ fn characters_are_kept_as_written_and_padded_per_word_position() {
         [Vocab::UNK_ID, id("e"), id("b"), id("r"), id("a")]
     );
     let short = EncodedSentence::untagged(&words[..1], &vocabularies, &seen).unwrap();
+    // No words, nothing to tag: refused, so every batched sentence has a token a position.
+    assert_eq!(
+        EncodedSentence::untagged(&[], &vocabularies, &seen),
+        Err(EncodeError::Empty)
+    );
 
     let bucket = SentenceBucket {
         sentences: vec![short, encoded],
