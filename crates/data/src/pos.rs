@@ -11,7 +11,7 @@
 //! assert_eq!(words.id("cat"), Ok(Vocab::UNK_ID)); // never seen: `<unk>`
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -556,9 +556,22 @@ pub struct TaggingBatch<B: Backend> {
     pub tags: Tensor<B, 1, Int>,
     /// 1 where the token's word is absent from the training split, `Int [tokens]`.
     pub unseen: Tensor<B, 1, Int>,
-    /// The characters of every word position, `Int [batch * longest, longest word]` padded
-    /// with 0, and each row's length (1 for a padded position), where the sentences carry them.
-    pub chars: Option<(Tensor<B, 2, Int>, Vec<usize>)>,
+    /// The characters of the batch's words, where the sentences carry them.
+    pub chars: Option<BatchChars<B>>,
+}
+
+/// The characters of a batch's word positions, each distinct word written (and so encoded)
+/// once.
+#[derive(Debug, Clone)]
+pub struct BatchChars<B: Backend> {
+    /// Character ids `Int [rows, longest word]`, padded with 0: row 0 stands for a padded word
+    /// position (one padding character), every other row for a distinct word of the batch.
+    pub ids: Tensor<B, 2, Int>,
+    /// Characters of each row.
+    pub lengths: Vec<usize>,
+    /// The row of `ids` each word position reads, `Int [batch * longest]` (position
+    /// `b * longest + t` is word `t` of sentence `b`).
+    pub rows: Tensor<B, 1, Int>,
 }
 
 /// Makes one [`TaggingBatch`] of all the sentences of the buckets it is given.
@@ -589,8 +602,11 @@ impl<B: Backend> Batcher<B, SentenceBucket, TaggingBatch<B>> for TaggingBatcher 
                 device,
             )
         };
-        let chars = char_rows(&sentences, longest)
-            .map(|(ids, width, lengths)| (ints(ids).reshape([count * longest, width]), lengths));
+        let chars = char_rows(&sentences, longest).map(|rows| BatchChars {
+            ids: ints(rows.ids).reshape([rows.lengths.len(), rows.width]),
+            lengths: rows.lengths,
+            rows: ints(rows.rows),
+        });
         TaggingBatch {
             words: ints(words).reshape([count, longest]),
             lengths: sentences.iter().map(|s| s.len()).collect(),
@@ -602,34 +618,47 @@ impl<B: Backend> Batcher<B, SentenceBucket, TaggingBatch<B>> for TaggingBatcher 
     }
 }
 
-/// The character ids of every word position of `sentences` padded to `longest` words, as rows
-/// of the longest word's width: `(ids, width, lengths)`; `None` where the sentences carry no
-/// characters.
-fn char_rows(
-    sentences: &[&EncodedSentence],
-    longest: usize,
-) -> Option<(Vec<i64>, usize, Vec<usize>)> {
+/// The characters of `sentences` padded to `longest` words, as [`BatchChars`] wants them, on
+/// the host.
+struct CharRows {
+    ids: Vec<i64>,
+    width: usize,
+    lengths: Vec<usize>,
+    rows: Vec<i64>,
+}
+
+/// Each distinct word's character ids once (row 0: a padded position), padded to the longest
+/// word's width, and the row every word position of `sentences` padded to `longest` words
+/// reads; `None` where the sentences carry no characters.
+fn char_rows(sentences: &[&EncodedSentence], longest: usize) -> Option<CharRows> {
     if sentences.iter().all(|s| s.chars.is_empty()) {
         return None;
     }
-    let width = sentences
-        .iter()
-        .flat_map(|s| s.chars.iter().map(Vec::len))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut ids = vec![Vocab::PAD_ID as i64; sentences.len() * longest * width];
-    let mut lengths = vec![1; sentences.len() * longest];
+    let mut words: Vec<&[usize]> = vec![&[]];
+    let mut row_of: HashMap<&[usize], usize> = HashMap::new();
+    let mut rows = vec![0; sentences.len() * longest];
     for (b, sentence) in sentences.iter().enumerate() {
         for (t, chars) in sentence.chars.iter().enumerate() {
-            let row = b * longest + t;
-            lengths[row] = chars.len().max(1);
-            for (c, &id) in chars.iter().enumerate() {
-                ids[row * width + c] = id as i64;
-            }
+            let row = *row_of.entry(chars.as_slice()).or_insert_with(|| {
+                words.push(chars);
+                words.len() - 1
+            });
+            rows[b * longest + t] = row as i64;
         }
     }
-    Some((ids, width, lengths))
+    let width = words.iter().map(|w| w.len()).max().unwrap_or(1).max(1);
+    let mut ids = vec![Vocab::PAD_ID as i64; words.len() * width];
+    for (row, chars) in words.iter().enumerate() {
+        for (c, &id) in chars.iter().enumerate() {
+            ids[row * width + c] = id as i64;
+        }
+    }
+    Some(CharRows {
+        ids,
+        width,
+        lengths: words.iter().map(|w| w.len().max(1)).collect(),
+        rows,
+    })
 }
 
 /// Splits a line of text into words the way the English treebanks do for the commonest cases: at

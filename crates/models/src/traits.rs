@@ -33,12 +33,15 @@ pub struct Sentences<B: Backend> {
 /// The characters of every word position of a [`Sentences`] batch.
 #[derive(Debug, Clone)]
 pub struct WordChars<B: Backend> {
-    /// Character ids `Int [sentences * longest, longest word]`, padded with id 0; row
-    /// `s * longest + t` is word `t` of sentence `s`.
+    /// Character ids `Int [rows, longest word]`, padded with id 0, a word as written a row.
     pub ids: Tensor<B, 2, Int>,
     /// Characters of each row (at least 1: a padded word position counts one padding
     /// character).
     pub lengths: Vec<usize>,
+    /// The row of `ids` that each word position reads, `Int [sentences * longest]` (position
+    /// `s * longest + t` is word `t` of sentence `s`), so a batch can write each distinct word
+    /// once and have it encoded once; `None`: row `s * longest + t` is that position's.
+    pub rows: Option<Tensor<B, 1, Int>>,
 }
 
 /// A model that gives every word of a padded batch of sentences a log-probability per tag.

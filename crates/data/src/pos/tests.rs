@@ -222,7 +222,7 @@ fn batches_pad_to_the_longest_sentence_and_list_the_real_tokens() {
 }
 
 #[test]
-fn characters_are_kept_as_written_and_padded_per_word_position() {
+fn characters_are_kept_as_written_and_each_distinct_word_batched_once() {
     let train = toy_sentences();
     let of = |pick: fn(&TaggedSentence) -> &Vec<String>| {
         Vocab::build(
@@ -267,16 +267,28 @@ fn characters_are_kept_as_written_and_padded_per_word_position() {
         sentences: vec![short, encoded],
     };
     let batch: TaggingBatch<NdArray> = TaggingBatcher.batch(vec![bucket], &Default::default());
-    let (ids, lengths) = batch.chars.unwrap();
-    // Two sentences padded to 2 words: 4 word positions, each 5 characters wide.
-    assert_eq!(ids.dims(), [4, 5]);
+    let chars = batch.chars.unwrap();
+    // Two sentences padded to 2 words: 4 word positions, 3 distinct rows (a padded position,
+    // `The`, `Zebra`), each 5 characters wide; `The` written once for both its positions.
+    assert_eq!(chars.ids.dims(), [3, 5]);
     assert_eq!(
-        lengths,
-        [3, 1, 3, 5],
+        chars.lengths,
+        [1, 3, 5],
         "a padded word position counts one character"
     );
+    assert_eq!(
+        chars
+            .rows
+            .into_data()
+            .convert::<i64>()
+            .to_vec::<i64>()
+            .unwrap(),
+        [1, 0, 1, 2]
+    );
     let row = |r: usize| {
-        ids.clone()
+        chars
+            .ids
+            .clone()
             .slice(s![r..r + 1, ..])
             .into_data()
             .convert::<i64>()
@@ -284,8 +296,12 @@ fn characters_are_kept_as_written_and_padded_per_word_position() {
             .unwrap()
     };
     let t = |c: &str| id(c) as i64;
-    assert_eq!(row(0), [t("T"), t("h"), t("e"), 0, 0]);
-    assert_eq!(row(1), [0; 5]);
+    assert_eq!(row(0), [0; 5]);
+    assert_eq!(row(1), [t("T"), t("h"), t("e"), 0, 0]);
+    assert_eq!(
+        row(2),
+        [Vocab::UNK_ID as i64, t("e"), t("b"), t("r"), t("a")]
+    );
 
     // A long token keeps its first and last halves.
     let url = "https://www.example.com/some/very/long/path";

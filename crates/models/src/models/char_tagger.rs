@@ -136,16 +136,19 @@ impl CharTaggerConfig {
 /// let device = Default::default();
 /// // 100 words, 40 characters, 17 tags.
 /// let tagger = CharTaggerConfig::new(100, 40, 17).init::<NdArray>(&device);
-/// // Two sentences of 3 and 2 words; each word position's characters, padded with 0.
-/// let words = Tensor::<NdArray, 2, Int>::from_ints([[4, 9, 2], [5, 8, 0]], &device);
+/// // Two sentences of 3 and 2 words; each distinct word's characters once, padded with 0
+/// // (row 0: a padded position), and the row each of the 2 × 3 word positions reads.
+/// let words = Tensor::<NdArray, 2, Int>::from_ints([[4, 9, 4], [5, 8, 0]], &device);
 /// let chars = Tensor::<NdArray, 2, Int>::from_ints(
-///     [[7, 3, 0], [5, 6, 9], [2, 0, 0], [8, 8, 3], [4, 3, 0], [0, 0, 0]],
+///     [[0, 0, 0], [7, 3, 0], [5, 6, 9], [8, 8, 3], [4, 3, 0]],
 ///     &device,
 /// );
+/// let rows = Tensor::<NdArray, 1, Int>::from_ints([1, 2, 1, 3, 4, 0], &device);
+/// let lengths = vec![1, 2, 3, 3, 2];
 /// let sentences = Sentences {
 ///     words,
 ///     lengths: vec![3, 2],
-///     chars: Some(WordChars { ids: chars, lengths: vec![2, 3, 1, 3, 2, 1] }),
+///     chars: Some(WordChars { ids: chars, lengths, rows: Some(rows) }),
 /// };
 /// assert_eq!(tagger.tag(sentences).dims(), [2, 3, 17]); // log-probabilities per word
 /// ```
@@ -176,7 +179,8 @@ pub struct CharTagger<B: Backend> {
 }
 
 impl<B: Backend> CharTagger<B> {
-    /// Each word position's `2 * char_hidden` character features, `[sentences, longest, ..]`.
+    /// Each word position's `2 * char_hidden` character features, `[sentences, longest, ..]`:
+    /// each row of characters encoded once, then read by every position that names it.
     fn char_features(&self, sentences: &Sentences<B>) -> Tensor<B, 3> {
         let [count, longest] = sentences.words.dims();
         let chars = sentences
@@ -187,12 +191,16 @@ impl<B: Backend> CharTagger<B> {
         let (_, state) = self.char_lstm.forward_packed(embedded, &chars.lengths, None);
         // Final hidden states `[2, words, char_hidden]`: forward after the last character,
         // backward after the first.
-        let [directions, words, hidden] = state.hidden.dims();
-        state
+        let [directions, rows, hidden] = state.hidden.dims();
+        let encoded = state
             .hidden
             .swap_dims(0, 1)
-            .reshape([words, directions * hidden])
-            .reshape([count, longest, directions * hidden])
+            .reshape([rows, directions * hidden]);
+        let positions = match &chars.rows {
+            Some(rows) => encoded.select(0, rows.clone()),
+            None => encoded,
+        };
+        positions.reshape([count, longest, directions * hidden])
     }
 
     /// Word ids, with each replaced by `<unk>` while training at the word-dropout rate, or a
@@ -237,5 +245,61 @@ impl<B: Backend> Tagger<B> for CharTagger<B> {
 
     fn crf(&self) -> Option<&Crf<B>> {
         self.crf.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::NdArray;
+    use burn::tensor::{s, Tolerance};
+
+    use super::*;
+    use crate::WordChars;
+
+    type B = NdArray;
+
+    #[test]
+    fn a_word_written_once_for_all_its_positions_scores_as_one_row_a_position() {
+        let device = Default::default();
+        let tagger = CharTaggerConfig::new(20, 10, 5)
+            .with_word_dim(6)
+            .with_char_dim(4)
+            .with_char_hidden(3)
+            .with_hidden_size(5)
+            .init::<B>(&device);
+        let words = Tensor::<B, 2, Int>::from_ints([[4, 9, 4], [5, 4, 0]], &device);
+        let sentences = |chars| Sentences {
+            words: words.clone(),
+            lengths: vec![3, 2],
+            chars: Some(chars),
+        };
+        // Word 4 (`7 3`) at three positions: a row for each position ...
+        let each = tagger.tag(sentences(WordChars {
+            ids: Tensor::from_ints(
+                [[7, 3, 0], [5, 6, 9], [7, 3, 0], [8, 8, 3], [7, 3, 0], [0, 0, 0]],
+                &device,
+            ),
+            lengths: vec![2, 3, 2, 3, 2, 1],
+            rows: None,
+        }));
+        // ... and once, read by the three.
+        let once = tagger.tag(sentences(WordChars {
+            ids: Tensor::from_ints([[0, 0, 0], [7, 3, 0], [5, 6, 9], [8, 8, 3]], &device),
+            lengths: vec![1, 2, 3, 3],
+            rows: Some(Tensor::from_ints([1, 2, 1, 3, 1, 0], &device)),
+        }));
+        // Every real word position alike (the padded one means nothing).
+        for (sentence, length) in [(0, 3), (1, 2)] {
+            each.clone()
+                .slice(s![sentence..sentence + 1, 0..length, ..])
+                .into_data()
+                .assert_approx_eq::<f32>(
+                    &once
+                        .clone()
+                        .slice(s![sentence..sentence + 1, 0..length, ..])
+                        .into_data(),
+                    Tolerance::absolute(1e-6),
+                );
+        }
     }
 }

@@ -49,7 +49,11 @@ impl<B: Backend, M: Tagger<B>> Solves<B, Tagging> for M {
         let scores = self.tag(Sentences {
             words: batch.words,
             lengths: batch.lengths.clone(),
-            chars: batch.chars.map(|(ids, lengths)| WordChars { ids, lengths }),
+            chars: batch.chars.map(|chars| WordChars {
+                ids: chars.ids,
+                lengths: chars.lengths,
+                rows: Some(chars.rows),
+            }),
         });
         let tags = scores.dims()[2];
         let words = scores
