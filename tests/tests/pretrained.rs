@@ -31,7 +31,13 @@ fn every_shipped_model_reproduces_its_readme_figure_without_training() {
     shipped.sort();
     assert_eq!(
         shipped,
-        ["mnist-cnn", "mnist-lstm", "pos-tagger", "small-cnn"]
+        [
+            "mnist-cnn",
+            "mnist-lstm",
+            "pos-tagger",
+            "pos-tagger-char",
+            "small-cnn"
+        ]
     );
     for name in &shipped {
         let name = name.as_str();

@@ -60,7 +60,7 @@ impl CharTaggerNetwork {
 
 impl ZooModel for PosTaggerCharModel {
     const NAME: &'static str = "pos-tagger-char";
-    const DESCRIPTION: &'static str = "seed 000's exercise: the EWT tagger with a character BiLSTM per word beside the word embedding (UD English-EWT)";
+    const DESCRIPTION: &'static str = "seed 000's exercise: the EWT tagger with a character BiLSTM per word beside the word embedding, and a CRF over the tags (UD English-EWT)";
     const CONFIG: &'static str = include_str!("../../../../configs/pos-tagger-char.toml");
     type Config = CharTaggerNetwork;
     type Data = PosData;

@@ -238,6 +238,29 @@ impl<B: Backend> CharTagger<B> {
     }
 }
 
+#[cfg(feature = "pretrained")]
+impl<B: Backend> CharTagger<B> {
+    /// The zoo's trained `pos-tagger-char` (feature `pretrained`): the weights of
+    /// `crates/models/pretrained/pos-tagger-char/`, whose README gives the command that trained
+    /// them and their test figure. For UD English-EWT's 17 UPOS tags, through its CRF
+    /// ([`Tagger::crf`], [`Crf::decode`]); from `zoo_models::pretrained::find("pos-tagger-char")`:
+    /// word ids from `lines("vocab-words.txt")` (lowercased words, 1 = `<unk>`), character ids
+    /// from `lines("vocab-chars.txt")` (as written, 1 = `<unk>`), tag ids from
+    /// `lines("vocab-tags.txt")`.
+    pub fn pretrained(device: &B::Device) -> Self {
+        let shipped = crate::pretrained::shipped("pos-tagger-char");
+        // The training word counts behind rare-word dropout are not shipped: none is rare.
+        let config: CharTaggerConfig = shipped.config_with(&[
+            ("vocab_size", shipped.count("vocab-words.txt")),
+            ("num_chars", shipped.count("vocab-chars.txt")),
+            ("num_tags", shipped.count("vocab-tags.txt")),
+            ("rare_from", format!("{:?}", [usize::MAX; 3])),
+            ("unk_id", "1".to_string()),
+        ]);
+        shipped.load(config.init(device), device)
+    }
+}
+
 impl<B: Backend> Tagger<B> for CharTagger<B> {
     fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3> {
         self.forward(sentences)

@@ -128,17 +128,11 @@ impl<B: Backend> LstmTagger<B> {
     /// vocabulary (`zoo_models::pretrained::find("pos-tagger")`, `lines("vocab-words.txt")`:
     /// lowercased words, 1 = `<unk>`), tag ids from `lines("vocab-tags.txt")`.
     pub fn pretrained(device: &B::Device) -> Self {
-        use burn::config::Config;
         let shipped = crate::pretrained::shipped("pos-tagger");
-        // The vocabulary sizes come from the shipped vocabularies, the rest from model.json.
-        let sizes = format!(
-            "{{\"vocab_size\": {}, \"num_tags\": {},",
-            shipped.lines("vocab-words.txt").len(),
-            shipped.lines("vocab-tags.txt").len()
-        );
-        let json = shipped.model_config.trim_start().replacen('{', &sizes, 1);
-        let config = LstmTaggerConfig::load_binary(json.as_bytes())
-            .unwrap_or_else(|err| panic!("pos-tagger: the shipped model.json: {err:?}"));
+        let config: LstmTaggerConfig = shipped.config_with(&[
+            ("vocab_size", shipped.count("vocab-words.txt")),
+            ("num_tags", shipped.count("vocab-tags.txt")),
+        ]);
         shipped.load(config.init(device), device)
     }
 }
