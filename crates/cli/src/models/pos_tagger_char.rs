@@ -23,8 +23,16 @@ pub struct CharTaggerNetwork {
     pub word_dim: usize,
     /// Size of a character embedding.
     pub char_dim: usize,
-    /// Hidden units of the character BiLSTM, each direction.
+    /// Hidden units of the character BiLSTM, each direction (with `char_cnn`: the
+    /// convolution's filters are twice this).
     pub char_hidden: usize,
+    /// Characters read by a convolution max-pooled over each word instead of the BiLSTM (off
+    /// when the key is absent).
+    #[serde(default)]
+    pub char_cnn: bool,
+    /// Characters each filter of the convolution reads (`char_cnn`; 3 when absent).
+    #[serde(default = "three")]
+    pub char_kernel: usize,
     /// Hidden units of each sentence LSTM layer and direction.
     pub hidden_size: usize,
     /// Stacked bidirectional sentence LSTM layers.
@@ -42,6 +50,11 @@ pub struct CharTaggerNetwork {
     pub crf: bool,
 }
 
+/// `char_kernel` when the config leaves it out.
+fn three() -> usize {
+    3
+}
+
 impl CharTaggerNetwork {
     /// The model's config for vocabularies of `words` words, `chars` characters, `tags` tags.
     pub fn model(&self, words: usize, chars: usize, tags: usize) -> CharTaggerConfig {
@@ -49,6 +62,8 @@ impl CharTaggerNetwork {
             .with_word_dim(self.word_dim)
             .with_char_dim(self.char_dim)
             .with_char_hidden(self.char_hidden)
+            .with_char_cnn(self.char_cnn)
+            .with_char_kernel(self.char_kernel)
             .with_hidden_size(self.hidden_size)
             .with_num_layers(self.num_layers)
             .with_dropout(self.dropout)

@@ -1,6 +1,9 @@
 //! The exercise seed 000's tutorial ends with: the LSTM tagger with character-level features.
 
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig, PaddingConfig1d,
+};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::Distribution;
@@ -24,9 +27,19 @@ pub struct CharTaggerConfig {
     #[config(default = 32)]
     pub char_dim: usize,
     /// Hidden units of the character BiLSTM, each direction; a word's characters become
-    /// `2 * char_hidden` features (its final states, both directions).
+    /// `2 * char_hidden` features (its final states, both directions), or, with `char_cnn`, the
+    /// number of the convolution's filters is `2 * char_hidden`.
     #[config(default = 64)]
     pub char_hidden: usize,
+    /// Characters read by a convolution (`2 * char_hidden` filters `char_kernel` characters
+    /// wide, the word's ends padded with zeros) max-pooled over the word's characters, as in Ma
+    /// and Hovy (2016), instead of by the character BiLSTM.
+    #[config(default = false)]
+    pub char_cnn: bool,
+    /// Characters each filter of the character convolution reads (`char_cnn`): odd, the
+    /// character and as many on each side.
+    #[config(default = 3)]
+    pub char_kernel: usize,
     /// Hidden units of each sentence LSTM layer and direction.
     #[config(default = 128)]
     pub hidden_size: usize,
@@ -68,6 +81,13 @@ impl CharTaggerConfig {
         InvalidConfig::at_least("word_dim", self.word_dim, 1)?;
         InvalidConfig::at_least("char_dim", self.char_dim, 1)?;
         InvalidConfig::at_least("char_hidden", self.char_hidden, 1)?;
+        InvalidConfig::at_least("char_kernel", self.char_kernel, 1)?;
+        if self.char_kernel % 2 == 0 {
+            return Err(InvalidConfig::new(
+                "char_kernel",
+                format!("is {}, must be odd (a character and as many on each side)", self.char_kernel),
+            ));
+        }
         InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
         InvalidConfig::at_least("num_layers", self.num_layers, 1)?;
         if !(self.rare_alpha >= 0.0 && self.rare_alpha.is_finite()) {
@@ -99,10 +119,17 @@ impl CharTaggerConfig {
         CharTagger {
             embedding: EmbeddingConfig::new(self.vocab_size, self.word_dim).init(device),
             char_embedding: EmbeddingConfig::new(self.num_chars, self.char_dim).init(device),
-            char_lstm: LstmConfig::new(self.char_dim, self.char_hidden)
-                .with_bidirectional(true)
-                .with_batch_first(true)
-                .init(device),
+            char_lstm: (!self.char_cnn).then(|| {
+                LstmConfig::new(self.char_dim, self.char_hidden)
+                    .with_bidirectional(true)
+                    .with_batch_first(true)
+                    .init(device)
+            }),
+            char_cnn: self.char_cnn.then(|| {
+                Conv1dConfig::new(self.char_dim, 2 * self.char_hidden, self.char_kernel)
+                    .with_padding(PaddingConfig1d::Same)
+                    .init(device)
+            }),
             lstm: LstmConfig::new(features, self.hidden_size)
                 .with_num_layers(self.num_layers)
                 .with_bidirectional(true)
@@ -158,8 +185,11 @@ pub struct CharTagger<B: Backend> {
     pub embedding: Embedding<B>,
     /// Character embeddings, `[num_chars, char_dim]`.
     pub char_embedding: Embedding<B>,
-    /// The character BiLSTM, one word a sequence.
-    pub char_lstm: Lstm<B>,
+    /// The character BiLSTM, one word a sequence (unless the characters go through
+    /// `char_cnn`).
+    pub char_lstm: Option<Lstm<B>>,
+    /// The character convolution, max-pooled over each word (`CharTaggerConfig::char_cnn`).
+    pub char_cnn: Option<Conv1d<B>>,
     /// The sentence BiLSTM over word and character features.
     pub lstm: Lstm<B>,
     /// `nn.Linear(2 * hidden_size, num_tags)`.
@@ -188,19 +218,17 @@ impl<B: Backend> CharTagger<B> {
             .as_ref()
             .expect("CharTagger reads each word's characters: Sentences::chars must be given");
         let embedded = self.char_embedding.forward(chars.ids.clone());
-        let (_, state) = self.char_lstm.forward_packed(embedded, &chars.lengths, None);
-        // Final hidden states `[2, words, char_hidden]`: forward after the last character,
-        // backward after the first.
-        let [directions, rows, hidden] = state.hidden.dims();
-        let encoded = state
-            .hidden
-            .swap_dims(0, 1)
-            .reshape([rows, directions * hidden]);
+        let encoded = match (&self.char_lstm, &self.char_cnn) {
+            (Some(lstm), _) => last_states(lstm, embedded, &chars.lengths),
+            (None, Some(conv)) => max_pooled(conv, embedded, &chars.lengths),
+            (None, None) => unreachable!("a CharTagger has a character LSTM or convolution"),
+        };
+        let features = encoded.dims()[1];
         let positions = match &chars.rows {
             Some(rows) => encoded.select(0, rows.clone()),
             None => encoded,
         };
-        positions.reshape([count, longest, directions * hidden])
+        positions.reshape([count, longest, features])
     }
 
     /// Word ids, with each replaced by `<unk>` while training at the word-dropout rate, or a
@@ -236,6 +264,67 @@ impl<B: Backend> CharTagger<B> {
         let scores = forward_linear(&self.hidden2tag, self.dropout.forward(states));
         log_softmax(scores, 2)
     }
+}
+
+/// Each row's final states of the character BiLSTM, `[rows, 2 * hidden]`: forward after the
+/// last character, backward after the first (`embedded` `[rows, width, char_dim]`, packed).
+fn last_states<B: Backend>(lstm: &Lstm<B>, embedded: Tensor<B, 3>, lengths: &[usize]) -> Tensor<B, 2> {
+    let (_, state) = lstm.forward_packed(embedded, lengths, None);
+    let [directions, rows, hidden] = state.hidden.dims();
+    state
+        .hidden
+        .swap_dims(0, 1)
+        .reshape([rows, directions * hidden])
+}
+
+/// Each row's convolution filters, max-pooled over its characters, `[rows, filters]`
+/// (`embedded` `[rows, width, char_dim]`): padded characters read as the zeros the
+/// convolution pads a word's ends with, and are never the maximum, so padding changes nothing.
+fn max_pooled<B: Backend>(
+    conv: &Conv1d<B>,
+    embedded: Tensor<B, 3>,
+    lengths: &[usize],
+) -> Tensor<B, 2> {
+    let [rows, width, dim] = embedded.dims();
+    let device = embedded.device();
+    let padded: Vec<bool> = (lengths.iter())
+        .flat_map(|&length| (0..width).map(move |c| c >= length))
+        .collect();
+    let padded = Tensor::<B, 2, Bool>::from_data(TensorData::new(padded, [rows, width]), &device);
+    let embedded = embedded.mask_fill(
+        padded.clone().unsqueeze_dim::<3>(2).expand([rows, width, dim]),
+        0.0,
+    );
+    let filtered = convolve(conv, embedded);
+    let filters = filtered.dims()[2];
+    let outside = padded.unsqueeze_dim::<3>(2).expand([rows, width, filters]);
+    (filtered.mask_fill(outside, f32::NEG_INFINITY))
+        .max_dim(1)
+        .reshape([rows, filters])
+}
+
+/// `conv` (odd width `k`, stride 1, `k / 2` zeros at each end) over `input` `[rows, width,
+/// channels]` → `[rows, width, filters]`, as one matrix product: each position's `k`
+/// neighbours side by side, times the filters laid out to match. The same numbers as
+/// `conv.forward` on `[rows, channels, width]`, without Burn's generic convolution, which on
+/// `NdArray` took ten times the whole tagger's step for a batch's words.
+fn convolve<B: Backend>(conv: &Conv1d<B>, input: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [rows, width, channels] = input.dims();
+    let [filters, _, k] = conv.weight.dims();
+    let zeros = Tensor::<B, 3>::zeros([rows, k / 2, channels], &input.device());
+    let padded = Tensor::cat(vec![zeros.clone(), input, zeros], 1);
+    let windows = (0..k)
+        .map(|offset| padded.clone().slice([0..rows, offset..offset + width]))
+        .collect();
+    // weight[f, c, o] is the filter f's weight of channel c at offset o: row o * channels + c.
+    let weight = conv.weight.val().permute([2, 1, 0]).reshape([k * channels, filters]);
+    let mut output = Tensor::cat(windows, 2)
+        .reshape([rows * width, k * channels])
+        .matmul(weight);
+    if let Some(bias) = &conv.bias {
+        output = output + bias.val().unsqueeze_dim(0);
+    }
+    output.reshape([rows, width, filters])
 }
 
 #[cfg(feature = "pretrained")]
@@ -281,15 +370,91 @@ mod tests {
 
     type B = NdArray;
 
-    #[test]
-    fn a_word_written_once_for_all_its_positions_scores_as_one_row_a_position() {
-        let device = Default::default();
-        let tagger = CharTaggerConfig::new(20, 10, 5)
+    /// A small tagger, its characters read by the BiLSTM or (`cnn`) by the convolution.
+    fn small(cnn: bool) -> CharTagger<B> {
+        CharTaggerConfig::new(20, 10, 5)
             .with_word_dim(6)
             .with_char_dim(4)
             .with_char_hidden(3)
             .with_hidden_size(5)
-            .init::<B>(&device);
+            .with_char_cnn(cnn)
+            .init::<B>(&Default::default())
+    }
+
+    /// `[sentences, longest, tags]` scores alike at the real word positions of sentences of
+    /// 3 and 2 words (padded positions mean nothing).
+    fn assert_same_real_words(a: Tensor<B, 3>, b: Tensor<B, 3>) {
+        for (sentence, length) in [(0, 3), (1, 2)] {
+            a.clone()
+                .slice(s![sentence..sentence + 1, 0..length, ..])
+                .into_data()
+                .assert_approx_eq::<f32>(
+                    &b.clone()
+                        .slice(s![sentence..sentence + 1, 0..length, ..])
+                        .into_data(),
+                    Tolerance::absolute(1e-6),
+                );
+        }
+    }
+
+    #[test]
+    fn the_convolution_as_one_product_is_burns_convolution() {
+        let device = Default::default();
+        for k in [1, 3, 5] {
+            let conv = Conv1dConfig::new(4, 6, k)
+                .with_padding(PaddingConfig1d::Same)
+                .init::<B>(&device);
+            let input = Tensor::<B, 3>::random([3, 7, 4], Distribution::Default, &device);
+            let burns = conv.forward(input.clone().swap_dims(1, 2)).swap_dims(1, 2);
+            convolve(&conv, input)
+                .into_data()
+                .assert_approx_eq::<f32>(&burns.into_data(), Tolerance::absolute(1e-5));
+        }
+    }
+
+    #[test]
+    fn the_character_convolution_reads_a_word_alike_however_wide_its_batch() {
+        let device = Default::default();
+        let tagger = small(true);
+        assert!(tagger.char_lstm.is_none());
+        let words = Tensor::<B, 2, Int>::from_ints([[4, 9, 4], [5, 4, 0]], &device);
+        let tag = |ids: Tensor<B, 2, Int>| {
+            tagger.tag(Sentences {
+                words: words.clone(),
+                lengths: vec![3, 2],
+                chars: Some(WordChars {
+                    ids,
+                    lengths: vec![1, 2, 3, 3],
+                    rows: Some(Tensor::from_ints([1, 2, 1, 3, 1, 0], &device)),
+                }),
+            })
+        };
+        // The same words in rows 3 and 6 characters wide.
+        let narrow = tag(Tensor::from_ints(
+            [[0, 0, 0], [7, 3, 0], [5, 6, 9], [8, 8, 3]],
+            &device,
+        ));
+        let wide = tag(Tensor::from_ints(
+            [
+                [0, 0, 0, 0, 0, 0],
+                [7, 3, 0, 0, 0, 0],
+                [5, 6, 9, 0, 0, 0],
+                [8, 8, 3, 0, 0, 0],
+            ],
+            &device,
+        ));
+        assert_same_real_words(narrow, wide);
+    }
+
+    #[test]
+    fn a_word_written_once_for_all_its_positions_scores_as_one_row_a_position() {
+        for cnn in [false, true] {
+            a_word_written_once_scores_as_one_row_a_position(small(cnn));
+        }
+    }
+
+    fn a_word_written_once_scores_as_one_row_a_position(tagger: CharTagger<B>) {
+        let device = Default::default();
         let words = Tensor::<B, 2, Int>::from_ints([[4, 9, 4], [5, 4, 0]], &device);
         let sentences = |chars| Sentences {
             words: words.clone(),
@@ -311,18 +476,6 @@ mod tests {
             lengths: vec![1, 2, 3, 3],
             rows: Some(Tensor::from_ints([1, 2, 1, 3, 1, 0], &device)),
         }));
-        // Every real word position alike (the padded one means nothing).
-        for (sentence, length) in [(0, 3), (1, 2)] {
-            each.clone()
-                .slice(s![sentence..sentence + 1, 0..length, ..])
-                .into_data()
-                .assert_approx_eq::<f32>(
-                    &once
-                        .clone()
-                        .slice(s![sentence..sentence + 1, 0..length, ..])
-                        .into_data(),
-                    Tolerance::absolute(1e-6),
-                );
-        }
+        assert_same_real_words(each, once);
     }
 }
