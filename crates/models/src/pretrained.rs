@@ -46,8 +46,7 @@ pub fn find(name: &str) -> Option<&'static Pretrained> {
 impl Pretrained {
     /// The model's config.
     pub fn config<C: Config>(&self) -> C {
-        C::load_binary(self.model_config.as_bytes())
-            .unwrap_or_else(|err| panic!("{}: the shipped model.json: {err:?}", self.name))
+        self.config_with(&[])
     }
 
     /// `module` (built from [`Self::config`]) with the shipped weights.
