@@ -31,7 +31,7 @@ pub struct CharTaggerNetwork {
     #[serde(default)]
     pub char_cnn: bool,
     /// Characters each filter of the convolution reads (`char_cnn`; 3 when absent).
-    #[serde(default = "three")]
+    #[serde(default = "default_char_kernel")]
     pub char_kernel: usize,
     /// Hidden units of each sentence LSTM layer and direction.
     pub hidden_size: usize,
@@ -50,9 +50,9 @@ pub struct CharTaggerNetwork {
     pub crf: bool,
 }
 
-/// `char_kernel` when the config leaves it out.
-fn three() -> usize {
-    3
+/// `char_kernel` when the config leaves it out: [`CharTaggerConfig`]'s own default.
+fn default_char_kernel() -> usize {
+    CharTaggerConfig::new(1, 1, 1).char_kernel
 }
 
 impl CharTaggerNetwork {
