@@ -50,6 +50,13 @@ pub trait Tagger<B: Backend> {
     /// positions mean nothing.
     fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3>;
 
+    /// [`Tagger::tag`] in training, with the loss of an auxiliary objective the tagger learns
+    /// beside its tags, already weighted, that a training loop adds to the tagging loss; `None`
+    /// (the default) for a tagger without one.
+    fn tag_training(&self, sentences: Sentences<B>) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
+        (self.tag(sentences), None)
+    }
+
     /// The CRF that scores whole tag sequences on top of [`Tagger::tag`]'s word scores, where
     /// the model has one: it is then trained on the sentences' likelihood and read by Viterbi
     /// decoding instead of word by word.

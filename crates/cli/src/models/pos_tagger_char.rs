@@ -48,6 +48,10 @@ pub struct CharTaggerNetwork {
     /// the key is absent).
     #[serde(default)]
     pub crf: bool,
+    /// Weight of the auxiliary loss on each training word's frequency class (Plank et al.,
+    /// 2016); 0, as when the key is absent, turns it off.
+    #[serde(default)]
+    pub freq_loss: f64,
 }
 
 /// `char_kernel` when the config leaves it out: [`CharTaggerConfig`]'s own default.
@@ -70,6 +74,7 @@ impl CharTaggerNetwork {
             .with_word_dropout(self.word_dropout)
             .with_rare_alpha(self.rare_alpha)
             .with_crf(self.crf)
+            .with_freq_loss(self.freq_loss)
     }
 }
 
@@ -91,6 +96,7 @@ impl ZooModel for PosTaggerCharModel {
         config
             .model(info.words.len(), chars, info.tags.len())
             .with_rare_from(info.rare_from)
+            .with_log_count_from(info.log_count_from.clone())
             .init(device)
     }
 

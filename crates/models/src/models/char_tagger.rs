@@ -11,6 +11,10 @@ use burn::tensor::Distribution;
 use crate::nn::{forward_linear, Crf, CrfConfig, Lstm, LstmConfig};
 use crate::{InvalidConfig, Sentences, Tagger};
 
+/// Frequency classes of [`CharTaggerConfig::freq_loss`]: `int(ln(count))` from 0 to 11, a word
+/// seen e¹¹ (about 60,000) times or more in the last.
+pub const FREQ_CLASSES: usize = 12;
+
 /// Shape of [`CharTagger`].
 #[derive(Config, Debug)]
 pub struct CharTaggerConfig {
@@ -63,6 +67,17 @@ pub struct CharTaggerConfig {
     /// Viterbi. Without it each word's tag is chosen on its own.
     #[config(default = false)]
     pub crf: bool,
+    /// Weight of Plank et al. (2016)'s auxiliary loss: beside its tag, the tagger learns each
+    /// training word's frequency class, `int(ln(count))` (at most [`FREQ_CLASSES`] − 1), from the
+    /// same sentence states, so that they tell rare words from frequent ones. 0 turns it off
+    /// (and leaves the model without the class layer).
+    #[config(default = 0.0)]
+    pub freq_loss: f64,
+    /// The first word id of the words seen fewer than `e`, `e²`, … times in training (the
+    /// vocabulary lists words most frequent first): a word's frequency class is the number of
+    /// these its id is below. Read by `freq_loss` only.
+    #[config(default = "Vec::new()")]
+    pub log_count_from: Vec<usize>,
     /// The first word id of the words seen at most 1, 2 and 3 times in training (the
     /// vocabulary lists words most frequent first); `vocab_size` where there are none.
     #[config(default = "[usize::MAX; 3]")]
@@ -90,11 +105,10 @@ impl CharTaggerConfig {
         }
         InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
         InvalidConfig::at_least("num_layers", self.num_layers, 1)?;
-        if !(self.rare_alpha >= 0.0 && self.rare_alpha.is_finite()) {
-            return Err(InvalidConfig::new(
-                "rare_alpha",
-                format!("is {}, must be 0 or more", self.rare_alpha),
-            ));
+        for (key, value) in [("rare_alpha", self.rare_alpha), ("freq_loss", self.freq_loss)] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return Err(InvalidConfig::new(key, format!("is {value}, must be 0 or more")));
+            }
         }
         for (key, value) in [("dropout", self.dropout), ("word_dropout", self.word_dropout)] {
             if !(0.0..1.0).contains(&value) {
@@ -140,6 +154,10 @@ impl CharTaggerConfig {
             crf: self
                 .crf
                 .then(|| CrfConfig::new(self.num_tags).init(device)),
+            hidden2freq: (self.freq_loss > 0.0)
+                .then(|| LinearConfig::new(2 * self.hidden_size, FREQ_CLASSES).init(device)),
+            freq_loss: self.freq_loss,
+            log_count_from: self.log_count_from.clone(),
             dropout: DropoutConfig::new(self.dropout).init(),
             word_dropout: self.word_dropout,
             rare_alpha: self.rare_alpha,
@@ -196,6 +214,13 @@ pub struct CharTagger<B: Backend> {
     pub hidden2tag: Linear<B>,
     /// The CRF over the tag scores, where the config asks for one.
     pub crf: Option<Crf<B>>,
+    /// `nn.Linear(2 * hidden_size, FREQ_CLASSES)`: each word's frequency class from its
+    /// sentence states, where `freq_loss` asks for it (training only).
+    pub hidden2freq: Option<Linear<B>>,
+    /// Weight of the frequency-class loss.
+    pub freq_loss: f64,
+    /// First ids of the words seen fewer than `e`, `e²`, … times in training.
+    pub log_count_from: Vec<usize>,
     /// Dropout on features and states.
     pub dropout: Dropout,
     /// Word dropout probability (training only).
@@ -257,12 +282,52 @@ impl<B: Backend> CharTagger<B> {
     /// # Panics
     /// If `sentences.chars` is `None`: this tagger reads every word's characters.
     pub fn forward(&self, sentences: Sentences<B>) -> Tensor<B, 3> {
+        self.forward_training(sentences).0
+    }
+
+    /// [`Self::forward`], with the frequency-class loss per real word while training where the
+    /// config asks for it ([`CharTaggerConfig::freq_loss`], already weighted).
+    pub fn forward_training(&self, sentences: Sentences<B>) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
         let chars = self.char_features(&sentences);
+        let ids = sentences.words.clone();
         let words = self.embedding.forward(self.dropped_words(sentences.words));
         let features = self.dropout.forward(Tensor::cat(vec![words, chars], 2));
         let (states, _) = self.lstm.forward_packed(features, &sentences.lengths, None);
-        let scores = forward_linear(&self.hidden2tag, self.dropout.forward(states));
-        log_softmax(scores, 2)
+        let states = self.dropout.forward(states);
+        let scores = forward_linear(&self.hidden2tag, states.clone());
+        let freq_loss = self.freq_class_loss(states, ids, &sentences.lengths);
+        (log_softmax(scores, 2), freq_loss)
+    }
+
+    /// The mean over real words of the negative log-likelihood of each word's frequency class
+    /// (`int(ln(count))` in training, 0 for `<unk>`), times `freq_loss`; `None` outside
+    /// training or without the class layer.
+    fn freq_class_loss(
+        &self,
+        states: Tensor<B, 3>,
+        ids: Tensor<B, 2, Int>,
+        lengths: &[usize],
+    ) -> Option<Tensor<B, 1>> {
+        let layer = self.hidden2freq.as_ref()?;
+        let device = ids.device();
+        if !B::ad_enabled(&device) {
+            return None;
+        }
+        let [count, longest] = ids.dims();
+        let mut classes = Tensor::<B, 2, Int>::zeros([count, longest], &device);
+        for &from in &self.log_count_from {
+            classes = classes + ids.clone().lower_elem(from.min(i64::MAX as usize) as i64).int();
+        }
+        let known = ids.greater_elem(self.unk_id as i64).int();
+        let classes = (classes * known).clamp_max(FREQ_CLASSES as i64 - 1);
+        let log_probs = log_softmax(forward_linear(layer, states), 2);
+        let picked = log_probs.gather(2, classes.unsqueeze_dim::<3>(2)).reshape([count, longest]);
+        let real: Vec<f32> = (lengths.iter())
+            .flat_map(|&length| (0..longest).map(move |t| f32::from(u8::from(t < length))))
+            .collect();
+        let real = Tensor::<B, 2>::from_data(TensorData::new(real, [count, longest]), &device);
+        let words = lengths.iter().sum::<usize>().max(1) as f64;
+        Some((picked * real).sum().neg().div_scalar(words).mul_scalar(self.freq_loss))
     }
 }
 
@@ -338,12 +403,14 @@ impl<B: Backend> CharTagger<B> {
     /// `lines("vocab-tags.txt")`.
     pub fn pretrained(device: &B::Device) -> Self {
         let shipped = crate::pretrained::shipped("pos-tagger-char");
-        // The training word counts behind rare-word dropout are not shipped: none is rare.
+        // The training word counts behind rare-word dropout (and the frequency classes) are not
+        // shipped: none is rare.
         let config: CharTaggerConfig = shipped.config_with(&[
             ("vocab_size", shipped.count("vocab-words.txt")),
             ("num_chars", shipped.count("vocab-chars.txt")),
             ("num_tags", shipped.count("vocab-tags.txt")),
             ("rare_from", format!("{:?}", [usize::MAX; 3])),
+            ("log_count_from", "[]".to_string()),
             ("unk_id", "1".to_string()),
         ]);
         shipped.load(config.init(device), device)
@@ -355,6 +422,10 @@ impl<B: Backend> Tagger<B> for CharTagger<B> {
         self.forward(sentences)
     }
 
+    fn tag_training(&self, sentences: Sentences<B>) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
+        self.forward_training(sentences)
+    }
+
     fn crf(&self) -> Option<&Crf<B>> {
         self.crf.as_ref()
     }
@@ -363,6 +434,7 @@ impl<B: Backend> Tagger<B> for CharTagger<B> {
 #[cfg(test)]
 mod tests {
     use burn::backend::NdArray;
+    use burn::module::{AutodiffModule, Param};
     use burn::tensor::{s, Tolerance};
 
     use super::*;
@@ -394,6 +466,50 @@ mod tests {
                         .into_data(),
                     Tolerance::absolute(1e-6),
                 );
+        }
+    }
+
+    #[test]
+    fn the_frequency_loss_is_the_mean_over_real_words_of_their_class_nll() {
+        type A = burn::backend::Autodiff<NdArray>;
+        let device = Default::default();
+        // Ids 2-3 seen e² times or more (class 2), 4-5 e times or more (class 1), the rest less.
+        let mut tagger = CharTaggerConfig::new(20, 10, 5)
+            .with_word_dim(6)
+            .with_char_dim(4)
+            .with_char_hidden(3)
+            .with_hidden_size(5)
+            .with_rare_alpha(0.0)
+            .with_freq_loss(2.0)
+            .with_log_count_from(vec![6, 4])
+            .init::<A>(&device);
+        // The class layer ignores the states: the same log-probabilities at every word.
+        let layer = tagger.hidden2freq.as_mut().unwrap();
+        layer.weight = Param::from_tensor(Tensor::zeros([10, FREQ_CLASSES], &device));
+        let bias: Vec<f32> = (0..FREQ_CLASSES).map(|c| (c as f32 * 0.7).sin()).collect();
+        layer.bias = Some(Param::from_tensor(Tensor::from_floats(bias.as_slice(), &device)));
+        let norm = bias.iter().map(|b| b.exp()).sum::<f32>().ln();
+        let nll = |class: usize| norm - bias[class];
+        // Words 2, 5, <unk> and 7, 3, then padding: classes 2, 1, 0 and 0, 2.
+        let (_, loss) = tagger.tag_training(freq_batch(&device));
+        let expected = 2.0 * (nll(2) + nll(1) + nll(0) + nll(0) + nll(2)) / 5.0;
+        let loss = loss.expect("a loss while training").into_scalar();
+        assert!((loss - expected).abs() < 1e-5, "{loss} against {expected}");
+        // Outside training there is none, and without the weight no class layer.
+        assert!(tagger.valid().tag_training(freq_batch(&device)).1.is_none());
+        assert!(small(false).hidden2freq.is_none());
+    }
+
+    /// Sentences of words 2, 5, 1 and 7, 3 (padded), a row of characters a position.
+    fn freq_batch<T: Backend>(device: &T::Device) -> Sentences<T> {
+        Sentences {
+            words: Tensor::from_ints([[2, 5, 1], [7, 3, 0]], device),
+            lengths: vec![3, 2],
+            chars: Some(WordChars {
+                ids: Tensor::from_ints([[4, 0], [5, 6], [7, 0], [8, 9], [3, 3], [0, 0]], device),
+                lengths: vec![1, 2, 1, 2, 2, 1],
+                rows: None,
+            }),
         }
     }
 

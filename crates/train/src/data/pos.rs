@@ -9,8 +9,8 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::Backend;
 use serde::{Deserialize, Serialize};
 use zoo_data::pos::{
-    bucket_by_length, fill_tags, rare_from, read_blocks, read_conllu, text_block, tokenize,
-    toy_sentences, word_chars, EncodedSentence, SeenWords, SentenceBucket, TagColumn,
+    bucket_by_length, fill_tags, log_count_from, rare_from, read_blocks, read_conllu, text_block,
+    tokenize, toy_sentences, word_chars, EncodedSentence, SeenWords, SentenceBucket, TagColumn,
     TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
 };
 use zoo_models::InvalidConfig;
@@ -183,6 +183,7 @@ impl DataSource for PosData {
         );
         let info = PosInfo {
             rare_from: rare_from(&words, &train),
+            log_count_from: log_count_from(&words, &train),
             words,
             tags,
             chars,
@@ -222,6 +223,7 @@ impl DataSource for PosData {
         Ok(PosInfo {
             // Not known without the training split; only training reads it.
             rare_from: [words.len(); 3],
+            log_count_from: Vec::new(),
             words,
             tags: load(TAG_VOCAB_FILE)?,
             chars: match self.chars {

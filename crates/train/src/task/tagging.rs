@@ -46,7 +46,7 @@ pub struct Tagging;
 impl<B: Backend, M: Tagger<B>> Solves<B, Tagging> for M {
     fn solve(&self, batch: TaggingBatch<B>) -> TaggingOutput<B> {
         let [sentences, longest] = batch.words.dims();
-        let scores = self.tag(Sentences {
+        let (scores, auxiliary) = self.tag_training(Sentences {
             words: batch.words,
             lengths: batch.lengths.clone(),
             chars: batch.chars.map(|chars| WordChars {
@@ -80,6 +80,10 @@ impl<B: Backend, M: Tagger<B>> Solves<B, Tagging> for M {
                 );
                 (loss, best.one_hot::<2>(tags).float())
             }
+        };
+        let loss = match auxiliary {
+            Some(auxiliary) => loss + auxiliary,
+            None => loss,
         };
         TaggingOutput {
             tokens: ClassificationOutput::new(loss, chosen, batch.tags),
