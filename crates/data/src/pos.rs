@@ -409,38 +409,39 @@ pub struct Vocabularies {
     /// Characters, case kept (`None`: the tagger reads word ids only).
     pub chars: Option<Vocab>,
     /// The first word id of the words seen at most once, twice, three times in the training
-    /// split ([`rare_from`]; the vocabulary's size where none is, or where the split is not
-    /// known), for word dropout that falls on rare words.
+    /// split ([`rare_from`] of [`word_counts`]; the vocabulary's size where none is, or where
+    /// the split is not known), for word dropout that falls on rare words.
     pub rare_from: [usize; 3],
     /// The first word id of the words seen fewer than `e`, `e²`, `e³`, … times in the training
-    /// split ([`log_count_from`]; empty where the split is not known), for a tagger that learns
+    /// split ([`log_count_from`] of [`word_counts`]; empty where the split is not known), for a
+    /// tagger that learns
     /// each word's log frequency beside its tag.
     pub log_count_from: Vec<usize>,
 }
 
-/// For a vocabulary built from `train` (most frequent first): the first id of the words seen at
-/// most once, at most twice, at most three times there (`words.len()` where there is none).
-pub fn rare_from(words: &Vocab, train: &[TaggedSentence]) -> [usize; 3] {
-    let counts = train_counts(words, train);
-    [1, 2, 3].map(|at_most| first_below(&counts, at_most as f64 + 1.0))
+/// For the [`word_counts`] of a vocabulary built from the training split (most frequent first):
+/// the first id of the words seen at most once, at most twice, at most three times there (the
+/// vocabulary's size where there is none).
+pub fn rare_from(counts: &[usize]) -> [usize; 3] {
+    [1, 2, 3].map(|at_most| first_below(counts, at_most as f64 + 1.0))
 }
 
-/// For a vocabulary built from `train` (most frequent first): the first id of the words seen
-/// fewer than `e^b` times there, for `b` = 1, 2, … while some word is seen `e^b` times or more,
-/// so that a word's id tells `int(ln(count))`, the frequency class of Plank et al. (2016)'s
-/// auxiliary loss: the number of these ids the word's id is below.
-pub fn log_count_from(words: &Vocab, train: &[TaggedSentence]) -> Vec<usize> {
-    let counts = train_counts(words, train);
+/// For the [`word_counts`] of a vocabulary built from the training split (most frequent first):
+/// the first id of the words seen fewer than `e^b` times there, for `b` = 1, 2, … while some word
+/// is seen `e^b` times or more, so that a word's id tells `int(ln(count))`, the frequency class
+/// of Plank et al. (2016)'s auxiliary loss: the number of these ids the word's id is below.
+pub fn log_count_from(counts: &[usize]) -> Vec<usize> {
     let most = counts.iter().copied().max().unwrap_or(0) as f64;
     (1..)
         .map(|b| (b as f64).exp())
         .take_while(|&limit| limit <= most)
-        .map(|limit| first_below(&counts, limit))
+        .map(|limit| first_below(counts, limit))
         .collect()
 }
 
-/// How often each word id occurs in `train`.
-fn train_counts(words: &Vocab, train: &[TaggedSentence]) -> Vec<usize> {
+/// How often each word id of `words` occurs in `train` (0 for `<pad>`, and for `<unk>` unless a
+/// word of `train` is missing from `words`).
+pub fn word_counts(words: &Vocab, train: &[TaggedSentence]) -> Vec<usize> {
     let mut counts = vec![0usize; words.len()];
     for word in train.iter().flat_map(|s| s.words.iter()) {
         if let Ok(id) = words.id(word) {

@@ -169,7 +169,7 @@ fn a_word_id_tells_its_log_frequency_class() {
         tags: vec!["X".to_string(); text.len()],
     }];
     let words = Vocab::build(text.iter().copied(), 1, true);
-    let from = log_count_from(&words, &train);
+    let from = log_count_from(&word_counts(&words, &train));
     // Fewer than e times from `c` on, fewer than e² from `b` on; no word reaches e³.
     assert_eq!(from, [words.id("c").unwrap(), words.id("b").unwrap()]);
     let class = |word| {
@@ -207,7 +207,10 @@ fn seen_words_follow_the_training_split_not_the_minimum_count() {
     };
     // `the` (id 2, seen twice) is the only word kept: none is seen once, and from id 2 on
     // every word is seen at most twice.
-    assert_eq!(rare_from(&vocabularies.words, &train), [3, 2, 2]);
+    assert_eq!(
+        rare_from(&word_counts(&vocabularies.words, &train)),
+        [3, 2, 2]
+    );
     let encoded = EncodedSentence::new(&train[0], &vocabularies, &seen).unwrap();
     // Only `the` occurs twice; `dog` is <unk> for the model but was seen in training.
     assert_eq!(encoded.words, [2, 1, 1, 2, 1]);

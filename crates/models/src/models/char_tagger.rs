@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::Distribution;
 
-use crate::nn::{forward_linear, Crf, CrfConfig, Lstm, LstmConfig};
+use crate::nn::{forward_linear, real_positions, Crf, CrfConfig, Lstm, LstmConfig};
 use crate::{InvalidConfig, Sentences, Tagger};
 
 /// Frequency classes of [`CharTaggerConfig::freq_loss`]: `int(ln(count))` from 0 to 11, a word
@@ -322,10 +322,7 @@ impl<B: Backend> CharTagger<B> {
         let classes = (classes * known).clamp_max(FREQ_CLASSES as i64 - 1);
         let log_probs = log_softmax(forward_linear(layer, states), 2);
         let picked = log_probs.gather(2, classes.unsqueeze_dim::<3>(2)).reshape([count, longest]);
-        let real: Vec<f32> = (lengths.iter())
-            .flat_map(|&length| (0..longest).map(move |t| f32::from(u8::from(t < length))))
-            .collect();
-        let real = Tensor::<B, 2>::from_data(TensorData::new(real, [count, longest]), &device);
+        let real = real_positions::<B>(lengths, longest, &device).float();
         let words = lengths.iter().sum::<usize>().max(1) as f64;
         Some((picked * real).sum().neg().div_scalar(words).mul_scalar(self.freq_loss))
     }
@@ -352,10 +349,7 @@ fn max_pooled<B: Backend>(
 ) -> Tensor<B, 2> {
     let [rows, width, dim] = embedded.dims();
     let device = embedded.device();
-    let padded: Vec<bool> = (lengths.iter())
-        .flat_map(|&length| (0..width).map(move |c| c >= length))
-        .collect();
-    let padded = Tensor::<B, 2, Bool>::from_data(TensorData::new(padded, [rows, width]), &device);
+    let padded = real_positions::<B>(lengths, width, &device).bool_not();
     let embedded = embedded.mask_fill(
         padded.clone().unsqueeze_dim::<3>(2).expand([rows, width, dim]),
         0.0,

@@ -5,6 +5,8 @@
 use burn::module::{Module, Param};
 use burn::prelude::*;
 
+use super::real_positions;
+
 /// Shape of [`Crf`].
 #[derive(Config, Debug)]
 pub struct CrfConfig {
@@ -83,12 +85,7 @@ impl<B: Backend> Crf<B> {
                 .reshape([count, tags])
         };
         // Which sentences go on past each word, uploaded once: `[sentences, longest]`.
-        let going: Vec<bool> = lengths
-            .iter()
-            .flat_map(|&length| (0..longest).map(move |t| t < length))
-            .collect();
-        let going =
-            Tensor::<B, 2, Bool>::from_data(TensorData::new(going, [count, longest]), &device);
+        let going = real_positions::<B>(lengths, longest, &device);
         let transitions = self.transitions.val().unsqueeze_dim::<3>(0);
         let mut alpha = word(0) + self.start.val().unsqueeze_dim(0);
         for t in 1..longest {

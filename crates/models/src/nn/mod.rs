@@ -7,6 +7,7 @@ pub mod fused;
 mod gru;
 mod linear;
 mod lstm;
+mod mask;
 mod rnn;
 
 pub use conv::{forward_conv2d, forward_conv2d_relu_pool};
@@ -15,4 +16,5 @@ pub use fused::uses_fused;
 pub use gru::{Gru, GruConfig};
 pub use linear::forward_linear;
 pub use lstm::{Lstm, LstmConfig, LstmState};
+pub(crate) use mask::real_positions;
 pub use rnn::{GateWeights, RnnError, RnnLayer};

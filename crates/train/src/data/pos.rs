@@ -10,8 +10,8 @@ use burn::prelude::Backend;
 use serde::{Deserialize, Serialize};
 use zoo_data::pos::{
     bucket_by_length, fill_tags, log_count_from, rare_from, read_blocks, read_conllu, text_block,
-    tokenize, toy_sentences, word_chars, EncodedSentence, SeenWords, SentenceBucket, TagColumn,
-    TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
+    tokenize, toy_sentences, word_chars, word_counts, EncodedSentence, SeenWords, SentenceBucket,
+    TagColumn, TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
 };
 use zoo_models::InvalidConfig;
 
@@ -181,9 +181,10 @@ impl DataSource for PosData {
                 .as_ref()
                 .map_or(String::new(), |c| format!(", {} characters", c.len())),
         );
+        let counts = word_counts(&words, &train);
         let info = PosInfo {
-            rare_from: rare_from(&words, &train),
-            log_count_from: log_count_from(&words, &train),
+            rare_from: rare_from(&counts),
+            log_count_from: log_count_from(&counts),
             words,
             tags,
             chars,
