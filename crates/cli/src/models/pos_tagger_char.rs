@@ -52,6 +52,10 @@ pub struct CharTaggerNetwork {
     /// 2016); 0, as when the key is absent, turns it off.
     #[serde(default)]
     pub freq_loss: f64,
+    /// Adversarial training: the size of the perturbation of each sentence's word features, a
+    /// fraction of their own size; 0, as when the key is absent, turns it off.
+    #[serde(default)]
+    pub adversarial: f64,
 }
 
 /// `char_kernel` when the config leaves it out: [`CharTaggerConfig`]'s own default.
@@ -75,6 +79,7 @@ impl CharTaggerNetwork {
             .with_rare_alpha(self.rare_alpha)
             .with_crf(self.crf)
             .with_freq_loss(self.freq_loss)
+            .with_adversarial(self.adversarial)
     }
 }
 

@@ -73,6 +73,12 @@ pub struct CharTaggerConfig {
     /// (and leaves the model without the class layer).
     #[config(default = 0.0)]
     pub freq_loss: f64,
+    /// Adversarial training (Yasunaga et al., 2018): each training step also learns from the
+    /// sentences' word features (embedding beside characters) moved in the direction that
+    /// raises the loss fastest, by this fraction of each sentence's features (L2). 0 turns it
+    /// off.
+    #[config(default = 0.0)]
+    pub adversarial: f64,
     /// The first word id of the words seen fewer than `e`, `e²`, … times in training (the
     /// vocabulary lists words most frequent first): a word's frequency class is the number of
     /// these its id is below. Read by `freq_loss` only.
@@ -105,7 +111,11 @@ impl CharTaggerConfig {
         }
         InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
         InvalidConfig::at_least("num_layers", self.num_layers, 1)?;
-        for (key, value) in [("rare_alpha", self.rare_alpha), ("freq_loss", self.freq_loss)] {
+        for (key, value) in [
+            ("rare_alpha", self.rare_alpha),
+            ("freq_loss", self.freq_loss),
+            ("adversarial", self.adversarial),
+        ] {
             if !(value >= 0.0 && value.is_finite()) {
                 return Err(InvalidConfig::new(key, format!("is {value}, must be 0 or more")));
             }
@@ -157,6 +167,7 @@ impl CharTaggerConfig {
             hidden2freq: (self.freq_loss > 0.0)
                 .then(|| LinearConfig::new(2 * self.hidden_size, FREQ_CLASSES).init(device)),
             freq_loss: self.freq_loss,
+            adversarial: self.adversarial,
             log_count_from: self.log_count_from.clone(),
             dropout: DropoutConfig::new(self.dropout).init(),
             word_dropout: self.word_dropout,
@@ -219,6 +230,8 @@ pub struct CharTagger<B: Backend> {
     pub hidden2freq: Option<Linear<B>>,
     /// Weight of the frequency-class loss.
     pub freq_loss: f64,
+    /// Size of the adversarial perturbation, a fraction of each sentence's features.
+    pub adversarial: f64,
     /// First ids of the words seen fewer than `e`, `e²`, … times in training.
     pub log_count_from: Vec<usize>,
     /// Dropout on features and states.
@@ -288,14 +301,30 @@ impl<B: Backend> CharTagger<B> {
     /// [`Self::forward`], with the frequency-class loss per real word while training where the
     /// config asks for it ([`CharTaggerConfig::freq_loss`], already weighted).
     pub fn forward_training(&self, sentences: Sentences<B>) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
-        let chars = self.char_features(&sentences);
-        let ids = sentences.words.clone();
-        let words = self.embedding.forward(self.dropped_words(sentences.words));
-        let features = self.dropout.forward(Tensor::cat(vec![words, chars], 2));
+        let features = self.word_features(&sentences);
+        self.tag_word_features(features, &sentences)
+    }
+
+    /// Each word position's features `[sentences, longest, word_dim + 2 * char_hidden]`, what the
+    /// sentence LSTM reads: its word embedding (after word dropout, in training) beside its
+    /// character encoding.
+    fn word_features(&self, sentences: &Sentences<B>) -> Tensor<B, 3> {
+        let chars = self.char_features(sentences);
+        let words = self.embedding.forward(self.dropped_words(sentences.words.clone()));
+        Tensor::cat(vec![words, chars], 2)
+    }
+
+    /// [`Self::forward_training`] from the given [`Self::word_features`].
+    fn tag_word_features(
+        &self,
+        features: Tensor<B, 3>,
+        sentences: &Sentences<B>,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
+        let features = self.dropout.forward(features);
         let (states, _) = self.lstm.forward_packed(features, &sentences.lengths, None);
         let states = self.dropout.forward(states);
         let scores = forward_linear(&self.hidden2tag, states.clone());
-        let freq_loss = self.freq_class_loss(states, ids, &sentences.lengths);
+        let freq_loss = self.freq_class_loss(states, sentences.words.clone(), &sentences.lengths);
         (log_softmax(scores, 2), freq_loss)
     }
 
@@ -422,6 +451,22 @@ impl<B: Backend> Tagger<B> for CharTagger<B> {
 
     fn crf(&self) -> Option<&Crf<B>> {
         self.crf.as_ref()
+    }
+
+    fn adversarial(&self) -> f64 {
+        self.adversarial
+    }
+
+    fn features(&self, sentences: &Sentences<B>) -> Option<Tensor<B, 3>> {
+        Some(self.word_features(sentences))
+    }
+
+    fn tag_features(
+        &self,
+        features: Tensor<B, 3>,
+        sentences: &Sentences<B>,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
+        self.tag_word_features(features, sentences)
     }
 }
 
