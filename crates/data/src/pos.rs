@@ -414,8 +414,7 @@ pub struct Vocabularies {
     pub rare_from: [usize; 3],
     /// The first word id of the words seen fewer than `e`, `e²`, `e³`, … times in the training
     /// split ([`log_count_from`] of [`word_counts`]; empty where the split is not known), for a
-    /// tagger that learns
-    /// each word's log frequency beside its tag.
+    /// tagger that learns each word's log frequency beside its tag.
     pub log_count_from: Vec<usize>,
 }
 
