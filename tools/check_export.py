@@ -3,9 +3,9 @@
 
     python3 tools/check_export.py FILE.safetensors CLASS [--record JSON]
 
-CLASS is one of the seeds' classes (tools/make_seed_checkpoints.py): `Net` (seed 000, for
-`mnist-cnn`), `CNN` (seed 004, for `small-cnn`, exported with `--rename '^conv(\\d)\\.=conv$1.0.'`),
-`Rnn` (seed 001's, `lstm` + `fc`, for `mnist-lstm`), or `Tagger` (the PyTorch twin of the zoo's
+CLASS is one of the tutorials' classes (tools/make_seed_checkpoints.py): `Net` (pytorch/examples, for
+`mnist-cnn`), `CNN` (Morvan's tutorial, for `small-cnn`, exported with `--rename '^conv(\\d)\\.=conv$1.0.'`),
+`Rnn` (yunjey's tutorial, `lstm` + `fc`, for `mnist-lstm`), or `Tagger` (the PyTorch twin of the zoo's
 `pos-tagger`, below). The file must load with `strict=True`; the script then prints the count of
 correct answers on the 10,000 test digits of data/mnist-sample, normalized as the zoo's models
 were trained (mean 0.1307, deviation 0.3081), or, for `Tagger`, of correct UPOS tags of
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_fixtures import Rnn, idx  # noqa: E402  (seed 001's class)
+from make_fixtures import Rnn, idx  # noqa: E402  (yunjey's tutorial's class)
 from make_seed_checkpoints import CNN, Net  # noqa: E402
 from torch_reference import conllu_sentences  # noqa: E402
 

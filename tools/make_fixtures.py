@@ -10,7 +10,7 @@ state_dict (name -> shape + values), the input, the optional initial state, the 
 `output, h_n[, c_n]` and the gradients of `output.sum()` with respect to the input and every
 weight, and <name>.pt, the state_dict as torch.save writes it (for the import tests).
 
-It also trains seed 001's MNIST LSTM (2 layers, hidden 128, Adam 0.01, batch 100) for one epoch
+It also trains yunjey's pytorch-tutorial MNIST LSTM (2 layers, hidden 128, Adam 0.01, batch 100) for one epoch
 on data/mnist-sample and writes tests/fixtures/mnist_lstm_1epoch.pt (its state_dict, keys
 `lstm.*` and `fc.*`) and tests/fixtures/mnist_lstm_1epoch.json (its test-set predictions).
 """
@@ -90,7 +90,7 @@ def idx(path):
 
 
 class Rnn(torch.nn.Module):
-    """Seed 001's model, as written there."""
+    """`mnist-lstm`'s model, as written there."""
 
     def __init__(self):
         super().__init__()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The seeds' own PyTorch classes, trained one epoch and saved as their users save them.
+"""The tutorials' own PyTorch classes, trained one epoch and saved as their users save them.
 
 Run from the repository root with `pip install torch safetensors` done:
 
@@ -12,7 +12,7 @@ the zoo model it fits, its preprocessing (`mean`, `std` of `[data]`), and PyTorc
 correct answers on the 10,000 official test digits. tests/tests/import.rs imports each file with
 the `--rename` flags `zoo import` proposes and compares the counts.
 
-Seed 000's LSTMTagger is trained as the seed trains it (300 epochs of its two sentences, SGD lr
+The sequence-models tutorial's LSTMTagger is trained as the seed trains it (300 epochs of its two sentences, SGD lr
 0.1) and saved the same way (seed000_tagger.pt), with its `word_to_ix` and `tag_to_ix` saved by
 `json.dump` (seed000_word_to_ix.json, seed000_tag_to_ix.json) and, in seed000_tagger.json, the
 tags PyTorch gives the two sentences and a new one, and the SHA-256 of each tensor's float32
@@ -38,7 +38,7 @@ DATA = os.path.join("data", "mnist-sample")
 
 
 class Net(nn.Module):
-    """Seed 000 (pytorch/examples' MNIST CNN), as written there."""
+    """pytorch/examples' MNIST CNN, as written there."""
 
     def __init__(self):
         super(Net, self).__init__()
@@ -59,7 +59,7 @@ class Net(nn.Module):
 
 
 class CNN(nn.Module):
-    """Seed 004's CNN, as written there."""
+    """Morvan's PyTorch tutorial's CNN, as written there."""
 
     def __init__(self):
         super(CNN, self).__init__()
@@ -90,7 +90,7 @@ class CNN(nn.Module):
 
 
 class RNN(nn.Module):
-    """Seed 004's RNN, as written there."""
+    """Morvan's PyTorch tutorial's RNN, as written there."""
 
     def __init__(self):
         super(RNN, self).__init__()
@@ -111,7 +111,7 @@ class RNN(nn.Module):
 
 
 class Rnn(nn.Module):
-    """Seed 003's Rnn, as written there."""
+    """The MNIST RNN tutorial's `Rnn`, as written there."""
 
     def __init__(self, in_dim, hidden_dim, n_layer, n_class):
         super(Rnn, self).__init__()
@@ -128,7 +128,7 @@ class Rnn(nn.Module):
 
 
 class LSTMTagger(nn.Module):
-    """Seed 000's LSTMTagger, as written there."""
+    """The sequence-models tutorial's LSTMTagger, as written there."""
 
     def __init__(self, embedding_dim, hidden_dim, vocab_size, tagset_size):
         super(LSTMTagger, self).__init__()
@@ -161,7 +161,7 @@ def sha256_f32(tensor):
 
 
 def seed000_tagger():
-    """Seed 000's tagger, trained and saved as the seed does (its `autograd.Variable` wrappers
+    """The sequence-models tutorial's tagger, trained and saved as the seed does (its `autograd.Variable` wrappers
     are plain tensors in today's PyTorch, and `log_softmax` names its dimension)."""
     torch.manual_seed(1)
     training_data = [

@@ -13,9 +13,10 @@ fn example_dir() -> PathBuf {
     workspace().join("examples/bring-your-own-model")
 }
 
-/// Builds the example (its own workspace and lock file) in the running tests' profile, into
-/// this workspace's target folder, with the zoo-cli features of the test build; returns its
-/// binary.
+/// Builds the example (its own workspace and lock file, `--locked`: a lock file that a build
+/// would change fails the test, so what is committed is what builds) in the running tests'
+/// profile, into this workspace's target folder, with the zoo-cli features of the test build;
+/// returns its binary.
 ///
 /// It builds a copy, `target/bring-your-own-model/`, made so that Cargo gives every crate the
 /// same build hash as in the test build, which has compiled them all (Burn and the zoo's own
@@ -58,7 +59,7 @@ fn build_example() -> PathBuf {
     build
         .current_dir(&copy)
         .env("CARGO_TARGET_DIR", target)
-        .args(["build", "--quiet", "--offline"]);
+        .args(["build", "--quiet", "--offline", "--locked"]);
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         build.arg("--release");
     }

@@ -1,7 +1,7 @@
 //! `zoo import` of PyTorch-trained checkpoints, then `zoo eval`: the same test predictions as
-//! PyTorch. Seed 001's MNIST LSTM (tools/make_fixtures.py) fits by name; the seeds' other classes
-//! (tools/make_seed_checkpoints.py: seed 000's `Net`, seed 004's `CNN` and `RNN`, seed 003's
-//! `Rnn`) import with the `--rename` flags `zoo import` proposes when they do not fit. `zoo export`
+//! PyTorch. yunjey's pytorch-tutorial MNIST LSTM (tools/make_fixtures.py) fits by name; the
+//! tutorials' other classes (tools/make_seed_checkpoints.py: pytorch/examples' `Net`, Morvan's
+//! `CNN` and `RNN`, the MNIST RNN tutorial's `Rnn`) import with the `--rename` flags `zoo import` proposes when they do not fit. `zoo export`
 //! then gives the file's own tensors back, bit for bit.
 
 use std::path::Path;
@@ -213,19 +213,19 @@ fn safetensors_digests(
         .collect()
 }
 
-/// Seed 000's tagger files (tools/make_seed_checkpoints.py).
+/// The sequence-models tutorial's tagger files (tools/make_seed_checkpoints.py).
 fn seed_tagger(name: &str) -> String {
     let path = workspace().join("tests/fixtures/seeds").join(name);
     path.to_str().unwrap().to_string()
 }
 
-/// What PyTorch recorded of seed 000's tagger.
+/// What PyTorch recorded of the sequence-models tutorial's tagger.
 fn seed_tagger_reference() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(seed_tagger("seed000_tagger.json")).unwrap())
         .unwrap()
 }
 
-/// `zoo import` of seed 000's tagger `weights` into `out` with the toy config, the seed's JSON
+/// `zoo import` of the sequence-models tutorial's tagger `weights` into `out` with the toy config, the seed's JSON
 /// dictionaries if `vocabularies`, and the `renames`.
 fn import_seed_tagger(
     dir: &Path,
@@ -257,7 +257,7 @@ fn import_seed_tagger(
     zoo(dir, &args)
 }
 
-/// The rename seed 000's tagger needs: its `self.word_embeddings` is the zoo's `embedding`.
+/// The rename the sequence-models tutorial's tagger needs: its `self.word_embeddings` is the zoo's `embedding`.
 const SEED_TAGGER_RENAME: &str = r"^word_embeddings\.=embedding.";
 
 #[test]
@@ -266,7 +266,7 @@ fn seed_000s_tagger_imports_with_the_proposed_rename_and_its_json_vocabularies()
     let tmp = tempfile::tempdir().unwrap();
     let weights = seed_tagger("seed000_tagger.pt");
 
-    // Seed 000's names: the error proposes the one rename, and leaves no vocabulary behind.
+    // The sequence-models tutorial's names: the error proposes the one rename, and leaves no vocabulary behind.
     let plain = import_seed_tagger(tmp.path(), &weights, true, &[], "plain");
     let line = plain.error_line();
     assert!(line.contains("word_embeddings.weight [9, 2]"), "{line}");
@@ -304,7 +304,7 @@ fn seed_000s_tagger_imports_with_the_proposed_rename_and_its_json_vocabularies()
             .collect();
         assert_eq!(out.stdout.trim_end(), expected.join(" "));
     }
-    // Seed 000's dictionary has no <unk>: a word it lacks is an error naming it.
+    // The sequence-models tutorial's dictionary has no <unk>: a word it lacks is an error naming it.
     let unknown = zoo(
         tmp.path(),
         &["predict", "--run", "tagger", "The cat ate the apple"],
@@ -326,7 +326,7 @@ fn seed_000s_tagger_exports_back_bit_for_bit_with_its_vocabularies_beside() {
     let weights = seed_tagger("seed000_tagger.pt");
     import_seed_tagger(tmp.path(), &weights, true, &[SEED_TAGGER_RENAME], "tagger").assert_ok();
 
-    // Out again under seed 000's names: its tensors bit for bit, its vocabularies beside.
+    // Out again under the sequence-models tutorial's names: its tensors bit for bit, its vocabularies beside.
     let out = tmp.path().join("export/tagger.safetensors");
     let out_arg = out.to_str().unwrap();
     let inverse = r"^embedding\.=word_embeddings.";

@@ -1,4 +1,4 @@
-//! The part-of-speech tagger: seed 000's toy trained to tag its two sentences exactly, a short run
+//! The part-of-speech tagger: the sequence-models tutorial's toy trained to tag its two sentences exactly, a short run
 //! on the real UD English-EWT treebank, the character tagger's CRF decoding, `zoo predict`, and
 //! malformed treebanks.
 

@@ -1,4 +1,4 @@
-//! The seed-004 toys train to the seed's results.
+//! The toys of Morvan's PyTorch tutorial train to the seed's results.
 
 use zoo_tests::{summary, zoo};
 

@@ -15,7 +15,7 @@ cargo xtask <command> [flags]
 Commands:
   train [flags]   train a model: builds `zoo` in release with the backend's cargo feature
                   (--backend ndarray|wgpu|cuda) and runs `zoo train` with every flag;
-                  with no flags, the seed-001 MNIST LSTM on data/mnist-sample;
+                  with no flags, mnist-lstm on data/mnist-sample;
                   --resume RUN continues a killed run from its last complete epoch
   eval [flags]    `zoo eval --run DIR` (or `--pretrained NAME`, a model the zoo ships):
                   reload a trained model and evaluate it on the test set

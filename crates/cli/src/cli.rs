@@ -17,6 +17,9 @@ use crate::report::REPORT_FILE;
 /// Train, evaluate and list the models of the Burn model zoo.
 #[derive(Debug, Parser)]
 #[command(name = "zoo", version)]
+#[command(
+    after_help = "Examples:\n  zoo predict --pretrained mnist-cnn data/digits/7.png\n  zoo train --model mnist-cnn --epochs 2"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -27,45 +30,78 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model and write its run folder (config, checkpoints, metrics, model, summary).
+    #[command(
+        after_help = "Examples:\n  zoo train --model pos-tagger --epochs 2 --seed 3\n  zoo train --resume runs/mnist-lstm-20261206-101500 --epochs 10"
+    )]
     Train(TrainArgs),
     /// Reload a run's model and evaluate it on the test set.
+    #[command(
+        after_help = "Examples:\n  zoo eval --run runs/mnist-cnn-20261206-101500\n  zoo eval --pretrained pos-tagger-char"
+    )]
     Eval(EvalArgs),
     /// Load a PyTorch state_dict (`torch.save(model.state_dict(), FILE)`) into a zoo model and
     /// write a run folder that `zoo eval --run DIR` reads.
+    #[command(
+        after_help = "Examples:\n  zoo import --model mnist-lstm --from mnist_lstm.pt --out runs/from-pytorch\n  zoo import --model small-cnn --from cnn.pt --rename '^conv1\\.0\\.=conv1.'"
+    )]
     Import(ImportArgs),
     /// Write a run's weights as a `.safetensors` file with PyTorch's names and layouts, which
     /// `model.load_state_dict(safetensors.torch.load_file(FILE))` reads into the matching class.
+    #[command(
+        after_help = "Examples:\n  zoo export --pretrained mnist-cnn --out mnist_cnn.safetensors\n  zoo export --run runs/small-cnn-20261206-101500 --out cnn.safetensors --rename '^conv(\\d)\\.=conv$1.0.'"
+    )]
     Export(ExportArgs),
     /// Write a finished run as a shipped model's folder (`crates/models/pretrained/NAME`): its
     /// weights in half precision, its configs and data files, and the test figure they score.
+    #[command(
+        after_help = "Examples:\n  zoo pack --run runs/small-cnn-20261206-101500 --out crates/models/pretrained/small-cnn"
+    )]
     Pack(PackArgs),
     /// A trained run's answers to new inputs: tags of sentences (a tagger's run), classes of
     /// pictures (an MNIST model's run: `zoo predict --run DIR digit.png [--invert]`), values or
     /// classes of points (the toys' runs: `zoo predict --run DIR 0.5`).
+    #[command(
+        after_help = "Examples:\n  zoo predict --pretrained mnist-cnn data/digits/7.png\n  zoo predict --pretrained pos-tagger-char \"I'd like to book a flight to Boston.\""
+    )]
     Predict(PredictArgs),
     /// Train the same experiment on several backends and tabulate speed, memory and accuracy.
+    #[command(
+        after_help = "Examples:\n  zoo compare --model mnist-lstm --backends ndarray,wgpu --epochs 1 --train-limit 2000"
+    )]
     Compare(CompareArgs),
     /// Time training steps of the zoo's models (and Burn's own LSTM) on one backend, beside
     /// PyTorch on the same shapes: milliseconds per step and the ratio to PyTorch.
+    #[command(after_help = "Examples:\n  zoo bench --torch\n  zoo bench --epoch --rounds 2")]
     Bench(BenchArgs),
     /// Check that a backend computes what the CPU computes: every model's outputs on a batch of
     /// its data, and an LSTM's outputs and gradients (fused and tensor paths), against Burn's
     /// ndarray operations from the same weights. Exits 1 when one differs by more than 1e-4. On
     /// cuda it checks the LSTM kernel that training there leaves off unless
     /// ZOO_CUDA_LSTM_KERNEL=1.
+    #[command(
+        after_help = "Examples:\n  zoo check --backend wgpu --quick\n  zoo check --backend ndarray --model mnist-lstm"
+    )]
     Check(CheckArgs),
     /// Put finished runs side by side in one self-contained HTML page: their figures, bar charts
     /// of seconds per epoch and test accuracy, and each run's curves and confusion matrix.
+    #[command(
+        after_help = "Examples:\n  zoo report runs/mnist-lstm-20261206-090000 runs/mnist-cnn-20261206-091500 --out report.html"
+    )]
     Report(ReportArgs),
     /// Run the coordinator of a multi-node run (burn-collective's global orchestrator) until
     /// interrupted: `zoo coordinator --port P`, then each node `zoo train --nodes N --rank R
     /// --coordinator HOST:P --listen HOST:Q`.
+    #[command(
+        after_help = "Examples:\n  zoo coordinator --port 7000\n  zoo train --nodes 2 --rank 0 --coordinator HOST:7000 --listen HOST0:7001"
+    )]
     Coordinator(CoordinatorArgs),
     /// Datasets: `zoo data download mnist|fashion-mnist` fetches the four IDX archives from the
     /// standard mirrors and checks each one's SHA-256.
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  zoo data download mnist --dir data/mnist")]
     Data(DataCommand),
     /// List the models.
+    #[command(after_help = "Examples:\n  zoo models")]
     Models,
 }
 
@@ -105,6 +141,9 @@ pub struct CoordinatorArgs {
 pub enum DataCommand {
     /// Download a dataset's four archives (tried mirror after mirror, resumable, each checked
     /// against its published SHA-256 before it is moved into place).
+    #[command(
+        after_help = "Examples:\n  zoo data download mnist --dir data/mnist\n  zoo data download fashion-mnist --timeout 60"
+    )]
     Download(DownloadArgs),
 }
 
@@ -443,7 +482,7 @@ pub struct CheckArgs {
     /// Only these models (repeatable) [default: every model of `zoo models`].
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,
-    /// The LSTM at a small shape only, not also at seed 001's sizes (28 steps × 100, 128 units),
+    /// The LSTM at a small shape only, not also at mnist-lstm's sizes (28 steps × 100, 128 units),
     /// which spread over many GPU thread blocks but take minutes on a software renderer
     /// (lavapipe).
     #[arg(long)]

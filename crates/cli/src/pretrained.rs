@@ -46,7 +46,8 @@ impl Trained {
         let shipped = pretrained::find(name).with_context(|| {
             let names: Vec<&str> = pretrained::ALL.iter().map(|p| p.name).collect();
             format!(
-                "--pretrained {name}: the zoo ships no such model; it ships {}",
+                "--pretrained {name}: the zoo ships no such model{}; it ships {}",
+                zoo_train::registry::did_you_mean(name, names.iter().copied()),
                 names.join(", ")
             )
         })?;

@@ -348,7 +348,7 @@ mod tests {
             / (folder.train.len() * IMAGE_PIXELS) as f64
             / 255.0;
         assert!((mean - 0.1311).abs() < 1e-4, "pixel mean {mean}");
-        // The official test set starts 7, 2, 1, 0, 4 (seed 004 prints them).
+        // The official test set starts 7, 2, 1, 0, 4 (Morvan's tutorial prints them).
         assert_eq!(&folder.test.labels()[..5], &[7, 2, 1, 0, 4]);
     }
 

@@ -1,4 +1,4 @@
-//! Part-of-speech data: seed 000's two toy sentences, a CoNLL-U reader (Universal Dependencies
+//! Part-of-speech data: the sequence-models tutorial's two toy sentences, a CoNLL-U reader (Universal Dependencies
 //! treebanks such as English-EWT), word and tag vocabularies, and a batcher of padded,
 //! length-bucketed batches.
 //!
@@ -35,7 +35,7 @@ pub struct TaggedSentence {
     pub tags: Vec<String>,
 }
 
-/// Seed 000's training data: `The dog ate the apple` (DET NN V DET NN) and
+/// The sequence-models tutorial's training data: `The dog ate the apple` (DET NN V DET NN) and
 /// `Everybody read that book` (NN V DET NN).
 pub fn toy_sentences() -> Vec<TaggedSentence> {
     let sentence = |words: &str, tags: &str| TaggedSentence {
@@ -412,10 +412,6 @@ pub struct Vocabularies {
     /// split ([`rare_from`] of [`word_counts`]; the vocabulary's size where none is, or where
     /// the split is not known), for word dropout that falls on rare words.
     pub rare_from: [usize; 3],
-    /// The first word id of the words seen fewer than `e`, `e²`, `e³`, … times in the training
-    /// split ([`log_count_from`] of [`word_counts`]; empty where the split is not known), for a
-    /// tagger that learns each word's log frequency beside its tag.
-    pub log_count_from: Vec<usize>,
 }
 
 /// For the [`word_counts`] of a vocabulary built from the training split (most frequent first):
@@ -423,19 +419,6 @@ pub struct Vocabularies {
 /// vocabulary's size where there is none).
 pub fn rare_from(counts: &[usize]) -> [usize; 3] {
     [1, 2, 3].map(|at_most| first_below(counts, at_most as f64 + 1.0))
-}
-
-/// For the [`word_counts`] of a vocabulary built from the training split (most frequent first):
-/// the first id of the words seen fewer than `e^b` times there, for `b` = 1, 2, … while some word
-/// is seen `e^b` times or more, so that a word's id tells `int(ln(count))`, the frequency class
-/// of Plank et al. (2016)'s auxiliary loss: the number of these ids the word's id is below.
-pub fn log_count_from(counts: &[usize]) -> Vec<usize> {
-    let most = counts.iter().copied().max().unwrap_or(0) as f64;
-    (1..)
-        .map(|b| (b as f64).exp())
-        .take_while(|&limit| limit <= most)
-        .map(|limit| first_below(counts, limit))
-        .collect()
 }
 
 /// How often each word id of `words` occurs in `train` (0 for `<pad>`, and for `<unk>` unless a

@@ -1,4 +1,4 @@
-//! The synthetic sets of seed 004, generated from a seed so every run sees the same points.
+//! The synthetic sets of Morvan's PyTorch tutorial, generated from a seed so every run sees the same points.
 //!
 //! - Regression: `x` on `[-1, 1]`, `y = x² + 0.2·U[0, 1)` (the seed's `x.pow(2) + 0.2*torch.rand`).
 //! - Classification: two Gaussian clusters, `N((2, 2), I)` labelled 0 and `N((-2, -2), I)` labelled 1.

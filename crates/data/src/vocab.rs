@@ -1,14 +1,14 @@
 //! Vocabularies: tokens (words or tags) numbered from 0, built from training data or read from
 //! a file in one of four forms: the zoo's own (a header line, then one token per line), plain
 //! text (one token per line, as a PyTorch user writes `"\n".join(itos)`), a JSON object of
-//! token → id (seed 000's `word_to_ix` and `tag_to_ix`, saved with `json.dump`), or a JSON list
+//! token → id (the sequence-models tutorial's `word_to_ix` and `tag_to_ix`, saved with `json.dump`), or a JSON list
 //! of tokens in id order (torchtext's `get_itos()`).
 //!
 //! ```
 //! use std::path::Path;
 //! use zoo_data::vocab::Vocab;
 //!
-//! // Seed 000's word_to_ix, as `json.dump(word_to_ix, f)` writes it.
+//! // The sequence-models tutorial's word_to_ix, as `json.dump(word_to_ix, f)` writes it.
 //! let json = r#"{"The": 0, "dog": 1, "ate": 2, "the": 3, "apple": 4}"#;
 //! let words = Vocab::from_text(json, Path::new("word_to_ix.json")).unwrap();
 //! assert_eq!(words.id("the").unwrap(), 3);
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(lines.tokens(), ["DET", "NN", "V"]);
         assert_eq!(lines.unk(), None);
         assert!(!lines.lowercase());
-        // Seed 000's word_to_ix, as json.dump writes it (keys in insertion order).
+        // The sequence-models tutorial's word_to_ix, as json.dump writes it (keys in insertion order).
         let json = read(r#"{"The": 0, "dog": 1, "ate": 2, "the": 3, "apple": 4, "Everybody": 5}"#)
             .unwrap();
         assert_eq!(json.id("the"), Ok(3));

@@ -29,9 +29,23 @@ pub mod nn;
 pub mod pretrained;
 mod traits;
 
-pub use error::InvalidConfig;
-pub use traits::{Classifier, Regressor, Sentences, Tagger, WordChars};
+/// The models, one file each; their configs and modules are re-exported below.
+mod models {
+    pub mod char_tagger;
+    pub mod lstm_tagger;
+    pub mod mlp;
+    pub mod mnist_cnn;
+    pub mod mnist_gru;
+    pub mod mnist_lstm;
+    pub mod small_cnn;
+}
 
-// Every file of `src/models/` is one model: a module here, its public items re-exported at the
-// crate root (build.rs writes the list, so adding a model is adding its file).
-include!(concat!(env!("OUT_DIR"), "/models.rs"));
+pub use error::InvalidConfig;
+pub use models::char_tagger::{CharTagger, CharTaggerConfig};
+pub use models::lstm_tagger::{LstmTagger, LstmTaggerConfig};
+pub use models::mlp::{Mlp, MlpConfig};
+pub use models::mnist_cnn::{MnistCnn, MnistCnnConfig};
+pub use models::mnist_gru::{MnistGru, MnistGruConfig};
+pub use models::mnist_lstm::{MnistLstm, MnistLstmConfig};
+pub use models::small_cnn::{SmallCnn, SmallCnnConfig};
+pub use traits::{Classifier, Regressor, Sentences, Tagger, WordChars};

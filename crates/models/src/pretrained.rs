@@ -35,8 +35,35 @@ pub struct Pretrained {
     pub files: &'static [(&'static str, &'static str)],
 }
 
-/// Every shipped model (build.rs lists the folders of `pretrained/`).
-pub static ALL: &[Pretrained] = &include!(concat!(env!("OUT_DIR"), "/pretrained.rs"));
+/// The shipped model of the folder `pretrained/NAME/`, its text files (vocabularies) named.
+macro_rules! shipped {
+    ($name:literal $(, $file:literal)*) => {
+        Pretrained {
+            name: $name,
+            weights: include_bytes!(concat!("../pretrained/", $name, "/model.mpk")),
+            model_config: include_str!(concat!("../pretrained/", $name, "/model.json")),
+            experiment: include_str!(concat!("../pretrained/", $name, "/config.toml")),
+            score: include_str!(concat!("../pretrained/", $name, "/score.json")),
+            about: include_str!(concat!("../pretrained/", $name, "/README.md")),
+            files: &[$(($file, include_str!(concat!("../pretrained/", $name, "/", $file)))),*],
+        }
+    };
+}
+
+/// Every shipped model, one folder of `pretrained/` each (a unit test checks the list against
+/// the folders).
+pub static ALL: &[Pretrained] = &[
+    shipped!("mnist-cnn"),
+    shipped!("mnist-lstm"),
+    shipped!("pos-tagger", "vocab-tags.txt", "vocab-words.txt"),
+    shipped!(
+        "pos-tagger-char",
+        "vocab-chars.txt",
+        "vocab-tags.txt",
+        "vocab-words.txt"
+    ),
+    shipped!("small-cnn"),
+];
 
 /// The shipped model named `name`.
 pub fn find(name: &str) -> Option<&'static Pretrained> {
@@ -117,10 +144,42 @@ mod tests {
     use burn::backend::NdArray;
     use burn::prelude::*;
 
-    use super::find;
+    use super::{ALL, find};
     use crate::{CharTagger, LstmTagger, Sentences, Tagger, WordChars};
 
     type B = NdArray;
+
+    #[test]
+    fn every_folder_of_pretrained_is_shipped_with_all_its_text_files() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pretrained");
+        let mut folders: Vec<(String, Vec<String>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.is_dir())
+            .map(|path| {
+                let mut texts: Vec<String> = (std::fs::read_dir(&path).unwrap())
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.ends_with(".txt"))
+                    .collect();
+                texts.sort();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, texts)
+            })
+            .collect();
+        folders.sort();
+        let listed: Vec<(String, Vec<String>)> = (ALL.iter())
+            .map(|p| {
+                let files = p.files.iter().map(|(f, _)| f.to_string()).collect();
+                (p.name.to_string(), files)
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            folders,
+            "pretrained::ALL must list every folder of {}",
+            dir.display()
+        );
+    }
 
     /// A sentence and the tags `zoo predict --pretrained pos-tagger` (and `pos-tagger-char`)
     /// give it; its words lie before and after the vocabularies' entries `#` and `#'s`.

@@ -50,44 +50,10 @@ pub trait Tagger<B: Backend> {
     /// positions mean nothing.
     fn tag(&self, sentences: Sentences<B>) -> Tensor<B, 3>;
 
-    /// [`Tagger::tag`] in training, with the loss of an auxiliary objective the tagger learns
-    /// beside its tags, already weighted, that a training loop adds to the tagging loss; `None`
-    /// (the default) for a tagger without one.
-    fn tag_training(&self, sentences: Sentences<B>) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
-        (self.tag(sentences), None)
-    }
-
     /// The CRF that scores whole tag sequences on top of [`Tagger::tag`]'s word scores, where
     /// the model has one: it is then trained on the sentences' likelihood and read by Viterbi
     /// decoding instead of word by word.
     fn crf(&self) -> Option<&Crf<B>> {
         None
-    }
-
-    /// Size of the adversarial perturbation a training loop trains this tagger against, as a
-    /// fraction of each sentence's [`Tagger::features`] (Yasunaga et al., 2018); 0 (the
-    /// default): none. A tagger that answers more than 0 gives its features and implements
-    /// [`Tagger::tag_features`].
-    fn adversarial(&self) -> f64 {
-        0.0
-    }
-
-    /// The word features `[sentences, longest, features]` that [`Tagger::tag_features`] tags,
-    /// where the tagger can be trained adversarially; `None` (the default) where it cannot.
-    fn features(&self, _sentences: &Sentences<B>) -> Option<Tensor<B, 3>> {
-        None
-    }
-
-    /// [`Tagger::tag_training`] from `features` in place of the ones [`Tagger::features`] gives
-    /// for `sentences`: a training loop passes them moved by an adversarial perturbation.
-    ///
-    /// # Panics
-    /// The default panics: a tagger whose [`Tagger::features`] gives features implements this.
-    fn tag_features(
-        &self,
-        _features: Tensor<B, 3>,
-        _sentences: &Sentences<B>,
-    ) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
-        unimplemented!("a Tagger that gives features implements tag_features")
     }
 }

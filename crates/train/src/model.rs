@@ -23,12 +23,16 @@ use crate::task::{Solves, Task};
 ///
 /// impl ZooModel for MnistLstmModel {
 ///     const NAME: &'static str = "mnist-lstm";
-///     const DESCRIPTION: &'static str = "seed 001: MNIST rows, LSTM 128 x 2, Linear 10";
+///     const DESCRIPTION: &'static str = "MNIST rows, LSTM 128 x 2, Linear 10";
 ///     const CONFIG: &'static str = include_str!("../../../configs/mnist-lstm.toml");
 ///     type Config = MnistLstmConfig;           // [model]
 ///     type Data = MnistData;                   // [data]: MNIST-format folders
 ///     type Task = Classification<3>;           // cross-entropy on [B, 28, 28] inputs
 ///     type Module<B: AutodiffBackend> = MnistLstm<B>;
+///
+///     fn recipe() -> MnistLstmConfig {
+///         MnistLstmConfig::new()                // what [model] of CONFIG says, key for key
+///     }
 ///
 ///     fn init<B: AutodiffBackend>(config: &MnistLstmConfig, _: &(), device: &B::Device) -> MnistLstm<B> {
 ///         config.init(device)
@@ -43,6 +47,10 @@ pub trait ZooModel: Send + Sync + 'static {
     /// The built-in experiment, as TOML: `[model]` (with `name`), `[data]`, `[train]` and
     /// `[optimizer]`, every key a user may change. Usually `include_str!` of `configs/NAME.toml`.
     const CONFIG: &'static str;
+    /// Fields of [`Self::Config`] that the data decides, not a config file: a tagger's
+    /// vocabulary sizes. A config file may not set them, the config a run writes leaves them
+    /// out, and [`Self::init`] takes them from the data's `Info`. None by default.
+    const FROM_DATA: &'static [&'static str] = &[];
 
     /// The `[model]` section: the architecture's hyper-parameters (a Burn `#[derive(Config)]`
     /// struct serves as it is).
@@ -57,6 +65,12 @@ pub trait ZooModel: Send + Sync + 'static {
     type Module<B: AutodiffBackend>: AutodiffModule<B, InnerModule: Solves<B::InnerBackend, Self::Task> + ModuleDisplay>
         + Solves<B, Self::Task>
         + ModuleDisplay;
+
+    /// The `[model]` section as Rust builds the model by default (`MnistLstmConfig::new()`):
+    /// the recipe that [`Self::CONFIG`]'s `[model]` writes out key for key
+    /// ([`crate::Registration::check_recipe`] says where they differ). [`Self::FROM_DATA`]'s
+    /// fields hold anything here.
+    fn recipe() -> Self::Config;
 
     /// The model with fresh weights on `device`; `info` is what the data decides of its shape
     /// (the tagger's vocabulary sizes), `()` for most data.

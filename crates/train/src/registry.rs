@@ -29,8 +29,9 @@ type Loader = fn(
 ) -> Result<Box<dyn LoadedExperiment>, ConfigError>;
 
 /// A model a user can ask for by name: a [`ZooModel`] with its name, description and built-in
-/// config (a model may be registered twice, as timm registers `resnet18` and `resnet34`: the
-/// same code, another config).
+/// config. The same module under another recipe is another `ZooModel` (as timm registers
+/// `resnet18` and `resnet34`): `mnist-lstm-small` is `MnistLstm` with
+/// `MnistLstmConfig::small()`.
 #[derive(Clone, Copy)]
 pub struct Registration {
     /// The name on the command line (`zoo train --model NAME`).
@@ -40,6 +41,8 @@ pub struct Registration {
     /// The built-in experiment, TOML.
     pub config: &'static str,
     loader: Loader,
+    recipe_differences: fn(&str) -> Vec<String>,
+    keys: fn() -> Vec<(&'static str, Vec<&'static str>)>,
 }
 
 impl std::fmt::Debug for Registration {
@@ -52,23 +55,28 @@ impl std::fmt::Debug for Registration {
 }
 
 impl Registration {
-    /// Model `M` under its own name, description and config.
+    /// Model `M` under its name, description and built-in config.
     pub const fn of<M: ZooModel>() -> Self {
-        Self::variant::<M>(M::NAME, M::DESCRIPTION, M::CONFIG)
+        Self {
+            name: M::NAME,
+            description: M::DESCRIPTION,
+            config: M::CONFIG,
+            loader: load::<M>,
+            recipe_differences: Experiment::<M>::recipe_differences,
+            keys: Experiment::<M>::keys,
+        }
     }
 
-    /// Model `M` under another name, with its own description and built-in config.
-    pub const fn variant<M: ZooModel>(
-        name: &'static str,
-        description: &'static str,
-        config: &'static str,
-    ) -> Self {
-        Self {
-            name,
-            description,
-            config,
-            loader: load::<M>,
-        }
+    /// The keys a config file may set for this model, section by section: `model` (without
+    /// `name`), `data`, `train`, `optimizer` (docs/configs.md documents each).
+    pub fn keys(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+        (self.keys)()
+    }
+
+    /// Where the built-in config's `[model]` and the model's Rust recipe
+    /// ([`ZooModel::recipe`]) differ, a line each; empty when they describe the same network.
+    pub fn check_recipe(&self) -> Vec<String> {
+        (self.recipe_differences)(self.config)
     }
 
     /// The experiment of this model: its built-in config with the user's `file` over it.
@@ -165,6 +173,7 @@ impl Registry {
                 (None, Some(label)) => format!(" (model.name in {label})"),
                 _ => String::new(),
             },
+            suggestion: did_you_mean(&name, self.entries.iter().map(|r| r.name)),
             name: name.clone(),
             known: self
                 .entries
@@ -175,6 +184,17 @@ impl Registry {
         })?;
         registration.load(user)
     }
+}
+
+/// ` (did you mean `NAME`?)` for the name of `known` nearest to the mistyped `name` (as clap
+/// suggests a subcommand), or nothing where none is near.
+pub fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    known
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, nearest)| format!(" (did you mean `{nearest}`?)"))
+        .unwrap_or_default()
 }
 
 /// The experiment of any registered model, loaded and checked: what every command works on.

@@ -71,6 +71,10 @@ impl ZooModel for PixelMlpModel {
     type Task = Classification<3>; // cross-entropy, accuracy, top-3 answers
     type Module<B: AutodiffBackend> = PixelMlp<B>;
 
+    fn recipe() -> PixelMlpConfig {
+        PixelMlpConfig::new() // the [model] above, as Rust builds it
+    }
+
     fn init<B: AutodiffBackend>(config: &PixelMlpConfig, _: &(), device: &B::Device) -> PixelMlp<B> {
         PixelMlp {
             hidden: LinearConfig::new(28 * 28, config.hidden_size).init(device),

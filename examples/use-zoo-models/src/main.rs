@@ -1,6 +1,6 @@
 //! Uses `zoo-models` the way another project would, with nothing but `zoo-models` and `burn`:
 //!
-//! 1. builds the seed-001 [`MnistLstm`] and runs it on a batch of images;
+//! 1. builds `mnist-lstm`'s [`MnistLstm`] and runs it on a batch of images;
 //! 2. builds a PyTorch-compatible [`Lstm`](zoo_models::nn::Lstm) for shapes of its own (bidirectional, 2 layers,
 //!    batch-first) and runs it on padded sequences of different lengths;
 //! 3. with a path argument, loads the `model.mpk` of a `zoo train --model mnist-lstm` run (default

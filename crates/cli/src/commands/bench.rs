@@ -4,7 +4,7 @@
 //! builds and runs it.
 //!
 //! A case is a model's name, `NAME/tensor-ops` for the same model with the fused operations off
-//! (`train.fused = false`), or `mnist-lstm/burn-nn-lstm`: the seed-001 network on Burn 0.21's
+//! (`train.fused = false`), or `mnist-lstm/burn-nn-lstm`: mnist-lstm's network on Burn 0.21's
 //! stock `burn::nn::Lstm`, for comparison.
 
 use std::process::Command;
@@ -111,24 +111,25 @@ fn torch_case(case: &str) -> &str {
     case.split('/').next().unwrap_or(case)
 }
 
-/// `mnist-lstm/burn-nn-lstm`: the seed-001 network on Burn's stock LSTM.
-const BURN_LSTM: Registration = Registration::variant::<BurnLstmModel>(
-    "mnist-lstm/burn-nn-lstm",
-    "seed 001's network on Burn 0.21's stock burn::nn::Lstm (zoo bench only)",
-    include_str!("../../../../configs/mnist-lstm.toml"),
-);
+/// `mnist-lstm/burn-nn-lstm`: `mnist-lstm`'s network on Burn's stock LSTM.
+const BURN_LSTM: Registration = Registration::of::<BurnLstmModel>();
 
-/// Seed 001's network on Burn's stock LSTM, with mnist-lstm's config and data.
+/// `mnist-lstm`'s network on Burn's stock LSTM, with its config and data.
 struct BurnLstmModel;
 
 impl ZooModel for BurnLstmModel {
     const NAME: &'static str = "mnist-lstm/burn-nn-lstm";
-    const DESCRIPTION: &'static str = "seed 001's network on Burn's stock LSTM";
+    const DESCRIPTION: &'static str =
+        "mnist-lstm's network on Burn 0.21's stock burn::nn::Lstm (zoo bench only)";
     const CONFIG: &'static str = include_str!("../../../../configs/mnist-lstm.toml");
     type Config = MnistLstmConfig;
     type Data = MnistData;
     type Task = Classification<3>;
     type Module<B: AutodiffBackend> = BurnLstmNet<B>;
+
+    fn recipe() -> MnistLstmConfig {
+        MnistLstmConfig::new()
+    }
 
     fn init<B: AutodiffBackend>(
         config: &MnistLstmConfig,

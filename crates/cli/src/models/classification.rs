@@ -1,13 +1,10 @@
-//! `classification`: seed 004's MLP separating two Gaussian clusters.
+//! `classification`: the MLP of Morvan's PyTorch tutorial separating two Gaussian clusters.
 
 use burn::tensor::backend::AutodiffBackend;
 use zoo_models::{InvalidConfig, Mlp, MlpConfig};
 use zoo_train::data::ClusterData;
 use zoo_train::task::Classification;
-use zoo_train::{Registration, ZooModel};
-
-/// The registrations of this file.
-pub const REGISTER: &[Registration] = &[Registration::of::<ClassificationModel>()];
+use zoo_train::ZooModel;
 
 /// [`Mlp`] 2 → 10 → 2 with cross-entropy.
 pub struct ClassificationModel;
@@ -15,12 +12,16 @@ pub struct ClassificationModel;
 impl ZooModel for ClassificationModel {
     const NAME: &'static str = "classification";
     const DESCRIPTION: &'static str =
-        "seed 004: MLP 2-10-2 separating two Gaussian clusters (cross-entropy)";
+        "MLP 2-10-2 separating two Gaussian clusters, cross-entropy (Morvan's PyTorch tutorial)";
     const CONFIG: &'static str = include_str!("../../../../configs/classification.toml");
     type Config = MlpConfig;
     type Data = ClusterData;
     type Task = Classification<2>;
     type Module<B: AutodiffBackend> = Mlp<B>;
+
+    fn recipe() -> MlpConfig {
+        MlpConfig::classification()
+    }
 
     fn init<B: AutodiffBackend>(config: &MlpConfig, _info: &(), device: &B::Device) -> Mlp<B> {
         config.init(device)

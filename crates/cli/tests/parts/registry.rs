@@ -35,3 +35,87 @@ fn every_built_in_config_loads_as_its_own_model() {
         );
     }
 }
+
+#[test]
+fn every_built_in_config_is_its_models_rust_recipe() {
+    for registration in registry().entries() {
+        let differences = registration.check_recipe();
+        assert!(
+            differences.is_empty(),
+            "configs of `{}` and its Rust defaults (ZooModel::recipe) differ: {}",
+            registration.name,
+            differences.join("; ")
+        );
+    }
+}
+
+#[test]
+fn a_recipe_that_strays_from_its_config_is_caught_key_by_key() {
+    use zoo_train::ZooModel;
+    // The tagger's recipe with CRF off and one key more in the file than in Rust.
+    struct Strayed;
+    impl ZooModel for Strayed {
+        const NAME: &'static str = "strayed";
+        const DESCRIPTION: &'static str = "pos-tagger-char with another recipe";
+        const CONFIG: &'static str = pos_tagger_char::PosTaggerCharModel::CONFIG;
+        const FROM_DATA: &'static [&'static str] = pos_tagger_char::PosTaggerCharModel::FROM_DATA;
+        type Config = zoo_models::CharTaggerConfig;
+        type Data = zoo_train::data::PosData;
+        type Task = zoo_train::task::Tagging;
+        type Module<B: burn::tensor::backend::AutodiffBackend> = zoo_models::CharTagger<B>;
+        fn recipe() -> zoo_models::CharTaggerConfig {
+            pos_tagger_char::PosTaggerCharModel::recipe().with_crf(false)
+        }
+        fn init<B: burn::tensor::backend::AutodiffBackend>(
+            config: &Self::Config,
+            info: &zoo_train::data::PosInfo,
+            device: &B::Device,
+        ) -> Self::Module<B> {
+            pos_tagger_char::PosTaggerCharModel::init::<B>(config, info, device)
+        }
+    }
+    let found = zoo_train::Registration::of::<Strayed>().check_recipe();
+    assert_eq!(found, ["`model.crf` is true, Rust's recipe false"]);
+}
+
+#[test]
+fn the_data_decides_a_taggers_sizes_not_the_config() {
+    let registry = registry();
+    let file = std::env::temp_dir().join(format!("zoo-vocab-size-{}.toml", std::process::id()));
+    std::fs::write(&file, "[model]\nname = \"pos-tagger\"\nvocab_size = 10\n").unwrap();
+    let err = registry
+        .load(None, Some(&file))
+        .err()
+        .expect("refused")
+        .to_string();
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        err.contains("`model.vocab_size` is decided by the data"),
+        "{err}"
+    );
+    // ... and the config a run writes leaves them out.
+    let written = registry
+        .load(Some("pos-tagger-char"), None)
+        .unwrap()
+        .to_toml();
+    for key in ["vocab_size", "num_chars", "num_tags", "rare_from", "unk_id"] {
+        assert!(!written.contains(key), "{key} written: {written}");
+    }
+    assert!(written.contains("crf = true"), "{written}");
+}
+
+#[test]
+fn a_mistyped_model_name_suggests_the_nearest() {
+    let err = registry()
+        .load(Some("mnist-lsmt"), None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("did you mean `mnist-lstm`?"), "{err}");
+    let err = registry()
+        .load(Some("word2vec"), None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(!err.contains("did you mean"), "{err}");
+}

@@ -161,26 +161,6 @@ fn reads_the_real_english_ewt_test_split() {
 }
 
 #[test]
-fn a_word_id_tells_its_log_frequency_class() {
-    // `a` 8 times, `b` 3 times, `c` once: int(ln(count)) is 2, 1 and 0.
-    let text = [vec!["a"; 8], vec!["b"; 3], vec!["c"]].concat();
-    let train = vec![TaggedSentence {
-        words: text.iter().map(|w| w.to_string()).collect(),
-        tags: vec!["X".to_string(); text.len()],
-    }];
-    let words = Vocab::build(text.iter().copied(), 1, true);
-    let from = log_count_from(&word_counts(&words, &train));
-    // Fewer than e times from `c` on, fewer than e² from `b` on; no word reaches e³.
-    assert_eq!(from, [words.id("c").unwrap(), words.id("b").unwrap()]);
-    let class = |word| {
-        from.iter()
-            .filter(|&&f| words.id(word).unwrap() < f)
-            .count()
-    };
-    assert_eq!(["a", "b", "c"].map(class), [2, 1, 0]);
-}
-
-#[test]
 fn seen_words_follow_the_training_split_not_the_minimum_count() {
     let train = toy_sentences();
     let seen = SeenWords::new(&train, true);
@@ -203,7 +183,6 @@ fn seen_words_follow_the_training_split_not_the_minimum_count() {
         tags: tags.clone(),
         chars: None,
         rare_from: [0; 3],
-        log_count_from: Vec::new(),
     };
     // `the` (id 2, seen twice) is the only word kept: none is seen once, and from id 2 on
     // every word is seen at most twice.
@@ -267,7 +246,6 @@ fn characters_are_kept_as_written_and_each_distinct_word_batched_once() {
         tags: of(|s| &s.tags),
         chars: Some(chars.clone()),
         rare_from: [0; 3],
-        log_count_from: Vec::new(),
     };
     let seen = SeenWords::new(&train, true);
     // `Zebra` is no word of the vocabulary, but its letters are read as written: the capital Z
@@ -360,7 +338,6 @@ fn buckets_keep_every_sentence_and_cut_padding() {
         tags,
         chars: None,
         rare_from: [0; 3],
-        log_count_from: Vec::new(),
     };
     let encoded: Vec<_> = sentences
         .iter()

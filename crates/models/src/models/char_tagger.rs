@@ -1,21 +1,19 @@
-//! The exercise seed 000's tutorial ends with: the LSTM tagger with character-level features.
+//! The exercise that ends PyTorch's sequence-models tutorial: the LSTM tagger with
+//! character-level features.
 
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig, PaddingConfig1d,
 };
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::Distribution;
+use burn::tensor::activation::log_softmax;
 
-use crate::nn::{forward_linear, real_positions, Crf, CrfConfig, Lstm, LstmConfig};
+use crate::nn::{Crf, CrfConfig, Lstm, LstmConfig, forward_linear, real_positions};
 use crate::{InvalidConfig, Sentences, Tagger};
 
-/// Frequency classes of [`CharTaggerConfig::freq_loss`]: `int(ln(count))` from 0 to 11, a word
-/// seen e¹¹ (about 60,000) times or more in the last.
-pub const FREQ_CLASSES: usize = 12;
-
-/// Shape of [`CharTagger`].
+/// Shape of [`CharTagger`]; the defaults are the zoo's `pos-tagger-char` (the vocabulary sizes
+/// and the rare-word ids come from the training data).
 #[derive(Config, Debug)]
 pub struct CharTaggerConfig {
     /// Words in the vocabulary, `<pad>` (id 0) and `<unk>` (id [`Self::unk_id`]) included.
@@ -65,25 +63,8 @@ pub struct CharTaggerConfig {
     pub rare_alpha: f64,
     /// A CRF over the tag layer's scores ([`Crf`]): trained on whole sentences, decoded by
     /// Viterbi. Without it each word's tag is chosen on its own.
-    #[config(default = false)]
+    #[config(default = true)]
     pub crf: bool,
-    /// Weight of Plank et al. (2016)'s auxiliary loss: beside its tag, the tagger learns each
-    /// training word's frequency class, `int(ln(count))` (at most [`FREQ_CLASSES`] − 1), from the
-    /// same sentence states, so that they tell rare words from frequent ones. 0 turns it off
-    /// (and leaves the model without the class layer).
-    #[config(default = 0.0)]
-    pub freq_loss: f64,
-    /// Adversarial training (Yasunaga et al., 2018): each training step also learns from the
-    /// sentences' word features (embedding beside characters) moved in the direction that
-    /// raises the loss fastest, by this fraction of each sentence's features (L2). 0 turns it
-    /// off.
-    #[config(default = 0.0)]
-    pub adversarial: f64,
-    /// The first word id of the words seen fewer than `e`, `e²`, … times in training (the
-    /// vocabulary lists words most frequent first): a word's frequency class is the number of
-    /// these its id is below. Read by `freq_loss` only.
-    #[config(default = "Vec::new()")]
-    pub log_count_from: Vec<usize>,
     /// The first word id of the words seen at most 1, 2 and 3 times in training (the
     /// vocabulary lists words most frequent first); `vocab_size` where there are none.
     #[config(default = "[usize::MAX; 3]")]
@@ -106,21 +87,24 @@ impl CharTaggerConfig {
         if self.char_kernel % 2 == 0 {
             return Err(InvalidConfig::new(
                 "char_kernel",
-                format!("is {}, must be odd (a character and as many on each side)", self.char_kernel),
+                format!(
+                    "is {}, must be odd (a character and as many on each side)",
+                    self.char_kernel
+                ),
             ));
         }
         InvalidConfig::at_least("hidden_size", self.hidden_size, 1)?;
         InvalidConfig::at_least("num_layers", self.num_layers, 1)?;
-        for (key, value) in [
-            ("rare_alpha", self.rare_alpha),
-            ("freq_loss", self.freq_loss),
-            ("adversarial", self.adversarial),
-        ] {
-            if !(value >= 0.0 && value.is_finite()) {
-                return Err(InvalidConfig::new(key, format!("is {value}, must be 0 or more")));
-            }
+        if !(self.rare_alpha >= 0.0 && self.rare_alpha.is_finite()) {
+            return Err(InvalidConfig::new(
+                "rare_alpha",
+                format!("is {}, must be 0 or more", self.rare_alpha),
+            ));
         }
-        for (key, value) in [("dropout", self.dropout), ("word_dropout", self.word_dropout)] {
+        for (key, value) in [
+            ("dropout", self.dropout),
+            ("word_dropout", self.word_dropout),
+        ] {
             if !(0.0..1.0).contains(&value) {
                 return Err(InvalidConfig::new(
                     key,
@@ -161,14 +145,7 @@ impl CharTaggerConfig {
                 .with_dropout(self.dropout)
                 .init(device),
             hidden2tag: LinearConfig::new(2 * self.hidden_size, self.num_tags).init(device),
-            crf: self
-                .crf
-                .then(|| CrfConfig::new(self.num_tags).init(device)),
-            hidden2freq: (self.freq_loss > 0.0)
-                .then(|| LinearConfig::new(2 * self.hidden_size, FREQ_CLASSES).init(device)),
-            freq_loss: self.freq_loss,
-            adversarial: self.adversarial,
-            log_count_from: self.log_count_from.clone(),
+            crf: self.crf.then(|| CrfConfig::new(self.num_tags).init(device)),
             dropout: DropoutConfig::new(self.dropout).init(),
             word_dropout: self.word_dropout,
             rare_alpha: self.rare_alpha,
@@ -225,15 +202,6 @@ pub struct CharTagger<B: Backend> {
     pub hidden2tag: Linear<B>,
     /// The CRF over the tag scores, where the config asks for one.
     pub crf: Option<Crf<B>>,
-    /// `nn.Linear(2 * hidden_size, FREQ_CLASSES)`: each word's frequency class from its
-    /// sentence states, where `freq_loss` asks for it (training only).
-    pub hidden2freq: Option<Linear<B>>,
-    /// Weight of the frequency-class loss.
-    pub freq_loss: f64,
-    /// Size of the adversarial perturbation, a fraction of each sentence's features.
-    pub adversarial: f64,
-    /// First ids of the words seen fewer than `e`, `e²`, … times in training.
-    pub log_count_from: Vec<usize>,
     /// Dropout on features and states.
     pub dropout: Dropout,
     /// Word dropout probability (training only).
@@ -282,7 +250,9 @@ impl<B: Backend> CharTagger<B> {
             // Thrice, twice, once: each rarer band overwrites with its higher rate.
             for (times, &from) in self.rare_from.iter().enumerate().rev() {
                 let rate_here = self.rare_alpha / (self.rare_alpha + (times + 1) as f64);
-                let in_band = words.clone().greater_equal_elem(from.min(i64::MAX as usize) as i64);
+                let in_band = words
+                    .clone()
+                    .greater_equal_elem(from.min(i64::MAX as usize) as i64);
                 rate = rate.mask_fill(in_band, rate_here.max(self.word_dropout));
             }
         }
@@ -295,71 +265,24 @@ impl<B: Backend> CharTagger<B> {
     /// # Panics
     /// If `sentences.chars` is `None`: this tagger reads every word's characters.
     pub fn forward(&self, sentences: Sentences<B>) -> Tensor<B, 3> {
-        self.forward_training(sentences).0
-    }
-
-    /// [`Self::forward`], with the frequency-class loss per real word while training where the
-    /// config asks for it ([`CharTaggerConfig::freq_loss`], already weighted).
-    pub fn forward_training(&self, sentences: Sentences<B>) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
-        let features = self.word_features(&sentences);
-        self.tag_word_features(features, &sentences)
-    }
-
-    /// Each word position's features `[sentences, longest, word_dim + 2 * char_hidden]`, what the
-    /// sentence LSTM reads: its word embedding (after word dropout, in training) beside its
-    /// character encoding.
-    fn word_features(&self, sentences: &Sentences<B>) -> Tensor<B, 3> {
-        let chars = self.char_features(sentences);
-        let words = self.embedding.forward(self.dropped_words(sentences.words.clone()));
-        Tensor::cat(vec![words, chars], 2)
-    }
-
-    /// [`Self::forward_training`] from the given [`Self::word_features`].
-    fn tag_word_features(
-        &self,
-        features: Tensor<B, 3>,
-        sentences: &Sentences<B>,
-    ) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
-        let features = self.dropout.forward(features);
+        // Each word position's embedding (after word dropout, in training) beside its
+        // character encoding: what the sentence LSTM reads.
+        let chars = self.char_features(&sentences);
+        let words = self.embedding.forward(self.dropped_words(sentences.words));
+        let features = self.dropout.forward(Tensor::cat(vec![words, chars], 2));
         let (states, _) = self.lstm.forward_packed(features, &sentences.lengths, None);
         let states = self.dropout.forward(states);
-        let scores = forward_linear(&self.hidden2tag, states.clone());
-        let freq_loss = self.freq_class_loss(states, sentences.words.clone(), &sentences.lengths);
-        (log_softmax(scores, 2), freq_loss)
-    }
-
-    /// The mean over real words of the negative log-likelihood of each word's frequency class
-    /// (`int(ln(count))` in training, 0 for `<unk>`), times `freq_loss`; `None` outside
-    /// training or without the class layer.
-    fn freq_class_loss(
-        &self,
-        states: Tensor<B, 3>,
-        ids: Tensor<B, 2, Int>,
-        lengths: &[usize],
-    ) -> Option<Tensor<B, 1>> {
-        let layer = self.hidden2freq.as_ref()?;
-        let device = ids.device();
-        if !B::ad_enabled(&device) {
-            return None;
-        }
-        let [count, longest] = ids.dims();
-        let mut classes = Tensor::<B, 2, Int>::zeros([count, longest], &device);
-        for &from in &self.log_count_from {
-            classes = classes + ids.clone().lower_elem(from.min(i64::MAX as usize) as i64).int();
-        }
-        let known = ids.greater_elem(self.unk_id as i64).int();
-        let classes = (classes * known).clamp_max(FREQ_CLASSES as i64 - 1);
-        let log_probs = log_softmax(forward_linear(layer, states), 2);
-        let picked = log_probs.gather(2, classes.unsqueeze_dim::<3>(2)).reshape([count, longest]);
-        let real = real_positions::<B>(lengths, longest, &device).float();
-        let words = lengths.iter().sum::<usize>().max(1) as f64;
-        Some((picked * real).sum().neg().div_scalar(words).mul_scalar(self.freq_loss))
+        log_softmax(forward_linear(&self.hidden2tag, states), 2)
     }
 }
 
 /// Each row's final states of the character BiLSTM, `[rows, 2 * hidden]`: forward after the
 /// last character, backward after the first (`embedded` `[rows, width, char_dim]`, packed).
-fn last_states<B: Backend>(lstm: &Lstm<B>, embedded: Tensor<B, 3>, lengths: &[usize]) -> Tensor<B, 2> {
+fn last_states<B: Backend>(
+    lstm: &Lstm<B>,
+    embedded: Tensor<B, 3>,
+    lengths: &[usize],
+) -> Tensor<B, 2> {
     let (_, state) = lstm.forward_packed(embedded, lengths, None);
     let [directions, rows, hidden] = state.hidden.dims();
     state
@@ -380,7 +303,10 @@ fn max_pooled<B: Backend>(
     let device = embedded.device();
     let padded = real_positions::<B>(lengths, width, &device).bool_not();
     let embedded = embedded.mask_fill(
-        padded.clone().unsqueeze_dim::<3>(2).expand([rows, width, dim]),
+        padded
+            .clone()
+            .unsqueeze_dim::<3>(2)
+            .expand([rows, width, dim]),
         0.0,
     );
     let filtered = convolve(conv, embedded);
@@ -405,7 +331,11 @@ fn convolve<B: Backend>(conv: &Conv1d<B>, input: Tensor<B, 3>) -> Tensor<B, 3> {
         .map(|offset| padded.clone().slice([0..rows, offset..offset + width]))
         .collect();
     // weight[f, c, o] is the filter f's weight of channel c at offset o: row o * channels + c.
-    let weight = conv.weight.val().permute([2, 1, 0]).reshape([k * channels, filters]);
+    let weight = conv
+        .weight
+        .val()
+        .permute([2, 1, 0])
+        .reshape([k * channels, filters]);
     let mut output = Tensor::cat(windows, 2)
         .reshape([rows * width, k * channels])
         .matmul(weight);
@@ -426,14 +356,12 @@ impl<B: Backend> CharTagger<B> {
     /// `lines("vocab-tags.txt")`.
     pub fn pretrained(device: &B::Device) -> Self {
         let shipped = crate::pretrained::shipped("pos-tagger-char");
-        // The training word counts behind rare-word dropout (and the frequency classes) are not
-        // shipped: none is rare.
+        // The training word counts behind rare-word dropout are not shipped: none is rare.
         let config: CharTaggerConfig = shipped.config_with(&[
             ("vocab_size", shipped.count("vocab-words.txt")),
             ("num_chars", shipped.count("vocab-chars.txt")),
             ("num_tags", shipped.count("vocab-tags.txt")),
             ("rare_from", format!("{:?}", [usize::MAX; 3])),
-            ("log_count_from", "[]".to_string()),
             ("unk_id", "1".to_string()),
         ]);
         shipped.load(config.init(device), device)
@@ -445,36 +373,15 @@ impl<B: Backend> Tagger<B> for CharTagger<B> {
         self.forward(sentences)
     }
 
-    fn tag_training(&self, sentences: Sentences<B>) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
-        self.forward_training(sentences)
-    }
-
     fn crf(&self) -> Option<&Crf<B>> {
         self.crf.as_ref()
-    }
-
-    fn adversarial(&self) -> f64 {
-        self.adversarial
-    }
-
-    fn features(&self, sentences: &Sentences<B>) -> Option<Tensor<B, 3>> {
-        Some(self.word_features(sentences))
-    }
-
-    fn tag_features(
-        &self,
-        features: Tensor<B, 3>,
-        sentences: &Sentences<B>,
-    ) -> (Tensor<B, 3>, Option<Tensor<B, 1>>) {
-        self.tag_word_features(features, sentences)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use burn::backend::NdArray;
-    use burn::module::{AutodiffModule, Param};
-    use burn::tensor::{s, Tolerance};
+    use burn::tensor::{Tolerance, s};
 
     use super::*;
     use crate::WordChars;
@@ -505,50 +412,6 @@ mod tests {
                         .into_data(),
                     Tolerance::absolute(1e-6),
                 );
-        }
-    }
-
-    #[test]
-    fn the_frequency_loss_is_the_mean_over_real_words_of_their_class_nll() {
-        type A = burn::backend::Autodiff<NdArray>;
-        let device = Default::default();
-        // Ids 2-3 seen e² times or more (class 2), 4-5 e times or more (class 1), the rest less.
-        let mut tagger = CharTaggerConfig::new(20, 10, 5)
-            .with_word_dim(6)
-            .with_char_dim(4)
-            .with_char_hidden(3)
-            .with_hidden_size(5)
-            .with_rare_alpha(0.0)
-            .with_freq_loss(2.0)
-            .with_log_count_from(vec![6, 4])
-            .init::<A>(&device);
-        // The class layer ignores the states: the same log-probabilities at every word.
-        let layer = tagger.hidden2freq.as_mut().unwrap();
-        layer.weight = Param::from_tensor(Tensor::zeros([10, FREQ_CLASSES], &device));
-        let bias: Vec<f32> = (0..FREQ_CLASSES).map(|c| (c as f32 * 0.7).sin()).collect();
-        layer.bias = Some(Param::from_tensor(Tensor::from_floats(bias.as_slice(), &device)));
-        let norm = bias.iter().map(|b| b.exp()).sum::<f32>().ln();
-        let nll = |class: usize| norm - bias[class];
-        // Words 2, 5, <unk> and 7, 3, then padding: classes 2, 1, 0 and 0, 2.
-        let (_, loss) = tagger.tag_training(freq_batch(&device));
-        let expected = 2.0 * (nll(2) + nll(1) + nll(0) + nll(0) + nll(2)) / 5.0;
-        let loss = loss.expect("a loss while training").into_scalar();
-        assert!((loss - expected).abs() < 1e-5, "{loss} against {expected}");
-        // Outside training there is none, and without the weight no class layer.
-        assert!(tagger.valid().tag_training(freq_batch(&device)).1.is_none());
-        assert!(small(false).hidden2freq.is_none());
-    }
-
-    /// Sentences of words 2, 5, 1 and 7, 3 (padded), a row of characters a position.
-    fn freq_batch<T: Backend>(device: &T::Device) -> Sentences<T> {
-        Sentences {
-            words: Tensor::from_ints([[2, 5, 1], [7, 3, 0]], device),
-            lengths: vec![3, 2],
-            chars: Some(WordChars {
-                ids: Tensor::from_ints([[4, 0], [5, 6], [7, 0], [8, 9], [3, 3], [0, 0]], device),
-                lengths: vec![1, 2, 1, 2, 2, 1],
-                rows: None,
-            }),
         }
     }
 
@@ -619,7 +482,14 @@ mod tests {
         // Word 4 (`7 3`) at three positions: a row for each position ...
         let each = tagger.tag(sentences(WordChars {
             ids: Tensor::from_ints(
-                [[7, 3, 0], [5, 6, 9], [7, 3, 0], [8, 8, 3], [7, 3, 0], [0, 0, 0]],
+                [
+                    [7, 3, 0],
+                    [5, 6, 9],
+                    [7, 3, 0],
+                    [8, 8, 3],
+                    [7, 3, 0],
+                    [0, 0, 0],
+                ],
                 &device,
             ),
             lengths: vec![2, 3, 2, 3, 2, 1],

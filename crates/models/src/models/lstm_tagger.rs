@@ -1,14 +1,15 @@
-//! Seed 000's part-of-speech tagger.
+//! The part-of-speech tagger of PyTorch's sequence-models tutorial (`LSTMTagger`).
 
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
-use crate::nn::{forward_linear, Lstm, LstmConfig};
+use crate::nn::{Lstm, LstmConfig, forward_linear};
 use crate::{InvalidConfig, Sentences, Tagger};
 
-/// Shape of [`LstmTagger`]. The defaults of the optional fields are seed 000's toy tagger
-/// (`LSTMTagger(2, 3, ...)`: embeddings of 2, one LSTM layer of 3, one direction, no dropout).
+/// Shape of [`LstmTagger`]. The defaults are the zoo's `pos-tagger` on UD English-EWT
+/// (embeddings of 100, one bidirectional LSTM layer of 128, dropout 0.25);
+/// [`LstmTaggerConfig::toy`] is the sequence-models tutorial's own (`LSTMTagger(2, 3, ...)`).
 #[derive(Config, Debug)]
 pub struct LstmTaggerConfig {
     /// Words in the vocabulary, `<pad>` (id 0) and `<unk>` included.
@@ -16,23 +17,33 @@ pub struct LstmTaggerConfig {
     /// Tags the model chooses from (the tag vocabulary's size).
     pub num_tags: usize,
     /// Size of a word embedding.
-    #[config(default = 2)]
+    #[config(default = 100)]
     pub embedding_dim: usize,
     /// Hidden units of each LSTM layer and direction.
-    #[config(default = 3)]
+    #[config(default = 128)]
     pub hidden_size: usize,
     /// Stacked LSTM layers.
     #[config(default = 1)]
     pub num_layers: usize,
     /// Read each sentence in both directions (the tag layer then sees `2 * hidden_size`).
-    #[config(default = false)]
+    #[config(default = true)]
     pub bidirectional: bool,
     /// Dropout on the embeddings, between LSTM layers and before the tag layer (training only).
-    #[config(default = 0.0)]
+    #[config(default = 0.25)]
     pub dropout: f64,
 }
 
 impl LstmTaggerConfig {
+    /// The tutorial's toy tagger for `vocab_size` words and `num_tags` tags: embeddings of 2,
+    /// one LSTM layer of 3 units, one direction, no dropout (`configs/pos-tagger-toy.toml`).
+    pub fn toy(vocab_size: usize, num_tags: usize) -> Self {
+        Self::new(vocab_size, num_tags)
+            .with_embedding_dim(2)
+            .with_hidden_size(3)
+            .with_bidirectional(false)
+            .with_dropout(0.0)
+    }
+
     /// Checks that every field can build a model, naming the first one that cannot.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         InvalidConfig::at_least("vocab_size", self.vocab_size, 3)?;
@@ -68,7 +79,7 @@ impl LstmTaggerConfig {
     }
 }
 
-/// Seed 000's part-of-speech tagger: word ids → `Embedding` → `Lstm` → `Linear` → log-softmax
+/// The part-of-speech tagger of PyTorch's sequence-models tutorial: word ids → `Embedding` → `Lstm` → `Linear` → log-softmax
 /// over the tags, one distribution per word.
 ///
 /// Input word ids `Int [batch, seq]` (sentences padded with id 0 to the longest, with their

@@ -1,4 +1,4 @@
-//! Seed 004's two-layer net for the regression and classification toys.
+//! The two-layer net of the PyTorch tutorial's regression and classification toys.
 
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
@@ -6,7 +6,8 @@ use burn::prelude::*;
 use crate::nn::forward_linear;
 use crate::{Classifier, InvalidConfig, Regressor};
 
-/// Shape of [`Mlp`]; the defaults are seed 004's regression net (1 → 10 → 1).
+/// Shape of [`Mlp`]; the defaults are the `regression` toy's net (1 → 10 → 1),
+/// [`MlpConfig::classification`] the `classification` toy's (2 → 10 → 2).
 #[derive(Config, Debug)]
 pub struct MlpConfig {
     /// Input features.
@@ -21,6 +22,11 @@ pub struct MlpConfig {
 }
 
 impl MlpConfig {
+    /// The `classification` toy's net: points of 2 coordinates → 10 hidden units → 2 classes.
+    pub fn classification() -> Self {
+        Self::new().with_input_size(2).with_output_size(2)
+    }
+
     /// Checks that every field can build a model, naming the first one that cannot.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         InvalidConfig::at_least("input_size", self.input_size, 1)?;
@@ -60,7 +66,7 @@ impl MlpConfig {
     }
 }
 
-/// Seed 004's two-layer net, Linear → ReLU → Linear, for the regression (y = x² + noise) and the
+/// Morvan's PyTorch tutorial's two-layer net, Linear → ReLU → Linear, for the regression (y = x² + noise) and the
 /// two-cluster classification toys.
 ///
 /// Input `[batch, input_size]`, output `[batch, output_size]` (predictions or logits).
@@ -76,7 +82,7 @@ impl MlpConfig {
 /// let x = Tensor::<NdArray, 2>::from_floats([[-1.0], [0.0], [0.5]], &device);
 /// assert_eq!(regression.forward(x).dims(), [3, 1]);
 /// // The two-cluster classifier: points [batch, 2] → logits [batch, 2].
-/// let classifier = MlpConfig::new().with_input_size(2).with_output_size(2).init::<NdArray>(&device);
+/// let classifier = MlpConfig::classification().init::<NdArray>(&device);
 /// let points = Tensor::<NdArray, 2>::from_floats([[2.0, 2.0], [-2.0, -2.0]], &device);
 /// assert_eq!(classifier.forward(points).dims(), [2, 2]);
 /// ```

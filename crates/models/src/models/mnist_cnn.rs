@@ -1,4 +1,4 @@
-//! The pytorch/examples MNIST CNN of seed 000.
+//! The MNIST CNN of pytorch/examples.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -8,8 +8,7 @@ use burn::prelude::*;
 use crate::nn::{forward_conv2d_relu_pool, forward_linear};
 use crate::{Classifier, InvalidConfig};
 
-
-/// Shape of [`MnistCnn`], the pytorch/examples MNIST net of seed 000.
+/// Shape of [`MnistCnn`], the MNIST net of pytorch/examples.
 #[derive(Config, Debug)]
 pub struct MnistCnnConfig {
     /// Output classes.
@@ -40,7 +39,7 @@ impl MnistCnnConfig {
     }
 }
 
-/// The pytorch/examples MNIST CNN (seed 000): conv 1→20 5×5, ReLU, max-pool 2; conv 20→50 5×5,
+/// The MNIST CNN of pytorch/examples: conv 1→20 5×5, ReLU, max-pool 2; conv 20→50 5×5,
 /// ReLU, max-pool 2; Linear 800→500, ReLU; Linear 500→10.
 ///
 /// Input `[batch, 1, 28, 28]`, output logits `[batch, num_classes]`.
@@ -89,7 +88,9 @@ impl<B: Backend> MnistCnn<B> {
     /// `crates/models/pretrained/mnist-cnn/`, whose README gives the command that trained them and
     /// their test figure. For 28×28 digits `[batch, 1, 28, 28]` normalized with MNIST's mean 0.1307 and deviation 0.3081.
     pub fn pretrained(device: &B::Device) -> Self {
-        crate::pretrained::build("mnist-cnn", device, |config: &MnistCnnConfig, device| config.init(device))
+        crate::pretrained::build("mnist-cnn", device, |config: &MnistCnnConfig, device| {
+            config.init(device)
+        })
     }
 }
 

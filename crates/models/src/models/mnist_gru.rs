@@ -1,12 +1,12 @@
-//! Seeds 002 and 003 with a GRU: an MNIST image read row by row by a stacked GRU.
+//! The MNIST row-by-row classifiers of the LSTM tutorials with a GRU: an MNIST image read row by row by a stacked GRU.
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::nn::{forward_linear, Gru, GruConfig};
+use crate::nn::{Gru, GruConfig, forward_linear};
 use crate::{Classifier, InvalidConfig};
 
-/// Shape of [`MnistGru`]; the defaults are seed 003's (input 28, hidden 128, 2 layers, 10
+/// Shape of [`MnistGru`]; the defaults are `mnist-gru`'s (input 28, hidden 128, 2 layers, 10
 /// classes), with `nn.GRU` where the seed has `nn.LSTM`.
 #[derive(Config, Debug)]
 pub struct MnistGruConfig {

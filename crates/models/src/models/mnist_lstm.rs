@@ -1,12 +1,14 @@
-//! Seeds 001, 003 and 004: an MNIST image read row by row by a stacked LSTM.
+//! The MNIST classifiers of the PyTorch LSTM tutorials: an image read row by row by a stacked
+//! LSTM.
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::nn::{forward_linear, Lstm, LstmConfig};
+use crate::nn::{Lstm, LstmConfig, forward_linear};
 use crate::{Classifier, InvalidConfig};
 
-/// Shape of [`MnistLstm`]; the defaults are seed 001's (input 28, hidden 128, 2 layers, 10 classes).
+/// Shape of [`MnistLstm`]; the defaults are the zoo's `mnist-lstm` (input 28, hidden 128, 2
+/// layers, 10 classes), [`MnistLstmConfig::small`] is `mnist-lstm-small`.
 #[derive(Config, Debug)]
 pub struct MnistLstmConfig {
     /// Features per time step: the pixels of one image row.
@@ -24,6 +26,12 @@ pub struct MnistLstmConfig {
 }
 
 impl MnistLstmConfig {
+    /// `mnist-lstm-small`: one LSTM layer of 64 units (the `RNN` class of the Morvan PyTorch
+    /// tutorial's LSTM classifier).
+    pub fn small() -> Self {
+        Self::new().with_hidden_size(64).with_num_layers(1)
+    }
+
     /// Checks that every field can build a model, naming the first one that cannot.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         InvalidConfig::at_least("input_size", self.input_size, 1)?;
@@ -44,7 +52,7 @@ impl MnistLstmConfig {
     }
 }
 
-/// Seeds 001/003: an image read row by row as a sequence, a stacked LSTM, and a linear classifier
+/// The LSTM tutorials' MNIST classifier: an image read row by row as a sequence, a stacked LSTM, and a linear classifier
 /// on the last step's hidden state.
 ///
 /// Input `[batch, seq = rows, input_size = columns]` (`[B, 28, 28]` for MNIST), output logits
@@ -56,7 +64,7 @@ impl MnistLstmConfig {
 /// use zoo_models::MnistLstmConfig;
 ///
 /// let device = Default::default();
-/// let model = MnistLstmConfig::new().init::<NdArray>(&device); // seed 001: hidden 128, 2 layers
+/// let model = MnistLstmConfig::new().init::<NdArray>(&device); // mnist-lstm: hidden 128, 2 layers
 /// let images = Tensor::<NdArray, 3>::zeros([4, 28, 28], &device); // [batch, rows, columns]
 /// let logits = model.forward(images);
 /// assert_eq!(logits.dims(), [4, 10]);
@@ -88,7 +96,9 @@ impl<B: Backend> MnistLstm<B> {
     /// `crates/models/pretrained/mnist-lstm/`, whose README gives the command that trained them and
     /// their test figure. For 28×28 digits `[batch, 28, 28]` (rows as steps) normalized with MNIST's mean 0.1307 and deviation 0.3081.
     pub fn pretrained(device: &B::Device) -> Self {
-        crate::pretrained::build("mnist-lstm", device, |config: &MnistLstmConfig, device| config.init(device))
+        crate::pretrained::build("mnist-lstm", device, |config: &MnistLstmConfig, device| {
+            config.init(device)
+        })
     }
 }
 

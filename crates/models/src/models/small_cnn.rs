@@ -1,4 +1,4 @@
-//! The small CNN of seed 004.
+//! The small CNN of Morvan's PyTorch tutorial.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -8,7 +8,7 @@ use burn::prelude::*;
 use crate::nn::{forward_conv2d_relu_pool, forward_linear};
 use crate::{Classifier, InvalidConfig};
 
-/// Shape of [`SmallCnn`], the CNN of seed 004.
+/// Shape of [`SmallCnn`], the CNN of Morvan's PyTorch tutorial.
 #[derive(Config, Debug)]
 pub struct SmallCnnConfig {
     /// Output classes.
@@ -39,7 +39,7 @@ impl SmallCnnConfig {
     }
 }
 
-/// The CNN of seed 004: conv 1→16 5×5 pad 2, ReLU, max-pool 2; conv 16→32 5×5 pad 2, ReLU,
+/// The CNN of Morvan's PyTorch tutorial: conv 1→16 5×5 pad 2, ReLU, max-pool 2; conv 16→32 5×5 pad 2, ReLU,
 /// max-pool 2; Linear 1568→10.
 ///
 /// Input `[batch, 1, 28, 28]`, output logits `[batch, num_classes]`.
@@ -83,7 +83,9 @@ impl<B: Backend> SmallCnn<B> {
     /// `crates/models/pretrained/small-cnn/`, whose README gives the command that trained them and
     /// their test figure. For 28×28 digits `[batch, 1, 28, 28]` normalized with MNIST's mean 0.1307 and deviation 0.3081.
     pub fn pretrained(device: &B::Device) -> Self {
-        crate::pretrained::build("small-cnn", device, |config: &SmallCnnConfig, device| config.init(device))
+        crate::pretrained::build("small-cnn", device, |config: &SmallCnnConfig, device| {
+            config.init(device)
+        })
     }
 }
 
@@ -100,7 +102,7 @@ mod tests {
 
     #[test]
     fn maps_a_digit_batch_to_class_logits_with_the_pytorch_nets_parameter_count() {
-        // Seed 004's CNN: 416 + 12,832 + 15,690.
+        // Morvan's PyTorch tutorial's CNN: 416 + 12,832 + 15,690.
         let device = Default::default();
         let model = SmallCnnConfig::new().init::<NdArray>(&device);
         let images = Tensor::<NdArray, 4>::ones([2, 1, 28, 28], &device);

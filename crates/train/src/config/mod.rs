@@ -38,12 +38,14 @@ pub enum ConfigError {
         message: String,
     },
     /// No registered model has this name.
-    #[error("unknown model `{name}`{origin}; the zoo has: {known} (`zoo models` describes them)")]
+    #[error("unknown model `{name}`{origin}{suggestion}; the zoo has: {known} (`zoo models` describes them)")]
     UnknownModel {
         /// The name asked for.
         name: String,
         /// Where the name came from, when a file gave it: ` (model.name in FILE)`.
         origin: String,
+        /// ` (did you mean `NAME`?)` for the nearest registered name, if one is near.
+        suggestion: String,
         /// The registered names.
         known: String,
     },
@@ -156,9 +158,9 @@ impl<M: ZooModel> Experiment<M> {
         user: Option<(toml::Table, &str)>,
     ) -> Result<Self, ConfigError> {
         let (mut table, builtin_label) = builtin;
-        let mut model_defaults = section(&mut table.clone(), "model", builtin_label)?;
-        model_defaults.remove("name");
-        let defaults: M::Config = strict::typed(model_defaults, "model", builtin_label)?;
+        let mut builtin_model = section(&mut table.clone(), "model", builtin_label)?;
+        builtin_model.remove("name");
+        let defaults = strict::network(&M::recipe(), M::FROM_DATA, builtin_model, builtin_label)?;
         let file = match user {
             Some((user, file)) => {
                 merge(&mut table, user);
@@ -173,7 +175,7 @@ impl<M: ZooModel> Experiment<M> {
         model.remove("name");
         let experiment = Self {
             name: name.to_string(),
-            model: strict::network(&defaults, model, file)?,
+            model: strict::network(&defaults, M::FROM_DATA, model, file)?,
             data: strict::typed(section(&mut table, "data", file)?, "data", file)?,
             train: strict::typed(section(&mut table, "train", file)?, "train", file)?,
             optimizer: strict::typed(section(&mut table, "optimizer", file)?, "optimizer", file)?,
@@ -208,17 +210,18 @@ impl<M: ZooModel> Experiment<M> {
         self.validate("the command line")
     }
 
-    /// Renders the config as TOML, every key present.
+    /// Renders the config as TOML, every key present but [`ZooModel::FROM_DATA`]'s, `[model]`'s
+    /// in its config's field order.
     pub fn to_toml(&self) -> String {
         #[derive(Serialize)]
-        struct Named<'a, C> {
+        struct Named<'a> {
             name: &'a str,
             #[serde(flatten)]
-            config: &'a C,
+            config: Fields,
         }
         #[derive(Serialize)]
-        struct File<'a, C, D> {
-            model: Named<'a, C>,
+        struct File<'a, D> {
+            model: Named<'a>,
             data: &'a D,
             train: &'a TrainSection,
             optimizer: &'a OptimizerSection,
@@ -226,7 +229,7 @@ impl<M: ZooModel> Experiment<M> {
         toml::to_string(&File {
             model: Named {
                 name: &self.name,
-                config: &self.model,
+                config: Fields::of::<M>(&self.model),
             },
             data: &self.data,
             train: &self.train,
@@ -235,9 +238,98 @@ impl<M: ZooModel> Experiment<M> {
         .expect("configs serialize to TOML")
     }
 
+    /// The keys a config file may set for this model, section by section (`model`, `data`,
+    /// `train`, `optimizer`), [`ZooModel::FROM_DATA`]'s fields left out.
+    pub(crate) fn keys() -> Vec<(&'static str, Vec<&'static str>)> {
+        let mut model = strict::field_names::<M::Config>();
+        model.retain(|key| !M::FROM_DATA.contains(key));
+        vec![
+            ("model", model),
+            ("data", strict::field_names::<M::Data>()),
+            ("train", strict::field_names::<TrainSection>()),
+            ("optimizer", strict::field_names::<OptimizerSection>()),
+        ]
+    }
+
+    /// Where the built-in config `config`'s `[model]` and [`ZooModel::recipe`] differ, one line
+    /// each: a key one has and the other lacks, or a value they disagree on ([`ZooModel::FROM_DATA`]'s
+    /// fields aside). Empty when they describe the same network.
+    pub(crate) fn recipe_differences(config: &str) -> Vec<String> {
+        let table = match parse_toml(config, "the built-in config") {
+            Ok(table) => table,
+            Err(err) => return vec![err.to_string()],
+        };
+        let mut written = match table.get("model") {
+            Some(toml::Value::Table(model)) => model.clone(),
+            _ => return vec!["the built-in config has no [model] section".to_string()],
+        };
+        written.remove("name");
+        let recipe = serde_json::to_value(M::recipe()).expect("model configs serialize");
+        let recipe = recipe.as_object().expect("model configs are structs");
+        let mut found = Vec::new();
+        for (key, rust) in recipe
+            .iter()
+            .filter(|(k, _)| !M::FROM_DATA.contains(&k.as_str()))
+        {
+            match written.remove(key) {
+                None => found.push(format!("`model.{key}` is missing (Rust: {rust})")),
+                Some(value) => {
+                    let value = serde_json::to_value(&value).expect("TOML values convert to JSON");
+                    if !same_value(&value, rust) {
+                        found.push(format!("`model.{key}` is {value}, Rust's recipe {rust}"));
+                    }
+                }
+            }
+        }
+        found.extend(
+            (written.keys()).map(|key| format!("`model.{key}` is no field of the Rust config")),
+        );
+        found
+    }
+
     /// Fills in the data folder the experiment will read, so the written config names it.
     pub fn pin_data_dir(&mut self) {
         self.data.pin_dir();
+    }
+}
+
+/// A model config's fields as a config file holds them: in the struct's order, without the
+/// fields the data decides.
+struct Fields(Vec<(&'static str, serde_json::Value)>);
+
+impl Fields {
+    fn of<M: ZooModel>(config: &M::Config) -> Self {
+        let value = serde_json::to_value(config).expect("model configs serialize");
+        let names = strict::field_names::<M::Config>();
+        Self(
+            (names.into_iter())
+                .filter(|name| !M::FROM_DATA.contains(name))
+                .filter_map(|name| value.get(name).map(|v| (name, v.clone())))
+                .collect(),
+        )
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Whether two JSON values are the same, numbers compared as numbers (a TOML integer and a
+/// Rust float of the same value are the same).
+fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a, b) {
+        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(x, y))
+        }
+        _ => a == b,
     }
 }
 

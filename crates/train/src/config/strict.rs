@@ -73,19 +73,35 @@ pub(crate) fn typed<T: DeserializeOwned>(
 }
 
 /// A `[model]` section: `defaults` (the model's config with every field) with the keys `given`
-/// over it. A key that `defaults` does not serialize is unknown; so the check works for any
-/// serde struct, a Burn `#[derive(Config)]` one included.
+/// over it. A key that `defaults` does not serialize is unknown, and one of `from_data` (which
+/// the data decides) refused; so the check works for any serde struct, a Burn
+/// `#[derive(Config)]` one included.
 pub(crate) fn network<C: Serialize + DeserializeOwned>(
     defaults: &C,
+    from_data: &[&str],
     given: toml::Table,
     file: &str,
 ) -> Result<C, ConfigError> {
     let mut value = serde_json::to_value(defaults).expect("model configs serialize");
     let fields = value.as_object_mut().expect("model configs are structs");
     let known: Vec<String> = std::iter::once("name".to_string())
-        .chain(fields.keys().cloned())
+        .chain(
+            fields
+                .keys()
+                .filter(|k| !from_data.contains(&k.as_str()))
+                .cloned(),
+        )
         .collect();
     for (key, v) in given {
+        if from_data.contains(&key.as_str()) {
+            return Err(ConfigError::Invalid {
+                file: file.to_string(),
+                key: format!("model.{key}"),
+                reason:
+                    "is decided by the data (its vocabularies), not by a config file: remove it"
+                        .to_string(),
+            });
+        }
         if !fields.contains_key(&key) {
             let known: Vec<&str> = known.iter().map(String::as_str).collect();
             return Err(unknown_key(file, &format!("model.{key}"), &known));
@@ -119,4 +135,47 @@ pub(crate) fn flatten(text: &str) -> std::collections::BTreeMap<String, String> 
         }
     }
     flat
+}
+
+/// The field names a struct's `Deserialize` asks for (serde's derive and Burn's `Config` alike):
+/// the keys its section may hold, read by a deserializer that records them and reads nothing.
+pub(crate) fn field_names<T: DeserializeOwned>() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    // The recorder always ends in an error; what matters is what it recorded.
+    let _ = T::deserialize(FieldNames(&mut names));
+    names
+}
+
+/// A deserializer that records the fields of the struct asked for, then fails.
+struct FieldNames<'a>(&'a mut Vec<&'static str>);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.extend_from_slice(fields);
+        Err(serde::de::Error::custom("fields recorded"))
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
 }

@@ -2,8 +2,9 @@
 //! and makes the batches of its task ([`Batches`]).
 //!
 //! The toolkit's sources: [`MnistData`] (MNIST-format IDX folders), [`PosData`] (CoNLL-U
-//! treebanks, or seed 000's two sentences), [`CurveData`] and [`ClusterData`] (seed 004's
-//! generated points). A model of one's own may use them or bring its own.
+//! treebanks, or the sequence-models tutorial's two sentences), [`CurveData`] and
+//! [`ClusterData`] (the generated points of Morvan's PyTorch tutorial's toys). A model of one's
+//! own may use them or bring its own.
 
 use std::fmt::Debug;
 use std::marker::PhantomData;

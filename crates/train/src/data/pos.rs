@@ -9,9 +9,9 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::Backend;
 use serde::{Deserialize, Serialize};
 use zoo_data::pos::{
-    bucket_by_length, fill_tags, log_count_from, rare_from, read_blocks, read_conllu, text_block,
-    tokenize, toy_sentences, word_chars, word_counts, EncodedSentence, SeenWords, SentenceBucket,
-    TagColumn, TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
+    bucket_by_length, fill_tags, rare_from, read_blocks, read_conllu, text_block, tokenize,
+    toy_sentences, word_chars, word_counts, EncodedSentence, SeenWords, SentenceBucket, TagColumn,
+    TaggedSentence, TaggingBatch, TaggingBatcher, Vocab, Vocabularies,
 };
 use zoo_models::InvalidConfig;
 
@@ -40,7 +40,7 @@ const LINES_PER_BATCH: usize = 64;
 pub enum Corpus {
     /// A Universal Dependencies treebank folder: `*train.conllu`, `*dev.conllu`, `*test.conllu`.
     Conllu,
-    /// Seed 000's two sentences, trained and tested on.
+    /// The sequence-models tutorial's two sentences, trained and tested on.
     Toy,
 }
 
@@ -48,7 +48,7 @@ pub enum Corpus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PosData {
-    /// `conllu` (a treebank folder) or `toy` (seed 000's two sentences).
+    /// `conllu` (a treebank folder) or `toy` (the sequence-models tutorial's two sentences).
     pub corpus: Corpus,
     /// The treebank folder, holding `*train.conllu`, `*dev.conllu` and `*test.conllu` (each may
     /// be `.gz`); absent means `data/ud-english-ewt`.
@@ -114,7 +114,7 @@ impl DataSource for PosData {
         if self.corpus == Corpus::Toy && (self.dir.is_some() || self.train_limit.is_some()) {
             return Err(InvalidConfig::new(
                 "dir",
-                "does not apply to the toy corpus (seed 000's two sentences are built in); set \
+                "does not apply to the toy corpus (the sequence-models tutorial's two sentences are built in); set \
                  data.corpus = \"conllu\" to read a treebank",
             ));
         }
@@ -184,7 +184,6 @@ impl DataSource for PosData {
         let counts = word_counts(&words, &train);
         let info = PosInfo {
             rare_from: rare_from(&counts),
-            log_count_from: log_count_from(&counts),
             words,
             tags,
             chars,
@@ -224,7 +223,6 @@ impl DataSource for PosData {
         Ok(PosInfo {
             // Not known without the training split; only training reads it.
             rare_from: [words.len(); 3],
-            log_count_from: Vec::new(),
             words,
             tags: load(TAG_VOCAB_FILE)?,
             chars: match self.chars {

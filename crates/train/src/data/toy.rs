@@ -1,4 +1,4 @@
-//! `[data]` of seed 004's toys: generated points, drawn from the run's seed, and the pictures of
+//! `[data]` of Morvan's PyTorch tutorial's toys: generated points, drawn from the run's seed, and the pictures of
 //! what the trained nets learned (the fitted curve, the decision regions).
 
 use std::path::Path;

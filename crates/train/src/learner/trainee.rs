@@ -79,7 +79,7 @@ where
     type Output = T::Output<B>;
 
     fn step(&self, batch: T::Batch<B>) -> TrainOutput<T::Output<B>> {
-        let output = self.model.solve_training(batch);
+        let output = self.model.solve(batch);
         let loss = T::loss(&output);
         if let Some(watch) = &self.loss_watch {
             let value: f64 = loss.clone().into_scalar().elem();

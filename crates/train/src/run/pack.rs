@@ -109,7 +109,12 @@ impl<M: ZooModel> BackendJob for PackJob<'_, M> {
                 &NamedMpkFileRecorder::<HalfPrecisionSettings>::new(),
             )
             .with_context(|| format!("cannot write {}", out.join(MODEL_FILE).display()))?;
-        let model_config = serde_json::to_string_pretty(&experiment.model)?;
+        // The fields the data decides are the shipped files' to say (a vocabulary's length).
+        let mut model_config = serde_json::to_value(&experiment.model)?;
+        if let Some(fields) = model_config.as_object_mut() {
+            fields.retain(|key, _| !M::FROM_DATA.contains(&key.as_str()));
+        }
+        let model_config = serde_json::to_string_pretty(&model_config)?;
         write_atomic(&out.join(MODEL_CONFIG_FILE), model_config.as_bytes())?;
         write_atomic(&out.join(CONFIG_FILE), experiment.to_toml().as_bytes())?;
         write_info_files(&experiment.data, &splits.info, out)

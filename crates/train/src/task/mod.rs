@@ -61,14 +61,6 @@ pub trait Task: Clone + Copy + Debug + Default + Send + Sync + 'static {
 pub trait Solves<B: Backend, T: Task> {
     /// Runs the model on a batch.
     fn solve(&self, batch: T::Batch<B>) -> T::Output<B>;
-
-    /// [`Solves::solve`] in a training step.
-    fn solve_training(&self, batch: T::Batch<B>) -> T::Output<B>
-    where
-        B: AutodiffBackend,
-    {
-        self.solve(batch)
-    }
 }
 
 /// What a model says about one sample.

@@ -3,7 +3,7 @@
 //! the fused operation where one serves the backend and through Burn's tensor operations.
 //!
 //! Two shapes: two bidirectional layers with a given initial state (the reverse direction, and
-//! the gradient flowing from the second layer into the first), and seed 001's sizes (28 steps,
+//! the gradient flowing from the second layer into the first), and mnist-lstm's sizes (28 steps,
 //! batch 100, 28 → 128, two layers), whose 12,800 cells per step span many GPU thread blocks.
 
 use burn::backend::ndarray::NdArrayDevice;

@@ -806,7 +806,7 @@ mod seed_size {
         Tensor::<NdArray, 3>::random([100, 28, 28], distribution, &Default::default()).into_data()
     }
 
-    /// Seed 001's model at its own sizes (batch 100, 2 × 128, 28 steps, two thread blocks on
+    /// `mnist-lstm`'s model at its own sizes (batch 100, 2 × 128, 28 steps, two thread blocks on
     /// two threads): every parameter's gradient from the fused path equals the tensor path's.
     #[test]
     fn mnist_lstm_gradients_match_the_tensor_path_at_the_seeds_sizes() {
