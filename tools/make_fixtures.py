@@ -90,7 +90,7 @@ def idx(path):
 
 
 class Rnn(torch.nn.Module):
-    """`mnist-lstm`'s model, as written there."""
+    """The RNN of yunjey's pytorch-tutorial (`mnist-lstm`), as written there."""
 
     def __init__(self):
         super().__init__()
