@@ -13,10 +13,10 @@ fn example_dir() -> PathBuf {
     workspace().join("examples/bring-your-own-model")
 }
 
-/// Builds the example (its own workspace and lock file, `--locked`: a lock file that a build
-/// would change fails the test, so what is committed is what builds) in the running tests'
-/// profile, into this workspace's target folder, with the zoo-cli features of the test build;
-/// returns its binary.
+/// Builds the example (its own workspace and lock file) in the running tests' profile, into
+/// this workspace's target folder, with the zoo-cli features of the test build; returns its
+/// binary. First the committed lock file must be the one a build of the example resolves
+/// (`cargo tree --locked` in its folder): what is committed is what builds.
 ///
 /// It builds a copy, `target/bring-your-own-model/`, made so that Cargo gives every crate the
 /// same build hash as in the test build, which has compiled them all (Burn and the zoo's own
@@ -29,6 +29,17 @@ fn example_dir() -> PathBuf {
 /// Built as the README has it, the example also compiles those forty-odd crates again (eight
 /// more minutes on 2 cores), which is what a user's first build does.
 fn build_example() -> PathBuf {
+    let locked = cargo()
+        .current_dir(example_dir())
+        .args(["tree", "--quiet", "--offline", "--locked", "--depth", "0"])
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        locked.status.success(),
+        "examples/bring-your-own-model/Cargo.lock is not what its build resolves (run `cargo \
+         tree` in that folder and commit the lock file): {}",
+        String::from_utf8_lossy(&locked.stderr)
+    );
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
@@ -59,7 +70,7 @@ fn build_example() -> PathBuf {
     build
         .current_dir(&copy)
         .env("CARGO_TARGET_DIR", target)
-        .args(["build", "--quiet", "--offline", "--locked"]);
+        .args(["build", "--quiet", "--offline"]);
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         build.arg("--release");
     }
