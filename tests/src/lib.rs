@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests of the `zoo` binary (the tests themselves are in `tests/`).
 
+pub mod alloc;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -199,4 +201,62 @@ pub fn assert_svg_names(path: &Path, words: &[&str]) {
     for word in words {
         assert!(text.contains(word), "{} lacks {word:?}", path.display());
     }
+}
+
+/// The variable naming the file where checks against PyTorch note how they ran (`cargo xtask
+/// test` sets it and counts the lines in its summary).
+pub const PYTORCH_LEDGER: &str = "ZOO_PYTORCH_LEDGER";
+
+/// Notes that the check `what` ran against live PyTorch (`live`) or, PyTorch being missing,
+/// against its recorded figures only: a line of the ledger file `cargo xtask test` counts, and
+/// one on stderr.
+pub fn note_pytorch_check(what: &str, live: bool) {
+    let how = if live { "live" } else { "recorded" };
+    eprintln!("PyTorch check {what}: {how}");
+    if let Some(path) = std::env::var_os(PYTORCH_LEDGER) {
+        use std::io::Write;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        if let Ok(mut file) = file {
+            let _ = writeln!(file, "{how} {what}");
+        }
+    }
+}
+
+/// One tensor of a `.safetensors` file: its dtype (`F32`), shape and bytes.
+pub struct StoredTensor {
+    /// The dtype as the header names it.
+    pub dtype: String,
+    /// The shape.
+    pub shape: Vec<u64>,
+    /// The little-endian bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The tensors of the `.safetensors` file at `path`, by name, read as the format says (an
+/// 8-byte header length, the JSON header, the data), for checking what `zoo export` wrote.
+pub fn safetensors(path: &Path) -> std::collections::BTreeMap<String, StoredTensor> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    let data = &bytes[8 + header_len..];
+    header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, entry)| {
+            let at = |i: usize| entry["data_offsets"][i].as_u64().unwrap() as usize;
+            let shape = (entry["shape"].as_array().unwrap().iter())
+                .map(|d| d.as_u64().unwrap())
+                .collect();
+            let tensor = StoredTensor {
+                dtype: entry["dtype"].as_str().unwrap().to_string(),
+                shape,
+                bytes: data[at(0)..at(1)].to_vec(),
+            };
+            (name, tensor)
+        })
+        .collect()
 }

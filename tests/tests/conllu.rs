@@ -87,8 +87,10 @@ fn a_treebank_file_comes_back_with_its_upos_column_filled_and_nothing_else_chang
         right += t.tags.iter().zip(&g.tags).filter(|(a, b)| a == b).count();
         total += g.tags.len();
     }
-    // The shipped tagger scores 0.925 on the whole test set.
-    assert!(right as f64 > 0.85 * total as f64, "{right}/{total}");
+    // The shipped tagger's weights are fixed: 593 of these 623 tokens right (0.925 on the whole
+    // test set); two either way for another CPU's rounding of a near tie.
+    assert_eq!(total, 623);
+    assert!(right.abs_diff(593) <= 2, "{right}/{total}");
 }
 
 #[test]

@@ -1,7 +1,5 @@
 //! Bad input ends in one clear line and exit code 1, never a panic.
 
-use std::path::Path;
-
 use zoo_tests::{mnist_sample, zoo};
 
 fn train_with_config(contents: &str) -> (tempfile::TempDir, String) {
@@ -186,9 +184,19 @@ fn a_finished_run_is_never_overwritten() {
 #[test]
 fn eval_of_a_folder_that_is_not_a_run_says_so() {
     let tmp = tempfile::tempdir().unwrap();
+    // A folder of the user's with a file in it: eval neither writes there nor removes anything.
+    std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
     let line = zoo(tmp.path(), &["eval", "--run", tmp.path().to_str().unwrap()])
         .error_line()
         .to_string();
     assert!(line.contains("no config.toml here"), "{line}");
-    assert!(Path::new(&tmp.path()).exists());
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
 }

@@ -8,6 +8,67 @@ use std::path::Path;
 
 use zoo_tests::{workspace, zoo, Run};
 
+/// How far apart two libraries' probabilities of their two likeliest classes may be for an
+/// image they answer differently: float rounding can only swap classes within a hair of a tie.
+const TIE: f64 = 1e-4;
+
+/// `zoo eval --run RUN --predictions FILE` held to PyTorch's answers in `reference` (its
+/// `predictions`, `runner_up` and `margin` per test image, tools/pytorch_predictions.py): every
+/// image answered alike, or, where the zoo chose another class, PyTorch's runner-up is the zoo's
+/// choice and both libraries' two likeliest classes lie within [`TIE`] of each other. Returns
+/// the images answered differently.
+fn assert_answers_as_pytorch(dir: &Path, run: &str, reference: &serde_json::Value) -> Vec<usize> {
+    let file = dir.join(format!("{run}.answers"));
+    let eval = zoo(
+        dir,
+        &[
+            "eval",
+            "--run",
+            run,
+            "--predictions",
+            file.to_str().unwrap(),
+        ],
+    );
+    eval.assert_ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let ours: Vec<(u64, f64, u64, f64)> = text
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect();
+    let column = |key: &str| reference[key].as_array().unwrap().clone();
+    let (theirs, runner_up, margin) =
+        (column("predictions"), column("runner_up"), column("margin"));
+    assert_eq!(ours.len(), theirs.len(), "{run}: one answer per test image");
+    let mut differing = Vec::new();
+    for (i, &(class, p1, second, p2)) in ours.iter().enumerate() {
+        if class == theirs[i].as_u64().unwrap() {
+            continue;
+        }
+        let (their_runner_up, their_margin) =
+            (runner_up[i].as_u64().unwrap(), margin[i].as_f64().unwrap());
+        assert!(
+            class == their_runner_up
+                && second == theirs[i].as_u64().unwrap()
+                && p1 - p2 < TIE
+                && their_margin < TIE,
+            "{run}, test image {i}: zoo {class} ({p1}, then {second} {p2}), PyTorch {} \
+             (then {their_runner_up}, margin {their_margin})",
+            theirs[i]
+        );
+        differing.push(i);
+    }
+    eprintln!("{run}: {} of {} test images answered as PyTorch does; differing, each within {TIE} of a tie: {differing:?}", ours.len() - differing.len(), ours.len());
+    differing
+}
+
 fn correct_in(stdout: &str) -> u64 {
     let line = stdout
         .lines()
@@ -49,6 +110,7 @@ fn a_pytorch_trained_mnist_lstm_scores_as_in_pytorch() {
         ours.abs_diff(pytorch) <= 2,
         "PyTorch: {pytorch}/10000 correct, zoo: {ours}/10000"
     );
+    assert_answers_as_pytorch(tmp.path(), run.to_str().unwrap(), &reference);
 }
 
 #[test]
@@ -176,6 +238,7 @@ fn the_seeds_own_classes_import_with_the_renames_the_error_proposes() {
             ours.abs_diff(pytorch) <= 3,
             "{name}: PyTorch {pytorch}/10000 correct, zoo {ours}/10000"
         );
+        assert_answers_as_pytorch(tmp.path(), &out, &reference);
     }
 }
 
@@ -184,31 +247,13 @@ fn safetensors_digests(
     path: &Path,
 ) -> std::collections::BTreeMap<String, (String, Vec<u64>, String)> {
     use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).unwrap();
-    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
-    let data = &bytes[8 + header_len..];
-    header
-        .into_iter()
-        .filter(|(name, _)| name != "__metadata__")
-        .map(|(name, entry)| {
-            let offsets: Vec<usize> = entry["data_offsets"]
-                .as_array()
-                .unwrap()
+    (zoo_tests::safetensors(path).into_iter())
+        .map(|(name, t)| {
+            let hex = Sha256::digest(&t.bytes)
                 .iter()
-                .map(|o| o.as_u64().unwrap() as usize)
+                .map(|b| format!("{b:02x}"))
                 .collect();
-            let digest = Sha256::digest(&data[offsets[0]..offsets[1]]);
-            let shape = entry["shape"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_u64().unwrap())
-                .collect();
-            let dtype = entry["dtype"].as_str().unwrap().to_string();
-            let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-            (name, (dtype, shape, hex))
+            (name, (t.dtype, t.shape, hex))
         })
         .collect()
 }

@@ -153,22 +153,55 @@ fn a_run_killed_again_and_again_resumes_to_the_metrics_of_the_uninterrupted_run(
     assert!(!killed.join("model.mpk").exists() && !killed.join("summary.json").exists());
 
     // 2. Resumed and killed again at random instants (anywhere: loading, a step, validation,
-    //    a checkpoint or model save, the test pass, the summary).
-    let seed = std::env::var("ZOO_KILL_SEED")
+    //    a checkpoint or model save, the test pass, the summary), from each of a fixed set of
+    //    seeds, and from one drawn afresh (printed, so that a failure can be replayed with
+    //    `ZOO_KILL_SEED`), each on its own copy of the killed run.
+    let drawn = std::env::var("ZOO_KILL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| started.elapsed().as_nanos() as u64);
-    eprintln!("kill instants from ZOO_KILL_SEED={seed}");
-    let mut random = Lcg(seed);
+    for seed in FIXED_KILL_SEEDS.into_iter().chain([drawn]) {
+        let copy = tmp.path().join(format!("killed-{seed}"));
+        copy_dir(&killed, &copy);
+        let replay = match seed == drawn {
+            true => format!(" (drawn: replay with ZOO_KILL_SEED={seed})"),
+            false => " (fixed)".to_string(),
+        };
+        eprintln!("kill instants from seed {seed}{replay}");
+        kill_and_resume(tmp.path(), &copy, Lcg(seed), duration);
+        assert_same_run(&copy, &whole, &format!("seed {seed}{replay}"));
+    }
+}
+
+/// The kill seeds every run of the suite tries, beside one drawn afresh.
+const FIXED_KILL_SEEDS: [u64; 2] = [1, 7];
+
+/// Copies the run folder `from` (files and the `checkpoint/` folder) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// `zoo train --resume killed`, killed up to five times at instants drawn from `random` (each
+/// within half the uninterrupted run's `duration`, checking after each that every file is
+/// whole), then resumed to its end.
+fn kill_and_resume(cwd: &Path, killed: &Path, mut random: Lcg, duration: Duration) {
     let resume = [
         "train".to_string(),
         "--resume".into(),
         killed.display().to_string(),
     ];
-    let mut finished_early = false;
     for attempt in 1..=5 {
         let delay = Duration::from_millis(200 + random.below(duration.as_millis() as u64 / 2));
-        let mut child = spawn(tmp.path(), &resume);
+        let mut child = spawn(cwd, &resume);
         let deadline = Instant::now() + delay;
         while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(10));
@@ -182,39 +215,39 @@ fn a_run_killed_again_and_again_resumes_to_the_metrics_of_the_uninterrupted_run(
         };
         let after = format!("kill {attempt} after {} ms", delay.as_millis());
         eprintln!("{after}: {status}");
-        assert_whole(&killed, &after);
+        assert_whole(killed, &after);
         if status.success() || killed.join("summary.json").exists() {
             // The run got to its end before the kill (or was killed after writing its summary,
             // on its way out): nothing is left to resume.
-            finished_early = true;
-            break;
+            return;
         }
     }
+    let args: Vec<&str> = resume.iter().map(String::as_str).collect();
+    zoo(cwd, &args).assert_ok();
+}
 
-    // 3. The last resume runs to the end.
-    if !finished_early {
-        let resumed = zoo(
-            tmp.path(),
-            &resume.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        resumed.assert_ok();
-    }
-    assert_whole(&killed, "the final resume");
+/// The resumed run `killed` ended as the uninterrupted `whole` did: the same metrics, test
+/// figures and epochs, and no temporary file left.
+fn assert_same_run(killed: &Path, whole: &Path, what: &str) {
+    assert_whole(killed, &format!("{what}: the final resume"));
     assert_eq!(
-        metrics_without_seconds(&killed),
-        metrics_without_seconds(&whole),
-        "a resumed run ends with the uninterrupted run's metrics"
+        metrics_without_seconds(killed),
+        metrics_without_seconds(whole),
+        "{what}: a resumed run ends with the uninterrupted run's metrics"
     );
-    let (a, b) = (summary(&whole), summary(&killed));
+    let (a, b) = (summary(whole), summary(killed));
     for key in ["test_correct", "test_loss", "valid_loss", "epochs"] {
-        assert_eq!(a[key], b[key], "{key}");
+        assert_eq!(a[key], b[key], "{what}: {key}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(killed.join("checkpoint"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(".partial-"))
         .collect();
-    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "{what}: temporary files left: {leftovers:?}"
+    );
 }
 
 /// An unfinished run of the classification toy (trained, then its end-of-run files removed).

@@ -1,4 +1,4 @@
-//! The toys of Morvan's PyTorch tutorial train to the seed's results.
+//! The toys of Morvan's PyTorch tutorial train to the README's figures (seed 1).
 
 use zoo_tests::{summary, zoo};
 
@@ -17,8 +17,13 @@ fn the_two_clusters_are_separated() {
         ],
     )
     .assert_ok();
-    let accuracy = summary(&run)["test_accuracy"].as_f64().unwrap();
-    assert!(accuracy >= 0.97, "held-out accuracy {accuracy}");
+    // The README's 0.995 (199 of 200 held-out points) from seed 1; one point either way, because
+    // another CPU's matrix-product kernels (AVX-512 or AVX2) round differently.
+    let correct = summary(&run)["test_correct"].as_u64().unwrap();
+    assert!(
+        (198..=200).contains(&correct),
+        "held-out points right: {correct}/200"
+    );
 }
 
 #[test]
@@ -38,9 +43,13 @@ fn the_curve_is_fitted() {
     .assert_ok();
     let s = summary(&run);
     assert!(s["test_accuracy"].is_null(), "a regression has no accuracy");
-    // The noise alone (0.2 * U[0,1) around its mean) has a variance of 0.04/12 = 0.0033.
+    // The README's 0.0088 from seed 1 (the noise alone, 0.2 * U[0,1) around its mean, has a
+    // variance of 0.04/12 = 0.0033), within 0.0005: another CPU rounds the products differently.
     let mse = s["test_loss"].as_f64().unwrap();
-    assert!(mse < 0.01, "held-out mean-squared error {mse}");
+    assert!(
+        (mse - 0.0088).abs() < 0.0005,
+        "held-out mean-squared error {mse}"
+    );
 }
 
 /// The valid rows of a run's `metrics.csv`: `(epoch, loss, accuracy)`.
@@ -109,8 +118,16 @@ fn keep_best_keeps_the_best_validation_epoch_and_eval_reproduces_it() {
         // The saved weights are the kept epoch's: eval gives the summary's test figure.
         let eval = zoo(tmp.path(), &["eval", "--run", run.to_str().unwrap()]);
         eval.assert_ok();
+        // Held to its accuracy, or (the regression, which has none) to its mean loss.
+        let recorded = match by_accuracy {
+            true => format!("recorded {}/", s["test_correct"]),
+            false => format!(
+                "recorded a mean loss of {:.6} over ",
+                s["test_loss"].as_f64().unwrap()
+            ),
+        };
         assert!(
-            eval.stdout.contains("reproduced exactly"),
+            eval.stdout.contains(&recorded) && eval.stdout.contains("reproduced exactly"),
             "{model}: {}",
             eval.stdout
         );

@@ -104,11 +104,11 @@ fn a_run_writes_every_artifact_and_eval_reproduces_its_test_accuracy() {
     assert_eq!(s["backend"], "ndarray");
     assert_eq!(s["train_samples"], 600);
     assert_eq!(s["test_samples"], 10_000);
+    // Two epochs on 600 digits from the default seed: 0.5264 (2-core Intel Xeon, 2026-12-07).
+    // Still in its steepest learning, the figure moves by a few points with the CPU's matrix
+    // kernels (AVX-512 or AVX2 round differently), so 0.08 either way is held.
     let accuracy = s["test_accuracy"].as_f64().unwrap();
-    assert!(
-        accuracy > 0.3,
-        "two epochs on 600 digits should beat chance by far: {accuracy}"
-    );
+    assert!((accuracy - 0.5264).abs() <= 0.08, "{accuracy}");
     assert!(s["seconds_per_epoch"].as_f64().unwrap() > 0.0);
 
     let eval = zoo(tmp.path(), &["eval", "--run", run_dir.to_str().unwrap()]);

@@ -71,9 +71,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         run_command(command)?;
     }
-    run_tests(&root)?;
-    eprintln!("all checks passed");
+    let pytorch = run_tests(&root)?;
+    eprintln!("all checks passed; {pytorch}");
     Ok(())
+}
+
+/// The variable through which the end-to-end tests note each check against PyTorch
+/// (tests/src/lib.rs, `note_pytorch_check`): a file, a line a check, `live NAME` or `recorded
+/// NAME`.
+const PYTORCH_LEDGER_VAR: &str = "ZOO_PYTORCH_LEDGER";
+
+/// `checks against PyTorch: N live, M against recorded figures` from the ledger's lines, with
+/// what to install where some could not run live.
+fn pytorch_summary(ledger: &str) -> String {
+    let count = |how: &str| ledger.lines().filter(|l| l.starts_with(how)).count();
+    let (live, recorded) = (count("live "), count("recorded "));
+    let hint = match recorded {
+        0 => "",
+        _ => {
+            " (`python3 -c 'import torch'` failed: `pip install torch safetensors` runs them live)"
+        }
+    };
+    format!("checks against PyTorch: {live} live, {recorded} against recorded figures{hint}")
 }
 
 /// Every test, in one release build with ndarray and wgpu: the GPU path runs on wgpu, on Mesa's
@@ -84,7 +103,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// The test that builds and trains the example crate outside the workspace ([`BESIDE`]) is
 /// minutes of compiling one crate, on one core for much of it: it runs beside the rest of the
 /// suite, its output shown when it ends, rather than after it.
-fn run_tests(root: &Path) -> Result<(), String> {
+fn run_tests(root: &Path) -> Result<String, String> {
+    let ledger = std::env::temp_dir().join(format!("xtask-pytorch-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&ledger);
     let test = |extra: &[&str]| {
         let mut command = cargo();
         command
@@ -95,7 +116,8 @@ fn run_tests(root: &Path) -> Result<(), String> {
             // The end-to-end tests build the `zoo` they run with the same features ...
             .env(ZOO_FEATURES_VAR, TESTED_BACKENDS)
             // ... and use the binaries this build made (tests/src/lib.rs).
-            .env("ZOO_TEST_BINS_BUILT", "1");
+            .env("ZOO_TEST_BINS_BUILT", "1")
+            .env(PYTORCH_LEDGER_VAR, &ledger);
         command
     };
     run_command(test(&["--no-run"]))?;
@@ -122,7 +144,10 @@ fn run_tests(root: &Path) -> Result<(), String> {
     }
     let _ = std::fs::remove_file(&log);
     let status = status.map_err(|err| format!("`{line}` did not finish: {err}"))?;
-    rest.and(outcome(&line, status))
+    let summary = pytorch_summary(&std::fs::read_to_string(&ledger).unwrap_or_default());
+    let _ = std::fs::remove_file(&ledger);
+    eprintln!("{summary}");
+    rest.and(outcome(&line, status)).map(|()| summary)
 }
 
 /// zoo-models alone is Burn and its models: with no features its normal dependencies are `burn`
@@ -164,4 +189,26 @@ fn models_alone(root: &Path) -> Result<(), String> {
         .arg("--no-default-features")
         .args(["--", "-D", "warnings"]);
     run_command(check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pytorch_summary;
+
+    #[test]
+    fn the_summary_counts_live_and_recorded_checks() {
+        let ledger =
+            "live export of mnist-cnn\nrecorded export of pos-tagger\nlive export of small-cnn\n";
+        let summary = pytorch_summary(ledger);
+        assert!(
+            summary.starts_with(
+                "checks against PyTorch: 2 live, 1 against recorded figures (`python3"
+            ),
+            "{summary}"
+        );
+        assert_eq!(
+            pytorch_summary(""),
+            "checks against PyTorch: 0 live, 0 against recorded figures"
+        );
+    }
 }

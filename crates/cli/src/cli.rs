@@ -36,7 +36,7 @@ pub enum Command {
     Train(TrainArgs),
     /// Reload a run's model and evaluate it on the test set.
     #[command(
-        after_help = "Examples:\n  zoo eval --run runs/mnist-cnn-20261206-101500\n  zoo eval --pretrained pos-tagger-char"
+        after_help = "Examples:\n  zoo eval --run runs/mnist-cnn-20261206-101500\n  zoo eval --pretrained pos-tagger-char\n  zoo eval --pretrained mnist-cnn --predictions answers.txt"
     )]
     Eval(EvalArgs),
     /// Load a PyTorch state_dict (`torch.save(model.state_dict(), FILE)`) into a zoo model and
@@ -501,6 +501,11 @@ pub struct EvalArgs {
     /// Folder of the dataset, if not the one the run was trained on.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Also write every test sample's answer to FILE, one line each in the test set's order:
+    /// a classifier's three likeliest classes (by index) with their probabilities, a
+    /// regression's values (a tagger's tags: `zoo predict --format conllu --file`).
+    #[arg(long, value_name = "FILE")]
+    pub predictions: Option<PathBuf>,
     /// Where to evaluate.
     #[command(flatten)]
     pub on: On,

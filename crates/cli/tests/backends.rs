@@ -186,6 +186,9 @@ fn toys_train_on_wgpu_at_once_and_on_two_logical_devices() {
         let device = summary["device"].as_str().unwrap();
         println!("wgpu trained on {device}");
         assert!(!device.is_empty() && device != "DefaultDevice", "{device}");
+        // The toy separates its clusters almost perfectly (0.995 on ndarray); wgpu draws its
+        // initial weights from its own generator and a GPU rounds as it does, so its figure is
+        // held above 0.9 rather than to one value.
         let accuracy = summary["test_accuracy"].as_f64().unwrap();
         assert!(accuracy > 0.9, "{accuracy}");
         assert!(Path::new(&out.join("model.mpk")).is_file());

@@ -2,11 +2,10 @@
 //! the reader allocate more than the file really holds (a header's claimed size is checked
 //! against the data before anything of that size is allocated).
 //!
-//! A counting global allocator records the largest single allocation the reader's thread makes.
+//! A counting global allocator (zoo-tests' `alloc`) records the largest single allocation the
+//! reader's thread makes.
 //! The number of cases is bounded (`PROPTEST_CASES`, default 256 per property), so CI's time is.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::Write;
 use std::path::Path;
 
@@ -15,49 +14,10 @@ use flate2::Compression;
 use proptest::prelude::*;
 use zoo_data::idx::{read_idx, IdxKind};
 use zoo_data::pos::{parse_conllu, TagColumn};
-
-/// Records the largest allocation the watching thread makes (other test threads run beside it).
-struct Counting;
-
-thread_local! {
-    static WATCHING: Cell<bool> = const { Cell::new(false) };
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    if WATCHING.try_with(Cell::get).unwrap_or(false) {
-        let _ = LARGEST.try_with(|largest| largest.set(largest.get().max(size)));
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use zoo_tests::alloc::{largest_allocation, CountingAllocator};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Runs `f` and returns its result with the largest single allocation it made on this thread
-/// (the readers do all their work on the calling thread).
-fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    LARGEST.with(|l| l.set(0));
-    WATCHING.with(|w| w.set(true));
-    let out = f();
-    WATCHING.with(|w| w.set(false));
-    (out, LARGEST.with(Cell::get))
-}
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// What any read may allocate at once beside the data itself, whatever the file claims: buffers
 /// of readers, paths and messages, and the gzip decoder's state.
@@ -115,6 +75,33 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let file = if compressed { gzip(&bytes) } else { bytes.clone() };
         read_checked(dir.path(), &file, kind, bytes.len());
+    }
+
+    /// A real gzip file of a valid IDX file, cut or with bytes overwritten anywhere (its
+    /// header, its compressed blocks, its checksum): an error or a consistent file.
+    #[test]
+    fn a_damaged_gzip_stream_is_an_error_or_a_consistent_file(
+        count in 0u32..6,
+        cut in any::<prop::sample::Index>(),
+        damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        truncate in any::<bool>(),
+        kind in kind(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let body: Vec<u8> = (0..count as usize * 784).map(|i| (i % 251) as u8).collect();
+        let raw = match kind {
+            IdxKind::Images => idx(2051, &[count, 28, 28], &body),
+            IdxKind::Labels => idx(2049, &[count], &body[..count as usize]),
+        };
+        let mut file = gzip(&raw);
+        for (at, byte) in damage {
+            let i = at.index(file.len());
+            file[i] = byte;
+        }
+        if truncate {
+            file.truncate(cut.index(file.len() + 1));
+        }
+        read_checked(dir.path(), &file, kind, raw.len());
     }
 
     /// Well-formed headers with any counts and sizes, over bodies of any length: the claim is

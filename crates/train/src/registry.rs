@@ -12,7 +12,7 @@ use crate::config::{
 use crate::data::{DataSource, PredictFlags};
 use crate::model::ZooModel;
 use crate::run::bench::{time_steps, StepTiming};
-use crate::run::eval::evaluate_run;
+use crate::run::eval::{evaluate_run, Evaluation};
 use crate::run::export::{export, Exported};
 use crate::run::fit::{fit, FitRequest, Trained};
 use crate::run::import::{import, ImportSource};
@@ -222,8 +222,14 @@ pub trait LoadedExperiment: Send + Sync {
 
     /// Trains the model (`zoo train`).
     fn fit(&self, request: FitRequest) -> anyhow::Result<Trained>;
-    /// Evaluates the run in `run_dir` on the test set (`zoo eval`).
-    fn evaluate(&self, run_dir: &Path, placement: &Placement) -> anyhow::Result<Tally>;
+    /// Evaluates the run in `run_dir` on the test set (`zoo eval`), with every sample's answer
+    /// when `answers` is set (`zoo eval --predictions`).
+    fn evaluate(
+        &self,
+        run_dir: &Path,
+        placement: &Placement,
+        answers: bool,
+    ) -> anyhow::Result<Evaluation>;
     /// Loads a PyTorch `state_dict` into the model, the file's names renamed first, with the
     /// data's files (a tagger's vocabularies) that go with it, and writes a run folder
     /// (`zoo import`).
@@ -303,8 +309,13 @@ impl<M: ZooModel> LoadedExperiment for Experiment<M> {
         fit(self, request)
     }
 
-    fn evaluate(&self, run_dir: &Path, placement: &Placement) -> anyhow::Result<Tally> {
-        evaluate_run(self, run_dir, placement)
+    fn evaluate(
+        &self,
+        run_dir: &Path,
+        placement: &Placement,
+        answers: bool,
+    ) -> anyhow::Result<Evaluation> {
+        evaluate_run(self, run_dir, placement, answers)
     }
 
     fn import(

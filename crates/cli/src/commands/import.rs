@@ -16,6 +16,7 @@ pub fn run(args: ImportArgs, registry: &Registry) -> anyhow::Result<()> {
     let placement = args.on.placement();
     placement.preflight()?;
     let name = format!("{}-import", experiment.model_name());
+    let existed = args.out.as_deref().is_some_and(std::path::Path::exists);
     let dir = new_run_dir(args.out.as_deref(), &name)?;
     let vocab = VocabFlags {
         words: args.vocab_words,
@@ -26,6 +27,10 @@ pub fn run(args: ImportArgs, registry: &Registry) -> anyhow::Result<()> {
         renames: &args.rename,
         vocab: &vocab,
     };
-    experiment.import(source, &dir, &placement)?;
-    Ok(())
+    let imported = experiment.import(source, &dir, &placement);
+    if imported.is_err() && !existed {
+        // A failed import leaves no empty run folder behind (one it wrote files into stays).
+        let _ = std::fs::remove_dir(&dir);
+    }
+    imported.map(|_| ())
 }

@@ -50,35 +50,6 @@ fn every_built_in_config_is_its_models_rust_recipe() {
 }
 
 #[test]
-fn a_recipe_that_strays_from_its_config_is_caught_key_by_key() {
-    use zoo_train::ZooModel;
-    // The tagger's recipe with CRF off and one key more in the file than in Rust.
-    struct Strayed;
-    impl ZooModel for Strayed {
-        const NAME: &'static str = "strayed";
-        const DESCRIPTION: &'static str = "pos-tagger-char with another recipe";
-        const CONFIG: &'static str = pos_tagger_char::PosTaggerCharModel::CONFIG;
-        const FROM_DATA: &'static [&'static str] = pos_tagger_char::PosTaggerCharModel::FROM_DATA;
-        type Config = zoo_models::CharTaggerConfig;
-        type Data = zoo_train::data::PosData;
-        type Task = zoo_train::task::Tagging;
-        type Module<B: burn::tensor::backend::AutodiffBackend> = zoo_models::CharTagger<B>;
-        fn recipe() -> zoo_models::CharTaggerConfig {
-            pos_tagger_char::PosTaggerCharModel::recipe().with_crf(false)
-        }
-        fn init<B: burn::tensor::backend::AutodiffBackend>(
-            config: &Self::Config,
-            info: &zoo_train::data::PosInfo,
-            device: &B::Device,
-        ) -> Self::Module<B> {
-            pos_tagger_char::PosTaggerCharModel::init::<B>(config, info, device)
-        }
-    }
-    let found = zoo_train::Registration::of::<Strayed>().check_recipe();
-    assert_eq!(found, ["`model.crf` is true, Rust's recipe false"]);
-}
-
-#[test]
 fn the_data_decides_a_taggers_sizes_not_the_config() {
     let registry = registry();
     let file = std::env::temp_dir().join(format!("zoo-vocab-size-{}.toml", std::process::id()));

@@ -9,13 +9,14 @@
 //! applied to the file's names before they are matched (import) or to PyTorch's names of the
 //! model (export); a file that does not fit lists, in the file's and PyTorch's spelling, what is
 //! missing, unexpected or of the wrong shape, and the renames that would make it fit where there
-//! are some. Files are read by burn-store's PyTorch reader, which unpickles tensors only: no
-//! Python code in the file is ever run.
+//! are some. `.pt` files are read by burn-store's PyTorch reader, which unpickles tensors only:
+//! no Python code in the file is ever run; `.safetensors` files by the `safetensors` crate.
 
 mod export;
 mod mismatch;
 pub mod names;
 mod rename;
+mod safetensors_in;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ pub use rename::{Rename, RenameError, apply_all};
 /// Why a PyTorch file could not be loaded into a module.
 #[derive(Debug)]
 pub enum ImportError {
-    /// The file is missing or is not a PyTorch checkpoint.
+    /// The file is missing or is not a PyTorch checkpoint (or `.safetensors` file).
     Read {
         /// The file.
         path: PathBuf,
@@ -53,6 +54,12 @@ pub enum ImportError {
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ImportError::Read { path, message } if is_safetensors(path) => write!(
+                f,
+                "{}: cannot read it as a .safetensors file ({message}); save one with \
+                 safetensors.torch.save_file(model.state_dict(), path)",
+                path.display()
+            ),
             ImportError::Read { path, message } => write!(
                 f,
                 "{}: cannot read it as a PyTorch state_dict ({message}); save one with \
@@ -95,6 +102,12 @@ pub fn pytorch_tensors<B: Backend, M: Module<B>>(module: &M) -> Vec<Named> {
         .collect()
 }
 
+/// Whether `path` names a `.safetensors` file (else a PyTorch `.pt`/`.pth` checkpoint).
+fn is_safetensors(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"))
+}
+
 /// The tensors of the PyTorch file at `path`, by name, after the `renames`.
 fn read(path: &Path, renames: &[Rename]) -> Result<Vec<(Found, TensorSnapshot)>, ImportError> {
     let failed = |message: String| ImportError::Read {
@@ -104,9 +117,14 @@ fn read(path: &Path, renames: &[Rename]) -> Result<Vec<(Found, TensorSnapshot)>,
     if !path.is_file() {
         return Err(failed("no such file".to_string()));
     }
-    let reader = PytorchReader::new(path).map_err(|err| failed(err.to_string()))?;
-    let mut tensors: Vec<(Found, TensorSnapshot)> = reader
-        .into_tensors()
+    let in_file = match is_safetensors(path) {
+        true => safetensors_in::read(path).map_err(failed)?,
+        false => (PytorchReader::new(path).map_err(|err| failed(err.to_string()))?)
+            .into_tensors()
+            .into_iter()
+            .collect(),
+    };
+    let mut tensors: Vec<(Found, TensorSnapshot)> = in_file
         .into_iter()
         .map(|(name, snapshot)| {
             let found = Found {

@@ -19,9 +19,9 @@ pub use cuda::cuda_driver;
 #[cfg(feature = "cuda")]
 use cuda::cuda_name;
 pub use dispatch::{dispatch, dispatch_devices, not_compiled_in, preflight, preflight_devices};
-pub(crate) use probe::panic_text;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 use probe::probe;
+pub(crate) use probe::{catch_quietly, panic_text};
 
 /// The backends the zoo can train on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

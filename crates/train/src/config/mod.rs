@@ -381,3 +381,63 @@ pub(crate) fn read_file(path: &Path) -> Result<(toml::Table, String), ConfigErro
     let label = path.display().to_string();
     Ok((parse_toml(&text, &label)?, label))
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::backend::AutodiffBackend;
+    use zoo_models::{Mlp, MlpConfig};
+
+    use super::*;
+    use crate::data::CurveData;
+    use crate::task::Regression;
+
+    /// The regression toy's config with a recipe of another hidden size.
+    struct Strayed;
+
+    impl ZooModel for Strayed {
+        const NAME: &'static str = "strayed";
+        const DESCRIPTION: &'static str = "the regression toy with another recipe";
+        const CONFIG: &'static str =
+            "[model]\nname = \"strayed\"\ninput_size = 1\nhidden_size = 10\n\
+                                      output_size = 1\nlayers = 2\n";
+        type Config = MlpConfig;
+        type Data = CurveData;
+        type Task = Regression;
+        type Module<B: AutodiffBackend> = Mlp<B>;
+
+        fn recipe() -> MlpConfig {
+            MlpConfig::new().with_hidden_size(20)
+        }
+
+        fn init<B: AutodiffBackend>(config: &MlpConfig, _: &(), device: &B::Device) -> Mlp<B> {
+            config.init(device)
+        }
+    }
+
+    #[test]
+    fn a_recipe_that_strays_from_its_config_is_caught_key_by_key() {
+        assert_eq!(
+            Experiment::<Strayed>::recipe_differences(Strayed::CONFIG),
+            [
+                "`model.hidden_size` is 10, Rust's recipe 20",
+                "`model.layers` is no field of the Rust config"
+            ]
+        );
+        let without = "[model]\nname = \"strayed\"\ninput_size = 1\nhidden_size = 20\n";
+        assert_eq!(
+            Experiment::<Strayed>::recipe_differences(without),
+            ["`model.output_size` is missing (Rust: 1)"]
+        );
+    }
+
+    #[test]
+    fn every_key_a_file_may_set_is_listed_by_section() {
+        let keys = Experiment::<Strayed>::keys();
+        assert_eq!(
+            keys[0],
+            ("model", vec!["input_size", "hidden_size", "output_size"])
+        );
+        assert_eq!(keys[1], ("data", vec!["train_points", "test_points"]));
+        assert!(keys[2].1.contains(&"keep_best") && keys[3].1.contains(&"lr_decay"));
+    }
+}

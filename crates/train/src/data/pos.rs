@@ -211,12 +211,7 @@ impl DataSource for PosData {
     fn info(&self, run_dir: &Path) -> anyhow::Result<PosInfo> {
         let load = |name: &str| -> anyhow::Result<Vocab> {
             let path = run_dir.join(name);
-            anyhow::ensure!(
-                path.is_file(),
-                "{}: missing; a tagger's run folder keeps its vocabularies beside model.mpk (was \
-                 it copied without them?)",
-                path.display()
-            );
+            anyhow::ensure!(path.is_file(), missing_vocabulary(&path));
             Ok(Vocab::load(&path)?)
         };
         let words = load(WORD_VOCAB_FILE)?;
@@ -403,7 +398,22 @@ fn saved_or_built(
     if path.is_file() {
         return Ok((Vocab::load(&path)?, format!("from {file}")));
     }
+    // Weights trained with a vocabulary need that vocabulary: one built again could number the
+    // words otherwise (another treebank, another --train-limit).
+    let trained = ["model.mpk", "checkpoint"]
+        .iter()
+        .any(|f| run_dir.join(f).exists());
+    anyhow::ensure!(!trained, missing_vocabulary(&path));
     Ok((build(), "of the training split".to_string()))
+}
+
+/// The error of a run folder without the vocabulary file `path`.
+fn missing_vocabulary(path: &Path) -> String {
+    format!(
+        "{}: missing; a tagger's run folder keeps its vocabularies beside its weights (was it \
+         copied without them?): restore the file, or train the run again",
+        path.display()
+    )
 }
 
 /// The character vocabulary of the training split's words (case kept, every character seen).

@@ -99,7 +99,10 @@ pub struct ResumePoint {
 
 /// Finds the last complete epoch of the run in `dir` and tidies what a kill left behind: rows of
 /// later epochs, checkpoint files of later or incomplete epochs, and temporary files of
-/// interrupted writes are removed, so the folder holds exactly epochs `1..=epoch`.
+/// interrupted writes are removed, so the folder holds exactly epochs `1..=epoch`. A checkpoint
+/// file that does not decode whole (cut short, corrupted) does not count: the epoch before it
+/// is resumed, with a line saying so; where no epoch's files are whole the run is refused before
+/// anything is removed.
 pub fn resume_point(dir: &Path) -> anyhow::Result<ResumePoint> {
     let metrics = dir.join(METRICS_FILE);
     let rows = match std::fs::read_to_string(&metrics) {
@@ -121,11 +124,38 @@ pub fn resume_point(dir: &Path) -> anyhow::Result<ResumePoint> {
             .iter()
             .all(|part| checkpoint_file(dir, part, epoch).is_file())
     };
+    let broken = |epoch: usize| {
+        PARTS
+            .iter()
+            .map(|part| checkpoint_file(dir, part, epoch))
+            .find(|file| !decodes_whole(file))
+    };
     let last_row = rows.iter().map(|r| r.epoch).max().unwrap_or(0);
+    let mut skipped = None;
     let epoch = (1..=last_row)
         .rev()
-        .find(|&e| has(e, "train") && has(e, "valid") && saved(e))
+        .filter(|&e| has(e, "train") && has(e, "valid") && saved(e))
+        .find(|&e| match broken(e) {
+            Some(file) => {
+                skipped.get_or_insert(file);
+                false
+            }
+            None => true,
+        })
         .unwrap_or(0);
+    if let Some(file) = &skipped {
+        if epoch == 0 {
+            anyhow::bail!(
+                "{}: the checkpoint is cut short or corrupt, and no earlier epoch's checkpoint is \
+                 whole: the run cannot be resumed; train it again into another folder",
+                file.display()
+            );
+        }
+        eprintln!(
+            "zoo: {} is cut short or corrupt: resuming after epoch {epoch}",
+            file.display()
+        );
+    }
 
     let rows: Vec<EpochRow> = rows.into_iter().filter(|r| r.epoch <= epoch).collect();
     tidy(dir, &checkpoints, epoch)?;
@@ -138,6 +168,14 @@ pub fn resume_point(dir: &Path) -> anyhow::Result<ResumePoint> {
         )?;
     }
     Ok(ResumePoint { epoch, rows })
+}
+
+/// Whether the file at `path` is one whole MessagePack document (what a write the zoo finished
+/// leaves), read into memory no larger than the file.
+fn decodes_whole(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| {
+        crate::run::msgpack_document_len(&bytes).is_ok_and(|len| len == bytes.len())
+    })
 }
 
 /// Removes checkpoint files of epochs after `epoch` and the temporary files of writes a kill

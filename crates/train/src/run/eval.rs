@@ -17,13 +17,15 @@ use crate::model::ZooModel;
 use crate::task::{Answer, Solves, Tally, Task};
 
 /// Loss and accuracy of `model` over every item of the test `set`, in batches of `per_batch`
-/// items; prints them as the PyTorch examples' `Test set: ...` line.
+/// items; prints them as the PyTorch examples' `Test set: ...` line. With `answers`, each
+/// sample's answer is added to it, in the set's order.
 pub fn evaluate<B, T, M, D>(
     model: &M,
     data: &D,
     set: D::Set,
     per_batch: usize,
     device: &B::Device,
+    mut answers: Option<&mut Vec<Answer>>,
 ) -> Tally
 where
     B: Backend,
@@ -37,7 +39,11 @@ where
         .build(set);
     let mut tally = Tally::default();
     for batch in loader.iter() {
-        tally.add(T::tally(&model.solve(batch)));
+        let output = model.solve(batch);
+        tally.add(T::tally(&output));
+        if let Some(answers) = answers.as_mut() {
+            answers.extend(T::answers(output));
+        }
     }
     print_test_line(&tally);
     tally
@@ -86,27 +92,47 @@ fn print_test_line(test: &Tally) {
     }
 }
 
-/// `zoo eval`: the model of the run in `run_dir` (trained as `experiment` says) on the test set.
+/// What `zoo eval` found: the test set's figures and, where asked for, each sample's answer
+/// with the class (or tag) names.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Exact totals over the test set.
+    pub tally: Tally,
+    /// Each test sample's answer, in the set's order (`zoo eval --predictions`).
+    pub answers: Option<Vec<Answer>>,
+    /// The names of the classes (or tags) the answers number.
+    pub classes: Vec<String>,
+}
+
+/// `zoo eval`: the model of the run in `run_dir` (trained as `experiment` says) on the test set,
+/// with every sample's answer when `answers` is set.
 pub(crate) fn evaluate_run<M: ZooModel>(
     experiment: &Experiment<M>,
     run_dir: &Path,
     placement: &Placement,
-) -> anyhow::Result<Tally> {
+    answers: bool,
+) -> anyhow::Result<Evaluation> {
     placement.run(EvalJob {
         experiment,
         run_dir,
+        answers,
     })
 }
 
 struct EvalJob<'a, M: ZooModel> {
     experiment: &'a Experiment<M>,
     run_dir: &'a Path,
+    answers: bool,
 }
 
 impl<M: ZooModel> BackendJob for EvalJob<'_, M> {
-    type Output = Tally;
+    type Output = Evaluation;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _target: Target) -> anyhow::Result<Tally> {
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        _target: Target,
+    ) -> anyhow::Result<Evaluation> {
         let experiment = self.experiment;
         let context = LoadContext {
             run_dir: self.run_dir,
@@ -116,17 +142,23 @@ impl<M: ZooModel> BackendJob for EvalJob<'_, M> {
         let splits = experiment.data.load(&context)?;
         let model = run_model::<M, B>(experiment, &splits.info, self.run_dir, &device)?.valid();
         let per_batch = experiment.data.items_per_batch(experiment.train.batch_size);
+        let mut answers = self.answers.then(Vec::new);
         let test = evaluate::<_, M::Task, _, _>(
             &model,
             &experiment.data,
             splits.test,
             per_batch,
             device.inner(),
+            answers.as_mut(),
         );
         let classes = experiment.data.classes(&splits.info);
         if let Some(tagging) = TaggingSummary::from_tally(&test, &classes) {
             print!("{}", tagging.table());
         }
-        Ok(test)
+        Ok(Evaluation {
+            tally: test,
+            answers,
+            classes,
+        })
     }
 }

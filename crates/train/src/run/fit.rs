@@ -10,7 +10,6 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
 use burn::train::{Learner, LearningComponentsMarker, SupervisedTraining, TrainingStrategy};
 
@@ -284,10 +283,8 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
             .max()
             .unwrap_or(best.epoch);
         let path = checkpoint_file(dir, "model", best.epoch);
-        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        let trainee = trainee
-            .load_file(&path, &recorder, self.device.inner())
-            .with_context(|| format!("{}: cannot load the best epoch", path.display()))?;
+        let trainee = super::load_weights(trainee, &path, self.device.inner())
+            .context("cannot load the best epoch's weights")?;
         let figure = match best.accuracy {
             Some(accuracy) => format!("accuracy {:.2}%", 100.0 * accuracy),
             None => format!("loss {:.4}", best.loss),
@@ -341,8 +338,14 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         let per_batch = data.items_per_batch(experiment.train.batch_size);
         let device = self.device.inner();
         let started = Instant::now();
-        let test =
-            evaluate::<_, M::Task, _, _>(&model, data, self.splits.test.clone(), per_batch, device);
+        let test = evaluate::<_, M::Task, _, _>(
+            &model,
+            data,
+            self.splits.test.clone(),
+            per_batch,
+            device,
+            None,
+        );
         let test_seconds = started.elapsed().as_secs_f64();
         let (rows, kept) = {
             let log = log.lock().expect("run log lock");

@@ -111,6 +111,7 @@ impl<M: ZooModel> BackendJob for ImportJob<'_, M> {
             splits.test,
             per_batch,
             device.inner(),
+            None,
         ))
     }
 }

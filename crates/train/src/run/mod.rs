@@ -8,7 +8,6 @@ use anyhow::Context;
 use burn::data::dataset::Dataset;
 use burn::module::Module;
 use burn::prelude::Backend;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::config::Experiment;
@@ -27,6 +26,10 @@ pub mod fit;
 pub mod import;
 pub mod pack;
 pub mod predict;
+mod weights;
+
+pub use weights::load_weights;
+pub(crate) use weights::msgpack_document_len;
 
 /// Saves the trained weights as `model.mpk`, atomically.
 pub(crate) fn save_model<B: Backend, M: Module<B>>(model: &M, dir: &Path) -> anyhow::Result<()> {
@@ -45,14 +48,7 @@ fn load_model<B: Backend, M: Module<B>>(
     dir: &Path,
     device: &B::Device,
 ) -> anyhow::Result<M> {
-    let path = dir.join(artifacts::MODEL_FILE);
-    model
-        .load_file(
-            &path,
-            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
-            device,
-        )
-        .with_context(|| format!("{}: cannot load the model weights", path.display()))
+    load_weights(model, &dir.join(artifacts::MODEL_FILE), device)
 }
 
 /// The trained model of the run in `dir` on `device`, built as `experiment` says with the data's

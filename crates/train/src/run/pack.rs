@@ -38,7 +38,7 @@ pub(crate) fn pack<M: ZooModel>(
         run_dir,
         out,
     })?;
-    let test = evaluate_run(experiment, out, placement)?;
+    let test = evaluate_run(experiment, out, placement, false)?.tally;
     let score = serde_json::json!({ "correct": test.correct, "count": test.count });
     write_atomic(&out.join(SCORE_FILE), format!("{score:#}\n").as_bytes())?;
     write_atomic(

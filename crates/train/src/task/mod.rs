@@ -102,6 +102,28 @@ impl Answer {
     }
 }
 
+impl Answer {
+    /// The answer as a line of `zoo eval --predictions`: a class answer's classes by index with
+    /// their probabilities to 7 decimals, likeliest first (`7 0.9981234 2 0.0012345 ...`), a
+    /// tagger's tags by name, predicted values.
+    pub fn record(&self, classes: &[String]) -> String {
+        match self {
+            Answer::Class(top) => (top.iter())
+                .map(|(c, p)| format!("{c} {p:.7}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Answer::Values(values) => (values.iter())
+                .map(|v| format!("{v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Answer::Tags(tags) => (tags.iter())
+                .map(|&t| classes.get(t).cloned().unwrap_or_else(|| t.to_string()))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}
+
 /// Loss and metric totals of some batches, for an exact average over samples.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tally {
@@ -204,6 +226,13 @@ mod tests {
         );
         let tags = Answer::Tags(vec![1, 2]);
         assert_eq!(tags.describe("The dog", &classes), "The/one dog/two");
+        // And as `zoo eval --predictions` records them.
+        assert_eq!(
+            class.record(&classes),
+            "2 0.9000000 0 0.0700000 1 0.0300000"
+        );
+        assert_eq!(tags.record(&classes), "one two");
+        assert_eq!(Answer::Values(vec![0.25]).record(&[]), "0.25");
     }
 
     #[test]
