@@ -25,13 +25,14 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_reference import MnistCnn, MnistLstm, device_name  # noqa: E402
+from torch_reference import MnistCnn, MnistGru, MnistLstm, device_name  # noqa: E402
 
 # The zoo models with a PyTorch twin for `zoo bench` (crates/cli/src/commands/bench.rs): model,
 # batch, input shape, optimizer. `zoo bench` asks for every model it times; the others are skipped.
 LSTM = {"input_size": 28, "hidden_size": 128, "num_layers": 2, "num_classes": 10}
 CASES = {
     "mnist-lstm": (lambda: MnistLstm(LSTM), 100, (28, 28), lambda p: torch.optim.Adam(p, lr=0.01)),
+    "mnist-gru": (lambda: MnistGru(LSTM), 100, (28, 28), lambda p: torch.optim.Adam(p, lr=0.01)),
     "mnist-cnn": (
         lambda: MnistCnn({"hidden_size": 500, "num_classes": 10}),
         64,

@@ -72,6 +72,14 @@ class MnistLstm(nn.Module):
         return self.fc(out[:, -1, :])
 
 
+class MnistGru(MnistLstm):
+    """`mnist-gru`: `mnist-lstm` with `nn.GRU` in place of `nn.LSTM`."""
+
+    def __init__(self, m):
+        super().__init__(m)
+        self.lstm = nn.GRU(m["input_size"], m["hidden_size"], m["num_layers"], batch_first=True)
+
+
 class MnistCnn(nn.Module):
     def __init__(self, m):
         super().__init__()
@@ -124,6 +132,7 @@ class PosTagger(nn.Module):
 MODELS = {
     "mnist-lstm": (MnistLstm, False),
     "mnist-lstm-small": (MnistLstm, False),
+    "mnist-gru": (MnistGru, False),
     "mnist-cnn": (MnistCnn, True),
     "small-cnn": (SmallCnn, True),
 }

@@ -462,7 +462,7 @@ pub struct BenchArgs {
     /// (tools/torch_reference.py) on the same model, data, split, batch and optimizer, the two
     /// taking turns, with the pass over the test set and peak memory; then, on ndarray, `zoo
     /// eval` and `zoo predict` of one image as whole processes against tools/torch_predict.py
-    /// [models: mnist-lstm, mnist-cnn, small-cnn, pos-tagger, or the --case ones].
+    /// [models: mnist-lstm, mnist-lstm-small, mnist-gru, mnist-cnn, small-cnn, pos-tagger, or the --case ones].
     #[arg(long)]
     pub epoch: bool,
     /// With --epoch: rounds of turns; the best round of each side is reported.

@@ -21,7 +21,14 @@ use super::compare::{
 use crate::cli::BenchArgs;
 
 /// The models timed when no `--case` is given: those tools/torch_reference.py has a twin of.
-const DEFAULT_MODELS: [&str; 4] = ["mnist-lstm", "mnist-cnn", "small-cnn", "pos-tagger"];
+const DEFAULT_MODELS: [&str; 6] = [
+    "mnist-lstm",
+    "mnist-lstm-small",
+    "mnist-gru",
+    "mnist-cnn",
+    "small-cnn",
+    "pos-tagger",
+];
 
 /// One side's figures from one run.
 #[derive(Debug, Clone)]

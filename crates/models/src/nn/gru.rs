@@ -1,4 +1,6 @@
 //! `nn.GRU` as PyTorch defines it: stacked, optionally bidirectional, PyTorch's parameter layout.
+//! On `NdArray` (feature `ndarray`) each layer and direction runs as the fused CPU recurrence
+//! ([`super::fused::cpu::gru`]); elsewhere as tensor operations, step by step.
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
@@ -150,7 +152,23 @@ impl<B: Backend> Gru<B> {
             input,
             self.batch_first,
             [h0],
-            |weights, x, state, reverse| run_direction(weights, x, state, reverse, &mask, &step),
+            |weights, x, state, reverse| match super::fused::route::<B>(x.dtype()) {
+                #[cfg(feature = "ndarray")]
+                Some(super::fused::Route::Cpu { tracked }) => {
+                    let [h0] = state;
+                    let gates_x = super::fused::cpu::linear::input_gates(tracked, weights, x, 2);
+                    let b_hn = match &weights.bias_hh {
+                        Some(b) => b.val().narrow(0, 2 * hidden, hidden),
+                        None => Tensor::zeros([hidden], &h0.device()),
+                    };
+                    let w_hh = weights.weight_hh.val();
+                    let (out, h) = super::fused::cpu::gru::recurrence(
+                        tracked, gates_x, w_hh, b_hn, h0, reverse, lengths,
+                    );
+                    (out, [h])
+                }
+                _ => run_direction(weights, x, state, reverse, &mask, &step),
+            },
         );
         Ok((output, h_n))
     }

@@ -3,8 +3,8 @@
 //! ndarray matmul, `matrixmultiply`, does not have), the rows spread over rayon's threads; one
 //! node in the autodiff graph instead of a matmul, the bias broadcasts and their gradients.
 //!
-//! It serves two callers: the input part of an LSTM layer's gates, `x_t · W_ihᵀ + b_ih + b_hh`
-//! for all steps ([`input_gates`], weights in PyTorch's `[out, in]` layout, two biases), and
+//! It serves two callers: the input part of an LSTM or GRU layer's gates, `x_t · W_ihᵀ + b_ih +
+//! b_hh` for all steps ([`input_gates`], weights in PyTorch's `[out, in]` layout, two biases), and
 //! Burn's `Linear` ([`linear`], weights `[in, out]`), through [`crate::nn::forward_linear`]. The LSTM
 //! parity tests (PyTorch fixtures, forward and gradients) and the tests below hold it equal to
 //! the tensor operations.
@@ -155,12 +155,15 @@ fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Ve
     (d_x, d_w, d_b)
 }
 
-/// `x_t · W_ihᵀ + b_ih + b_hh` for every step, `[T, B, gates·H]` from `x` `[T, B, input]`; call
-/// only on this route of [`super::super::route`] (`autodiff`: `Autodiff<NdArray>`).
+/// `x_t · W_ihᵀ + b_ih + b_hh` for every step, `[T, B, gates·H]` from `x` `[T, B, input]`, with
+/// only the first `hh_gates` gates of `b_hh` (the LSTM adds all four, the GRU r and z: its `b_hn`
+/// goes inside the reset product); call only on this route of [`super::super::route`]
+/// (`autodiff`: `Autodiff<NdArray>`).
 pub(crate) fn input_gates<B: Backend>(
     autodiff: bool,
     weights: &GateWeights<B>,
     x: Tensor<B, 3>,
+    hh_gates: usize,
 ) -> Tensor<B, 3> {
     let [seq, batch, input] = x.dims();
     let w = weights.weight_ih.val();
@@ -170,7 +173,16 @@ pub(crate) fn input_gates<B: Backend>(
         b.as_ref()
             .map_or_else(|| Tensor::zeros([out], &device), |b| b.val())
     };
-    let (b1, b2) = (bias(&weights.bias_ih), bias(&weights.bias_hh));
+    let (b1, mut b2) = (bias(&weights.bias_ih), bias(&weights.bias_hh));
+    let gates = out / weights.weight_hh.dims()[1].max(1);
+    if hh_gates < gates {
+        // The GRU's b_hn stays out: PyTorch adds it inside the reset product.
+        let kept = out / gates * hh_gates;
+        b2 = Tensor::cat(
+            vec![b2.narrow(0, 0, kept), Tensor::zeros([out - kept], &device)],
+            0,
+        );
+    }
     let d = Dims {
         rows: seq * batch,
         input,
@@ -343,7 +355,7 @@ mod tests {
             .require_grad();
         let upstream = Tensor::<T, 3>::random([seq, batch, out], Distribution::Default, &device);
 
-        let fused = input_gates(true, &weights, x.clone());
+        let fused = input_gates(true, &weights, x.clone(), 4);
         let reference = {
             let y = weights.input_part(x.clone().reshape([seq * batch, input]));
             let y = y + weights.bias_hh.as_ref().unwrap().val().unsqueeze();

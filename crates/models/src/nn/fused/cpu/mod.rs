@@ -1,4 +1,4 @@
-//! The fused CPU operations ([`lstm`] with [`slabs`], [`conv`], [`linear`], [`adam`]) and what
+//! The fused CPU operations ([`lstm`] and [`gru`] with [`slabs`], [`conv`], [`linear`], [`adam`]) and what
 //! they share: which backends get them, moving tensors between the generic `B` and `NdArray`, and
 //! a single-threaded matrix product on plain slices.
 
@@ -9,11 +9,15 @@ use burn::prelude::*;
 use burn::tensor::{TensorData, TensorPrimitive};
 
 pub(crate) mod adam;
+mod cell_math;
 pub(crate) mod conv;
+pub(crate) mod gru;
+mod gru_cell;
 pub(crate) mod linear;
 pub(crate) mod lstm;
 mod lstm_cell;
 mod slabs;
+mod steps;
 
 /// `Some(tracked)` when `B` is `NdArray` (`false`) or `Autodiff<NdArray>` (`true`), the backends
 /// the CPU operations serve; [`super::route`] asks.
