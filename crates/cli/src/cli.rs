@@ -64,6 +64,12 @@ pub enum Command {
         after_help = "Examples:\n  zoo predict --pretrained mnist-cnn data/digits/7.png\n  zoo predict --pretrained pos-tagger-char \"I'd like to book a flight to Boston.\""
     )]
     Predict(PredictArgs),
+    /// Serve trained models over HTTP on 127.0.0.1 (JSON API and a page to try them at `/`;
+    /// docs/serve.md) until Ctrl-C or SIGTERM, which lets the requests in flight finish.
+    #[command(
+        after_help = "Examples:\n  zoo serve --pretrained mnist-cnn --pretrained pos-tagger-char\n  zoo serve --run runs/mnist-lstm-20261206-101500 --port 9000"
+    )]
+    Serve(ServeArgs),
     /// Train the same experiment on several backends and tabulate speed, memory and accuracy.
     #[command(
         after_help = "Examples:\n  zoo compare --model mnist-lstm --backends ndarray,wgpu --epochs 1 --train-limit 2000"
@@ -297,6 +303,44 @@ pub enum AnswerFormat {
     Text,
     /// CoNLL-U sentences (taggers).
     Conllu,
+}
+
+/// `zoo serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A model the zoo ships trained (repeatable): mnist-lstm, mnist-cnn, small-cnn,
+    /// pos-tagger, pos-tagger-char.
+    #[arg(long = "pretrained", value_name = "NAME")]
+    pub pretrained: Vec<String>,
+    /// A run folder written by `zoo train` or `zoo import` (repeatable); served under its
+    /// folder's name.
+    #[arg(
+        long = "run",
+        value_name = "DIR",
+        required_unless_present = "pretrained"
+    )]
+    pub runs: Vec<PathBuf>,
+    /// Address to listen on; the default takes connections from this machine only.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: std::net::IpAddr,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 8080, value_name = "P")]
+    pub port: u16,
+    /// How long a request waits for others to share its batch, in milliseconds.
+    #[arg(long, default_value_t = 2, value_name = "MS")]
+    pub batch_window: u64,
+    /// The most inputs (pictures, sentences) in one batch.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_batch: usize,
+    /// Requests waiting for each model; one more is answered 503 until the queue drains.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub queue: usize,
+    /// Open connections at once; more wait to be accepted.
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub max_connections: usize,
+    /// Where to run the models.
+    #[command(flatten)]
+    pub on: On,
 }
 
 /// A trained model: a run folder, or one the zoo ships.

@@ -12,6 +12,8 @@ pub const SIDE: usize = 28;
 const DIGIT_BOX: u32 = 20;
 /// A pixel brighter than this (of 255, after any inversion) is ink when finding the digit.
 const INK: u8 = 40;
+/// The widest and tallest picture read, in pixels (a photo of a digit is far smaller).
+const MAX_SIDE: u32 = 4096;
 
 /// A picture that cannot be read as a digit, with the file at fault and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -51,19 +53,35 @@ pub enum DigitError {
 /// cropped to its ink, scaled to fit 20×20 (aspect kept), and centred by its centre of mass in
 /// the 28×28 frame, as MNIST's digits were. Transparent pixels count as background.
 pub fn read_digit(path: &Path, invert: bool) -> Result<[u8; SIDE * SIDE], DigitError> {
+    let bytes = std::fs::read(path).map_err(|source| DigitError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    digit_from_bytes(&bytes, invert, path)
+}
+
+/// [`read_digit`] for a picture file's bytes already in memory (`zoo serve`'s uploads), `name`
+/// naming it in errors.
+pub fn digit_from_bytes(
+    bytes: &[u8],
+    invert: bool,
+    name: &Path,
+) -> Result<[u8; SIDE * SIDE], DigitError> {
+    let path = name;
     let unreadable = |message: String| DigitError::Unreadable {
         path: path.to_path_buf(),
         message,
     };
-    let picture = image::ImageReader::open(path)
-        .map_err(|source| DigitError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| unreadable(e.to_string()))?
-        .decode()
         .map_err(|e| unreadable(e.to_string()))?;
+    // A few bytes can declare a picture of gigabytes: no digit needs more than this.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(u64::from(MAX_SIDE) * u64::from(MAX_SIDE) * 8);
+    reader.limits(limits);
+    let picture = reader.decode().map_err(|e| unreadable(e.to_string()))?;
     let rgba = picture.to_rgba8();
     let background = if invert { 255.0 } else { 0.0 };
     let grey = GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {

@@ -3,6 +3,7 @@
 //! which every command drives without knowing the model.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
 
 use crate::backend::Placement;
 use crate::config::{
@@ -18,6 +19,7 @@ use crate::run::fit::{fit, FitRequest, Trained};
 use crate::run::import::{import, ImportSource};
 use crate::run::pack::pack;
 use crate::run::predict::predict;
+use crate::run::serve::{serve, Batching, ServeRequest, ServedModel};
 use crate::task::Tally;
 use zoo_models::import::Rename;
 
@@ -259,6 +261,16 @@ pub trait LoadedExperiment: Send + Sync {
         flags: &PredictFlags,
         placement: &Placement,
     ) -> anyhow::Result<Vec<String>>;
+    /// Loads the run in `run_dir`, tells `ready` what it serves, then answers the requests of
+    /// `queue`, batched as `batching` says, until every sender is dropped (`zoo serve`).
+    fn serve(
+        &self,
+        run_dir: &Path,
+        placement: &Placement,
+        queue: Receiver<ServeRequest>,
+        batching: Batching,
+        ready: Box<dyn FnOnce(ServedModel) + Send>,
+    ) -> anyhow::Result<()>;
     /// The median time of a training step (`zoo bench`).
     fn time_steps(
         &self,
@@ -349,6 +361,17 @@ impl<M: ZooModel> LoadedExperiment for Experiment<M> {
         placement: &Placement,
     ) -> anyhow::Result<Vec<String>> {
         predict(self, run_dir, inputs, flags, placement)
+    }
+
+    fn serve(
+        &self,
+        run_dir: &Path,
+        placement: &Placement,
+        queue: Receiver<ServeRequest>,
+        batching: Batching,
+        ready: Box<dyn FnOnce(ServedModel) + Send>,
+    ) -> anyhow::Result<()> {
+        serve(self, run_dir, placement, queue, batching, ready)
     }
 
     fn time_steps(

@@ -10,7 +10,7 @@ use zoo_train::Registry;
 
 use super::run_config;
 use crate::cli::EvalArgs;
-use crate::pretrained::score;
+use crate::pretrained::{score, RunFolder};
 
 /// Runs `zoo eval`.
 pub fn run(args: EvalArgs, registry: &Registry) -> anyhow::Result<()> {
@@ -23,24 +23,7 @@ pub fn run(args: EvalArgs, registry: &Registry) -> anyhow::Result<()> {
         args.predictions.is_some(),
     )?;
     let test = &evaluation.tally;
-    let recorded = match folder.shipped {
-        Some(shipped) => {
-            let score = score(shipped)?;
-            Some(Recorded {
-                whose: "The shipped model's score",
-                correct: Some(score.correct),
-                count: score.count,
-                loss: None,
-            })
-        }
-        None => Summary::read(&folder.path).ok().map(|summary| Recorded {
-            whose: "The run's summary",
-            correct: summary.test_correct,
-            // A tagger counts tokens, the other models samples.
-            count: (summary.tagging.as_ref()).map_or(summary.test_samples, |t| t.tokens),
-            loss: Some(summary.test_loss),
-        }),
-    };
+    let recorded = recorded(&folder)?;
     if let Some(recorded) = recorded {
         println!("{}", recorded.against(test));
     }
@@ -69,14 +52,36 @@ pub fn run(args: EvalArgs, registry: &Registry) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the run in `folder` (or the shipped model) recorded of its test set, where it did.
+pub(crate) fn recorded(folder: &RunFolder) -> anyhow::Result<Option<Recorded>> {
+    Ok(match folder.shipped {
+        Some(shipped) => {
+            let score = score(shipped)?;
+            Some(Recorded {
+                whose: "The shipped model's score",
+                correct: Some(score.correct),
+                count: score.count,
+                loss: None,
+            })
+        }
+        None => Summary::read(&folder.path).ok().map(|summary| Recorded {
+            whose: "The run's summary",
+            correct: summary.test_correct,
+            // A tagger counts tokens, the other models samples.
+            count: (summary.tagging.as_ref()).map_or(summary.test_samples, |t| t.tokens),
+            loss: Some(summary.test_loss),
+        }),
+    })
+}
+
 /// What a run (or a shipped model) recorded of its test set.
-struct Recorded {
+pub(crate) struct Recorded {
     whose: &'static str,
-    correct: Option<usize>,
-    count: usize,
+    pub(crate) correct: Option<usize>,
+    pub(crate) count: usize,
     /// The mean test loss, where recorded: what a model without an accuracy (the regression) is
     /// scored by.
-    loss: Option<f64>,
+    pub(crate) loss: Option<f64>,
 }
 
 impl Recorded {

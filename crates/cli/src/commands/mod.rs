@@ -11,11 +11,12 @@ pub mod bench_infer;
 mod check;
 pub mod compare;
 mod data;
-mod eval;
+pub(crate) mod eval;
 mod export;
 mod import;
 mod predict;
 mod report;
+mod serve;
 mod train;
 
 /// Runs a parsed command line with the models of `registry`.
@@ -27,6 +28,7 @@ pub fn run(cli: Cli, registry: &Registry) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args, registry),
         Command::Pack(args) => pack(args, registry),
         Command::Predict(args) => predict::run(args, registry),
+        Command::Serve(args) => serve::run(args, registry),
         Command::Compare(args) => compare::run(args, registry),
         Command::Bench(args) => bench::run(args, registry),
         Command::Check(args) => check::run(args, registry),
@@ -69,7 +71,7 @@ fn pack(args: crate::cli::PackArgs, registry: &Registry) -> anyhow::Result<()> {
 }
 
 /// The experiment a run folder was trained with (its `config.toml`), read with `registry`.
-fn run_config(
+pub(crate) fn run_config(
     registry: &Registry,
     dir: &std::path::Path,
 ) -> anyhow::Result<Box<dyn zoo_train::LoadedExperiment>> {

@@ -27,6 +27,7 @@ pub fn run(args: PredictArgs, registry: &Registry) -> anyhow::Result<()> {
     let flags = PredictFlags {
         invert: args.invert,
         conllu: args.format == AnswerFormat::Conllu,
+        split: false,
     };
     let lines = experiment.predict(&folder.path, &inputs, &flags, &args.on.placement())?;
     for line in lines {

@@ -7,14 +7,14 @@ use anyhow::Context;
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::Backend;
 use serde::{Deserialize, Serialize};
-use zoo_data::digit::read_digit;
+use zoo_data::digit::{digit_from_bytes, read_digit};
 use zoo_data::mnist::{MnistBatcher, MnistDataset, MnistFolder, MnistItem, MnistVariant};
 use zoo_data::ClassificationBatch;
 use zoo_models::InvalidConfig;
 
 use super::{
     check_train_limit, locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags,
-    PredictInputs, Splits,
+    PredictInputs, Reads, Splits,
 };
 use crate::config::ConfigError;
 use crate::task::Classification;
@@ -177,6 +177,30 @@ impl DataSource for MnistData {
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(PredictInputs {
             labels: inputs.to_vec(),
+            samples: (0..items.len()).collect(),
+            items,
+        })
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Pictures
+    }
+
+    fn picture_inputs(
+        &self,
+        _info: &(),
+        pictures: &[(String, Vec<u8>)],
+        flags: &PredictFlags,
+    ) -> anyhow::Result<PredictInputs<MnistItem>> {
+        let items = pictures
+            .iter()
+            .map(|(name, bytes)| {
+                let pixels = digit_from_bytes(bytes, flags.invert, Path::new(name))?;
+                Ok(MnistItem { pixels, label: 0 })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(PredictInputs {
+            labels: pictures.iter().map(|(name, _)| name.clone()).collect(),
             samples: (0..items.len()).collect(),
             items,
         })

@@ -125,6 +125,32 @@ pub trait DataSource: Serialize + DeserializeOwned + Clone + Debug + Send + Sync
         flags: &PredictFlags,
     ) -> anyhow::Result<PredictInputs<Self::Item>>;
 
+    /// What `zoo predict` and `zoo serve` read for this data (what [`Self::predict_inputs`]
+    /// takes).
+    fn reads(&self) -> Reads {
+        Reads::Lines
+    }
+
+    /// `zoo serve`'s pictures as items, each the bytes of an image file and the name its answer
+    /// goes by, read as [`Self::predict_inputs`] reads picture files; refused by data that reads
+    /// no pictures.
+    fn picture_inputs(
+        &self,
+        info: &Self::Info,
+        pictures: &[(String, Vec<u8>)],
+        flags: &PredictFlags,
+    ) -> anyhow::Result<PredictInputs<Self::Item>> {
+        let _ = (info, pictures, flags);
+        anyhow::bail!("this model reads {}, not pictures", self.reads().noun())
+    }
+
+    /// The items of several [`PredictInputs`] made into as few as they fit in (a tagger's
+    /// sentences into full buckets), their samples kept in order: `zoo serve` answers the
+    /// requests that arrive together in one batch. Items of one sample each stay as they are.
+    fn regroup(&self, items: Vec<Self::Item>) -> Vec<Self::Item> {
+        items
+    }
+
     /// What to draw of a trained model (the toys' fitted curve or decision regions), if anything.
     fn probe(&self, splits: &Splits<Self>) -> Option<Probe<Self::Item>> {
         let _ = splits;
@@ -217,13 +243,42 @@ pub struct VocabFlags {
 }
 
 /// The `zoo predict` flags data may read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PredictFlags {
     /// Images are dark ink on a light background.
     pub invert: bool,
     /// Answer in CoNLL-U (`--format conllu`): the inputs are CoNLL-U text, or lines of raw
     /// text, and each answer is a sentence block with its tag column filled.
     pub conllu: bool,
+    /// Each input is a sentence already split into words, joined by single spaces (`zoo
+    /// serve`'s lists of words), to be taken as it is rather than split again.
+    pub split: bool,
+}
+
+/// What a model's `zoo predict` and `zoo serve` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Pictures of digits (image files; PNG over HTTP).
+    Pictures,
+    /// Sentences to tag.
+    Sentences,
+    /// Points of this many numbers.
+    Points(usize),
+    /// Lines of text, as the data reads them.
+    Lines,
+}
+
+impl Reads {
+    /// `"pictures"`, `"sentences"`, `"points of 2 numbers"`, `"lines of text"`.
+    pub fn noun(self) -> String {
+        match self {
+            Reads::Pictures => "pictures".into(),
+            Reads::Sentences => "sentences".into(),
+            Reads::Points(1) => "points of 1 number".into(),
+            Reads::Points(n) => format!("points of {n} numbers"),
+            Reads::Lines => "lines of text".into(),
+        }
+    }
 }
 
 /// What [`DataSource::load`] is told.

@@ -17,7 +17,7 @@ use zoo_models::InvalidConfig;
 
 use super::{
     check_train_limit, locate_dir, Batches, DataFlags, DataSource, LoadContext, PredictFlags,
-    PredictInputs, SharedItems, Splits, VocabFlags,
+    PredictInputs, Reads, SharedItems, Splits, VocabFlags,
 };
 use crate::config::ConfigError;
 use crate::run::artifacts::write_atomic;
@@ -295,6 +295,21 @@ impl DataSource for PosData {
 
     const WRITES_CONLLU: bool = true;
 
+    fn reads(&self) -> Reads {
+        Reads::Sentences
+    }
+
+    /// The buckets' sentences, in order, into buckets of the size [`Self::predict_inputs`]
+    /// makes.
+    fn regroup(&self, items: Vec<SentenceBucket>) -> Vec<SentenceBucket> {
+        let sentences: Vec<EncodedSentence> = items.into_iter().flat_map(|b| b.sentences).collect();
+        (sentences.chunks(LINES_PER_BATCH))
+            .map(|chunk| SentenceBucket {
+                sentences: chunk.to_vec(),
+            })
+            .collect()
+    }
+
     /// With `--format conllu`, the sentence's CoNLL-U block with its tag column filled, and a
     /// blank line after it.
     fn describe(
@@ -328,7 +343,10 @@ impl DataSource for PosData {
             !flags.invert,
             "--invert is for images; this is a tagger's run, which tags sentences"
         );
-        let (words, labels) = sentences_to_tag(inputs, flags.conllu)?;
+        let (words, labels) = match flags.split {
+            true => split_sentences(inputs),
+            false => sentences_to_tag(inputs, flags.conllu)?,
+        };
         let samples: Vec<usize> = (0..words.len()).filter(|&i| !words[i].is_empty()).collect();
         let seen = SeenWords::default();
         let encoded = samples
@@ -355,6 +373,17 @@ impl DataSource for PosData {
             samples,
         })
     }
+}
+
+/// Sentences already split into words (joined by single spaces), and their labels.
+fn split_sentences(inputs: &[String]) -> (Vec<Vec<String>>, Vec<String>) {
+    let words: Vec<Vec<String>> = (inputs.iter())
+        .map(|line| match line.is_empty() {
+            true => Vec::new(),
+            false => line.split(' ').map(str::to_string).collect(),
+        })
+        .collect();
+    (words, inputs.to_vec())
 }
 
 /// The words of each sentence to tag and its label: the words joined by spaces, or with

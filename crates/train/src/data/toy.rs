@@ -16,7 +16,7 @@ use zoo_models::InvalidConfig;
 
 use super::{
     Batches, DataFlags, DataSource, LoadContext, Picture, PredictFlags, PredictInputs, Probe,
-    SharedItems, Splits,
+    Reads, SharedItems, Splits,
 };
 use crate::config::ConfigError;
 use crate::task::{Answer, Classification, Regression};
@@ -185,6 +185,10 @@ impl DataSource for CurveData {
         predict_points(inputs, 1, |p| CurvePoint { x: p[0], y: 0.0 })
     }
 
+    fn reads(&self) -> Reads {
+        Reads::Points(1)
+    }
+
     /// `fit.png`: the training points and the model's curve over their range.
     fn probe(&self, splits: &Splits<Self>) -> Option<Probe<CurvePoint>> {
         let points = all(&splits.train);
@@ -256,6 +260,10 @@ impl DataSource for ClusterData {
             xy: [p[0], p[1]],
             label: 0,
         })
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Points(2)
     }
 
     /// `regions.png`: the class the model picks over the plane, and the training points.

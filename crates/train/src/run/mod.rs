@@ -1,5 +1,5 @@
 //! What the toolkit does with a model: train it ([`fit`]), evaluate a run ([`eval`]), answer new
-//! inputs ([`predict`]), import and export PyTorch weights ([`import`], [`export`]), time training
+//! inputs ([`predict`], and as a server, [`serve`]), import and export PyTorch weights ([`import`], [`export`]), time training
 //! steps ([`mod@bench`]), and the files of a run folder ([`artifacts`]).
 
 use std::path::Path;
@@ -26,6 +26,7 @@ pub mod fit;
 pub mod import;
 pub mod pack;
 pub mod predict;
+pub mod serve;
 mod weights;
 
 pub use weights::load_weights;

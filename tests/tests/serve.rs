@@ -1,0 +1,466 @@
+//! `zoo serve` on 127.0.0.1: the API answers what `zoo predict` answers for the same inputs,
+//! refuses every bad input with a 4xx and a JSON error and goes on serving, answers 200
+//! concurrent requests, and on SIGTERM finishes the requests in flight and exits 0.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use zoo_tests::{workspace, zoo, zoo_bin};
+
+/// A `zoo serve` running on a free port, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    stderr: Option<std::process::ChildStderr>,
+}
+
+impl Server {
+    /// `zoo serve ARGS --port 0`, once it says where it listens.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(zoo_bin())
+            .current_dir(workspace())
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start zoo serve");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let mut stderr = child.stderr.take();
+        if line.is_empty() {
+            let mut text = String::new();
+            stderr.as_mut().unwrap().read_to_string(&mut text).unwrap();
+            panic!("zoo serve did not start: {text}");
+        }
+        // `serving NAMES on http://127.0.0.1:PORT/ (...)`
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no address in `{line}`"))
+            .trim_end_matches('/')
+            .to_string();
+        Server {
+            child,
+            base,
+            stderr: stderr.take(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// The status and JSON body of a response.
+fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    let mut response = response.expect("an HTTP answer");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().expect("a body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, body)
+}
+
+fn post(server: &Server, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    answer(
+        agent()
+            .post(server.url(path))
+            .header("Content-Type", content_type)
+            .send(body),
+    )
+}
+
+fn get(server: &Server, path: &str) -> (u16, Value) {
+    answer(agent().get(server.url(path)).call())
+}
+
+fn digit(name: &str) -> (PathBuf, Vec<u8>) {
+    let path = workspace().join("data/digits").join(name);
+    let bytes = std::fs::read(&path).unwrap();
+    (path, bytes)
+}
+
+/// `zoo predict`'s `PATH: 7  (7 1.000, 3 0.000, 2 0.000)` as `[(label, probability)]`.
+fn predicted_classes(line: &str) -> Vec<(String, f64)> {
+    let top = line.split_once("  (").unwrap().1.trim_end_matches(')');
+    top.split(", ")
+        .map(|pair| {
+            let (label, p) = pair.split_once(' ').unwrap();
+            (label.to_string(), p.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_api_answers_what_zoo_predict_answers() {
+    let server = Server::start(&[
+        "--pretrained",
+        "mnist-cnn",
+        "--pretrained",
+        "pos-tagger-char",
+    ]);
+    let (status, health) = get(&server, "/health");
+    assert_eq!((status, &health["status"]), (200, &json!("ok")));
+    let (status, models) = get(&server, "/v1/models");
+    assert_eq!(status, 200);
+    let models = models["models"].as_array().unwrap().clone();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mnist-cnn", "pos-tagger-char"]);
+    assert_eq!(models[0]["kind"], "image-classifier");
+    assert_eq!(models[1]["kind"], "tagger");
+    // The shipped models' recorded test figures (their score.json).
+    assert!(
+        models[0]["test"]["accuracy"].as_f64().unwrap() > 0.97,
+        "{}",
+        models[0]
+    );
+    assert!(
+        models[1]["test"]["accuracy"].as_f64().unwrap() > 0.94,
+        "{}",
+        models[1]
+    );
+
+    // Pictures: each answer as `zoo predict` prints it (probabilities to its 3 decimals).
+    let mut paths = Vec::new();
+    for name in ["7.png", "2.png", "1.png"] {
+        let (path, bytes) = digit(name);
+        let (status, body) = post(&server, "/v1/models/mnist-cnn/predict", "image/png", &bytes);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["model"], "mnist-cnn");
+        let served: Vec<(String, f64)> = (body["answers"].as_array().unwrap().iter())
+            .map(|a| {
+                (
+                    a["label"].as_str().unwrap().to_string(),
+                    a["probability"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        let probabilities: Vec<f64> = served.iter().map(|(_, p)| *p).collect();
+        assert!(
+            probabilities.windows(2).all(|w| w[0] >= w[1]),
+            "likeliest first: {body}"
+        );
+        paths.push((path, served));
+    }
+    let args: Vec<String> = paths.iter().map(|(p, _)| p.display().to_string()).collect();
+    let mut predict_args = vec!["predict", "--pretrained", "mnist-cnn"];
+    predict_args.extend(args.iter().map(String::as_str));
+    let printed = zoo(&workspace(), &predict_args);
+    printed.assert_ok();
+    for ((path, served), line) in paths.iter().zip(printed.stdout.lines()) {
+        assert!(line.starts_with(&path.display().to_string()), "{line}");
+        let expected = predicted_classes(line);
+        assert_eq!(served.len(), expected.len(), "{line}");
+        for ((label, p), (want_label, want_p)) in served.iter().zip(&expected) {
+            assert_eq!(label, want_label, "{line}");
+            assert!(
+                (p - want_p).abs() <= 0.0005 + 1e-9,
+                "{p} vs {want_p} in {line}"
+            );
+        }
+    }
+    assert_eq!(paths[0].1[0].0, "7");
+
+    // Sentences: the tags `zoo predict` prints, as text and as lists of words.
+    let sentences = [
+        "Mr. Smith went to Boston.",
+        "I'd like to book a flight to Denver tomorrow.",
+    ];
+    let (status, body) = post(
+        &server,
+        "/v1/models/pos-tagger-char/predict",
+        "application/json",
+        json!({ "sentences": sentences }).to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let printed = zoo(
+        &workspace(),
+        &[
+            "predict",
+            "--pretrained",
+            "pos-tagger-char",
+            sentences[0],
+            sentences[1],
+        ],
+    );
+    printed.assert_ok();
+    let as_pairs = |sentence: &Value| -> String {
+        (sentence.as_array().unwrap().iter())
+            .map(|w| {
+                format!(
+                    "{}/{}",
+                    w["word"].as_str().unwrap(),
+                    w["tag"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let served: Vec<String> = body["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(as_pairs)
+        .collect();
+    let expected: Vec<&str> = printed.stdout.lines().collect();
+    assert_eq!(served, expected);
+    assert!(
+        served[0].contains("Smith/PROPN went/VERB to/ADP Boston/PROPN"),
+        "{}",
+        served[0]
+    );
+
+    let words: Vec<Vec<String>> = (body["sentences"].as_array().unwrap().iter())
+        .map(|s| {
+            (s.as_array().unwrap().iter())
+                .map(|w| w["word"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    let (status, split) = post(
+        &server,
+        "/v1/models/pos-tagger-char/predict",
+        "application/json",
+        json!({ "sentences": words }).to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{split}");
+    assert_eq!(split["sentences"], body["sentences"]);
+}
+
+#[test]
+fn bad_input_gets_a_4xx_in_the_users_terms_and_the_server_goes_on() {
+    let server = Server::start(&["--pretrained", "mnist-cnn", "--pretrained", "pos-tagger"]);
+    let (_, seven) = digit("7.png");
+    let tagger = "/v1/models/pos-tagger/predict";
+    let images = "/v1/models/mnist-cnn/predict";
+    let blank = {
+        let mut png = Vec::new();
+        image::GrayImage::new(40, 40)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        png
+    };
+    let mut lying = seven.clone();
+    lying.truncate(60);
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            images,
+            "image/png",
+            vec![0u8; (1 << 20) + 1],
+            413,
+            "over the limit",
+        ),
+        (
+            images,
+            "text/plain",
+            seven.clone(),
+            415,
+            "Content-Type: image/png",
+        ),
+        (
+            images,
+            "image/png",
+            b"GIF89a not a png".to_vec(),
+            422,
+            "not a PNG file",
+        ),
+        (images, "image/png", lying, 422, "not a readable image"),
+        (
+            images,
+            "image/png",
+            blank.clone(),
+            422,
+            "add ?invert=true to the URL",
+        ),
+        (
+            tagger,
+            "application/json",
+            b"{\"sentences\": [".to_vec(),
+            400,
+            "not JSON",
+        ),
+        (
+            tagger,
+            "application/json",
+            b"{\"words\": []}".to_vec(),
+            400,
+            "unknown field `words`",
+        ),
+        (
+            tagger,
+            "application/json",
+            br#"{"sentences": [["two words"]]}"#.to_vec(),
+            400,
+            "holds a space",
+        ),
+        (
+            tagger,
+            "application/json",
+            br#"{"sentences": ["a", ["b"]]}"#.to_vec(),
+            400,
+            "not both",
+        ),
+        (
+            "/v1/models/mnist-lsmt/predict",
+            "image/png",
+            seven.clone(),
+            404,
+            "mnist-cnn, pos-tagger",
+        ),
+        (
+            "/v2/predict",
+            "image/png",
+            seven.clone(),
+            404,
+            "GET /v1/models",
+        ),
+        (
+            "/v1/models/pos-tagger/predict?invert=true",
+            "application/json",
+            br#"{"sentences": ["a"]}"#.to_vec(),
+            400,
+            "?invert is for pictures",
+        ),
+        (
+            "/v1/models/mnist-cnn/predict?invert=maybe",
+            "image/png",
+            seven.clone(),
+            400,
+            "?invert=true",
+        ),
+    ];
+    for (path, content_type, body, status, says) in cases {
+        let (got, answer) = post(&server, path, content_type, &body);
+        let error = answer["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: {answer}"));
+        assert_eq!(got, status, "{path} ({content_type}): {error}");
+        assert!(
+            error.contains(says),
+            "{path} ({content_type}): `{error}` lacks `{says}`"
+        );
+        assert!(!error.contains("panicked"), "{error}");
+    }
+    // A word the word-level tagger never saw is its `<unk>`, not an error.
+    let (status, body) = post(
+        &server,
+        tagger,
+        "application/json",
+        br#"{"sentences": ["Zyxwv went home ."]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    // Still serving, and right.
+    let (status, body) = post(&server, images, "image/png", &seven);
+    assert_eq!((status, &body["answers"][0]["label"]), (200, &json!("7")));
+}
+
+#[test]
+fn two_hundred_concurrent_requests_are_all_answered() {
+    let server = Server::start(&["--pretrained", "mnist-cnn"]);
+    let (_, seven) = digit("7.png");
+    let url = server.url("/v1/models/mnist-cnn/predict");
+    let started = Instant::now();
+    let labels: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..200)
+            .map(|_| {
+                let (url, seven) = (&url, &seven);
+                scope.spawn(move || {
+                    let (status, body) = answer(
+                        agent()
+                            .post(url)
+                            .header("Content-Type", "image/png")
+                            .send(seven),
+                    );
+                    assert_eq!(status, 200, "{body}");
+                    body["answers"][0]["label"].as_str().unwrap().to_string()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(labels.len(), 200);
+    assert!(labels.iter().all(|l| l == "7"), "{labels:?}");
+    eprintln!(
+        "200 concurrent requests answered in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn sigterm_answers_the_requests_in_flight_then_exits_0() {
+    // A long batch window keeps the requests waiting in the model's queue when SIGTERM comes.
+    let mut server = Server::start(&["--pretrained", "mnist-cnn", "--batch-window", "1500"]);
+    let (_, seven) = digit("7.png");
+    let url = server.url("/v1/models/mnist-cnn/predict");
+    let pid = server.child.id().to_string();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let (url, seven) = (&url, &seven);
+                scope.spawn(move || {
+                    answer(
+                        agent()
+                            .post(url)
+                            .header("Content-Type", "image/png")
+                            .send(seven),
+                    )
+                    .0
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(statuses, vec![200; 8]);
+    let status = server.child.wait().unwrap();
+    let mut stderr = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("answering the requests in flight"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_model_that_cannot_load_stops_the_server_before_it_listens() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = zoo(
+        Path::new("."),
+        &[
+            "serve",
+            "--run",
+            empty.path().to_str().unwrap(),
+            "--port",
+            "0",
+        ],
+    );
+    let line = run.error_line();
+    assert!(line.contains("config.toml"), "{line}");
+}
