@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests of the `zoo` binary (the tests themselves are in `tests/`).
 
 pub mod alloc;
+pub mod chromium;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,7 @@
 //! `zoo serve` on 127.0.0.1: the API answers what `zoo predict` answers for the same inputs,
 //! refuses every bad input with a 4xx and a JSON error and goes on serving, answers 200
-//! concurrent requests, and on SIGTERM finishes the requests in flight and exits 0.
+//! concurrent requests, and on SIGTERM finishes the requests in flight and exits 0; its page,
+//! in headless Chromium, reads a digit drawn with the mouse and tags a typed sentence.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use zoo_tests::chromium::Browser;
 use zoo_tests::{workspace, zoo, zoo_bin};
 
 /// A `zoo serve` running on a free port, killed when dropped.
@@ -463,4 +465,90 @@ fn a_model_that_cannot_load_stops_the_server_before_it_listens() {
     );
     let line = run.error_line();
     assert!(line.contains("config.toml"), "{line}");
+}
+
+/// The page at `/` in headless Chromium: a 7 drawn with the mouse on its canvas is answered 7,
+/// and a typed sentence gets `zoo predict`'s tags.
+#[test]
+fn the_page_reads_a_drawn_digit_and_tags_a_typed_sentence() {
+    let server = Server::start(&[
+        "--pretrained",
+        "mnist-cnn",
+        "--pretrained",
+        "pos-tagger-char",
+    ]);
+    let Some(mut page) = Browser::open(&server.url("/")) else {
+        eprintln!(
+            "note: chromium is not installed; the page is not tried (apt-get install chromium)"
+        );
+        return;
+    };
+    page.wait_for(
+        "document.body.dataset.ready === 'true'",
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        page.eval("document.getElementById('digit-model').value"),
+        "mnist-cnn"
+    );
+
+    // A 7: a bar along the top, then down to the bottom left, in one stroke of the mouse.
+    let (left, top) = page.corner("#digit-canvas");
+    let stroke = [(70.0, 70.0), (210.0, 70.0), (120.0, 230.0)];
+    let at = |(x, y): (f64, f64)| (left + x, top + y);
+    page.mouse("mousePressed", at(stroke[0]));
+    for pair in stroke.windows(2) {
+        for k in 1..=20 {
+            let f = f64::from(k) / 20.0;
+            let point = (
+                pair[0].0 + f * (pair[1].0 - pair[0].0),
+                pair[0].1 + f * (pair[1].1 - pair[0].1),
+            );
+            page.mouse("mouseMoved", at(point));
+        }
+    }
+    page.mouse("mouseReleased", at(stroke[2]));
+    page.wait_for(
+        "document.body.dataset.digitAnswered === '1'",
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        page.eval("document.getElementById('digit-error').textContent"),
+        ""
+    );
+    assert_eq!(
+        page.eval("document.getElementById('digit-best').textContent"),
+        "7"
+    );
+    let ranked =
+        page.eval("[...document.querySelectorAll('#digit-answers li')].map(li => li.textContent)");
+    assert!(ranked[0].as_str().unwrap().starts_with("7 "), "{ranked}");
+
+    // Clear empties the canvas and the answers.
+    let clear = page.corner("#clear");
+    page.click((clear.0 + 5.0, clear.1 + 5.0));
+    assert_eq!(
+        page.eval("document.getElementById('digit-answers').children.length"),
+        0
+    );
+
+    // A sentence typed into the box, tagged on a click of the button.
+    let sentence = "I'd like to book a flight to Boston.";
+    page.eval("(() => { const box = document.getElementById('sentence'); box.value = ''; box.focus(); })()");
+    page.type_text(sentence);
+    let button = page.corner("#tag-button");
+    page.click((button.0 + 5.0, button.1 + 5.0));
+    page.wait_for(
+        "document.body.dataset.tagAnswered === '1'",
+        Duration::from_secs(30),
+    );
+    let shown = page.eval(
+        "[...document.querySelectorAll('#tags .tag')].map(t => t.firstChild.textContent + '/' + t.querySelector('small').textContent).join(' ')",
+    );
+    let printed = zoo(
+        &workspace(),
+        &["predict", "--pretrained", "pos-tagger-char", sentence],
+    );
+    printed.assert_ok();
+    assert_eq!(shown.as_str().unwrap(), printed.stdout.trim());
 }

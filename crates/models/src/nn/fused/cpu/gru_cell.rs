@@ -81,6 +81,8 @@ mod tests {
     /// The cell follows PyTorch's GRU equations forward, its gradient is that of the equations
     /// (against finite differences in f64), and the dispatched and baseline versions agree bit
     /// for bit.
+    // Indexes walk several vectors of the equations in step.
+    #[allow(clippy::needless_range_loop)]
     #[test]
     fn the_cell_follows_the_gru_equations_and_their_gradient() {
         let h = 37; // not a multiple of any vector width
