@@ -30,7 +30,7 @@ mod pipe;
 pub mod plots;
 pub mod pretrained;
 pub mod report;
-pub mod serve;
+mod serve;
 
 pub use commands::run;
 pub use memory::keep_freed_memory;
