@@ -30,14 +30,18 @@ Commands:
   compare [flags] train one experiment on several backends, same seed, and tabulate
                   s/epoch, samples/s, peak memory and test accuracy (compare.md, compare.json,
                   report.html): --backends ndarray,wgpu[,cuda] [--epochs N] [--train-limit N] [--torch]
+  serve [flags]   `zoo serve --pretrained NAME... --run DIR...`: the models over HTTP on
+                  127.0.0.1:8080, a JSON API and a page to try them (docs/serve.md)
   report RUN...   one self-contained page (report.html, or --out FILE) of finished runs side by
                   side: their figures, bar charts of s/epoch and accuracy, curves, confusion
   bench [flags]   ms per training step of the zoo MNIST-LSTM, its tensor-op path, Burn's stock
                   Lstm and the MNIST CNN, beside PyTorch on the same shapes (when `import torch`
                   works), with the ratio to PyTorch: [--backend B] [--steps N] [--case NAME];
-                  --epoch: whole `zoo train` epochs and test passes of mnist-lstm, mnist-cnn,
-                  small-cnn and pos-tagger against PyTorch's loop, taking turns [--rounds N],
-                  then `zoo eval` and `zoo predict` of one image as whole processes
+                  --epoch: whole `zoo train` epochs and test passes of the MNIST models and
+                  pos-tagger against PyTorch's loop, taking turns [--rounds N],
+                  then `zoo eval` and `zoo predict` of one image as whole processes;
+                  --serve: `zoo serve` under 1, 8 and 64 concurrent clients against a FastAPI +
+                  uvicorn + torch service on the same weights (tools/serve_torch.py)
   data download mnist|fashion-mnist [--dir DIR] [--mirror URL]...
                   the four IDX archives from the standard mirrors, each checked against its
                   published SHA-256, resumable (data/mnist or data/fashion-mnist by default)
@@ -55,7 +59,7 @@ fn main() -> ExitCode {
     };
     let result = match command {
         "train" | "eval" | "import" | "export" | "pack" | "predict" | "compare" | "report"
-        | "models" | "data" | "coordinator" => zoo::run(command, rest),
+        | "models" | "data" | "coordinator" | "serve" => zoo::run(command, rest),
         "bench" => {
             // PyTorch's row is what the figures are read against: always asked for here.
             let mut args = rest.to_vec();

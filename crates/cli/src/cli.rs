@@ -326,8 +326,9 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port, printed at start).
     #[arg(long, default_value_t = 8080, value_name = "P")]
     pub port: u16,
-    /// How long a request waits for others to share its batch, in milliseconds.
-    #[arg(long, default_value_t = 2, value_name = "MS")]
+    /// How long a request waits for others to share its batch, in milliseconds; with 0, a
+    /// batch is whatever has queued while the model ran the last one.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
     pub batch_window: u64,
     /// The most inputs (pictures, sentences) in one batch.
     #[arg(long, default_value_t = 64, value_name = "N")]
@@ -509,6 +510,12 @@ pub struct BenchArgs {
     /// [models: mnist-lstm, mnist-lstm-small, mnist-gru, mnist-cnn, small-cnn, pos-tagger, or the --case ones].
     #[arg(long)]
     pub epoch: bool,
+    /// `zoo serve` under load instead: requests/s, median and 99th-percentile latency at 1, 8
+    /// and 64 concurrent clients and peak memory, for mnist-cnn and pos-tagger, against a
+    /// PyTorch service on the same weights (tools/serve_torch.py: FastAPI + uvicorn + torch),
+    /// the two taking turns of 5 seconds (or 20,000 requests) each.
+    #[arg(long, conflicts_with = "epoch")]
+    pub serve: bool,
     /// With --epoch: rounds of turns; the best round of each side is reported.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub rounds: usize,

@@ -52,6 +52,9 @@ pub fn run(args: BenchArgs, registry: &Registry) -> anyhow::Result<()> {
     if args.epoch {
         return super::bench_epoch::run(&args, registry);
     }
+    if args.serve {
+        return super::bench_serve::run(&args);
+    }
     let registry = registry.clone().with(BURN_LSTM);
     let cases: Vec<String> = match args.cases.is_empty() {
         true => DEFAULT_CASES.map(String::from).to_vec(),

@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command};
 pub mod bench;
 pub mod bench_epoch;
 pub mod bench_infer;
+mod bench_serve;
 mod check;
 pub mod compare;
 mod data;
