@@ -408,6 +408,55 @@ fn two_hundred_concurrent_requests_are_all_answered() {
 }
 
 #[test]
+fn a_full_queue_answers_503_and_the_server_goes_on() {
+    // One request may wait; the model holds each batch's first request for a second.
+    let server = Server::start(&[
+        "--pretrained",
+        "mnist-cnn",
+        "--queue",
+        "1",
+        "--batch-window",
+        "1000",
+    ]);
+    let (_, seven) = digit("7.png");
+    let url = server.url("/v1/models/mnist-cnn/predict");
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..6)
+            .map(|_| {
+                let (url, seven) = (&url, &seven);
+                scope.spawn(move || {
+                    answer(
+                        agent()
+                            .post(url)
+                            .header("Content-Type", "image/png")
+                            .send(seven),
+                    )
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let busy: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 503)
+        .map(|(_, b)| b)
+        .collect();
+    assert!(!busy.is_empty(), "{answers:?}");
+    assert!(
+        busy[0]["error"].as_str().unwrap().contains("full queue"),
+        "{}",
+        busy[0]
+    );
+    assert!(
+        answers.iter().all(|(s, _)| *s == 200 || *s == 503),
+        "{answers:?}"
+    );
+    assert!(answers.iter().any(|(s, _)| *s == 200), "{answers:?}");
+    let (status, body) = post(&server, "/v1/models/mnist-cnn/predict", "image/png", &seven);
+    assert_eq!((status, &body["answers"][0]["label"]), (200, &json!("7")));
+}
+
+#[test]
 fn sigterm_answers_the_requests_in_flight_then_exits_0() {
     // A long batch window keeps the requests waiting in the model's queue when SIGTERM comes.
     let mut server = Server::start(&["--pretrained", "mnist-cnn", "--batch-window", "1500"]);
