@@ -489,7 +489,7 @@ impl TrainArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Only these cases (repeatable) [default: mnist-lstm, mnist-lstm/tensor-ops,
-    /// mnist-lstm/burn-nn-lstm, mnist-cnn]: a model of `zoo models`, `MODEL/tensor-ops` for it
+    /// mnist-lstm/burn-nn-lstm, mnist-gru, mnist-cnn]: a model of `zoo models`, `MODEL/tensor-ops` for it
     /// with the fused operations off, or `mnist-lstm/burn-nn-lstm` (Burn's stock LSTM).
     #[arg(long = "case", value_name = "NAME")]
     pub cases: Vec<String>,

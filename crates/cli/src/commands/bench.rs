@@ -25,10 +25,11 @@ use super::compare::{tool_script, torch_importable};
 use crate::cli::BenchArgs;
 
 /// The cases timed when none is named.
-const DEFAULT_CASES: [&str; 4] = [
+const DEFAULT_CASES: [&str; 5] = [
     "mnist-lstm",
     "mnist-lstm/tensor-ops",
     "mnist-lstm/burn-nn-lstm",
+    "mnist-gru",
     "mnist-cnn",
 ];
 /// The suffix of a case with the fused operations off.
