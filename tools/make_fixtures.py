@@ -6,9 +6,9 @@ Run from the repository root with `pip install torch` done:
     python3 tools/make_fixtures.py
 
 For every configuration below it writes crates/models/tests/fixtures/<name>.json holding the
-state_dict (name -> shape + values), the input, the optional initial state, the outputs
-`output, h_n[, c_n]` and the gradients of `output.sum()` with respect to the input and every
-weight, and <name>.pt, the state_dict as torch.save writes it (for the import tests).
+state_dict (name -> shape + values), the input, the optional initial state and lengths (a packed
+batch), the outputs `output, h_n[, c_n]` and the gradients of `output.sum() + h_n.sum() [+
+c_n.sum()]` with respect to the input, the initial state and every weight, and <name>.pt, the state_dict as torch.save writes it (for the import tests).
 
 It also trains yunjey's pytorch-tutorial MNIST LSTM (2 layers, hidden 128, Adam 0.01, batch 100) for one epoch
 on data/mnist-sample and writes tests/fixtures/mnist_lstm_1epoch.pt (its state_dict, keys
@@ -19,6 +19,7 @@ import json
 import os
 
 import torch
+import torch.nn as nn
 
 OUT = os.path.join("crates", "models", "tests", "fixtures")
 
@@ -34,31 +35,52 @@ CONFIGS = [
     ("gru_no_bias_batch_first", "gru", 5, 4, 2, False, True, False, False),
 ]
 SEQ, BATCH = 7, 3
+# Written after the ones above (the same random stream for those): a packed bidirectional GRU
+# with a given state (sequences of 7, 4 and 1 steps), and `mnist-gru`'s own shape (28 rows of 28
+# pixels, 2 layers of 128) on 4 images. name, kind, input, hidden, layers, bias, batch_first,
+# bidirectional, given state, lengths (None: unpacked), seq, batch.
+MORE = [
+    ("gru_packed_bidirectional_state", "gru", 5, 4, 2, True, False, True, True, [7, 4, 1], 7, 3),
+    ("gru_mnist_gru_size", "gru", 28, 128, 2, True, True, False, True, None, 28, 4),
+]
 
 
 def tensor(t):
     t = t.detach().to(torch.float32).contiguous()
-    return {"shape": list(t.shape), "values": [float(v) for v in t.flatten()]}
+    # Nine significant digits: every float32 back exactly, in fewer bytes than repr.
+    return {"shape": list(t.shape), "values": [float(f"{float(v):.9g}") for v in t.flatten()]}
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
-    for name, kind, inp, hid, layers, bias, batch_first, bidir, given in CONFIGS:
+    configs = [c + (None, SEQ, BATCH) for c in CONFIGS] + MORE
+    for name, kind, inp, hid, layers, bias, batch_first, bidir, given, lengths, seq, batch in configs:
         cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
         net = cls(inp, hid, layers, bias=bias, batch_first=batch_first, bidirectional=bidir)
-        shape = (BATCH, SEQ, inp) if batch_first else (SEQ, BATCH, inp)
+        shape = (batch, seq, inp) if batch_first else (seq, batch, inp)
         x = torch.randn(*shape, requires_grad=True)
-        state_shape = (layers * (2 if bidir else 1), BATCH, hid)
-        h0 = torch.randn(*state_shape) if given else None
-        c0 = torch.randn(*state_shape) if given and kind == "lstm" else None
+        state_shape = (layers * (2 if bidir else 1), batch, hid)
+        h0 = torch.randn(*state_shape, requires_grad=True) if given else None
+        c0 = torch.randn(*state_shape, requires_grad=True) if given and kind == "lstm" else None
+        run = x
+        if lengths is not None:
+            run = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
         if kind == "lstm":
-            output, (h_n, c_n) = net(x, (h0, c0)) if given else net(x)
+            output, (h_n, c_n) = net(run, (h0, c0)) if given else net(run)
         else:
-            output, h_n = net(x, h0) if given else net(x)
+            output, h_n = net(run, h0) if given else net(run)
             c_n = None
-        output.sum().backward()
+        if lengths is not None:
+            output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=batch_first, total_length=seq)
+        # The final states count in the loss too, so that their gradients (and h0's) are checked.
+        loss = output.sum() + h_n.sum() + (c_n.sum() if c_n is not None else 0)
+        loss.backward()
+        states = {"h0": tensor(h0.grad)} if h0 is not None else {}
+        if c0 is not None:
+            states["c0"] = tensor(c0.grad)
         fixture = {
+            "lengths": lengths,
             "kind": kind,
             "input_size": inp,
             "hidden_size": hid,
@@ -73,7 +95,7 @@ def main():
             "output": tensor(output),
             "h_n": tensor(h_n),
             "c_n": tensor(c_n) if c_n is not None else None,
-            "grads": {"input": tensor(x.grad), **{k: tensor(p.grad) for k, p in net.named_parameters()}},
+            "grads": {"input": tensor(x.grad), **states, **{k: tensor(p.grad) for k, p in net.named_parameters()}},
         }
         with open(os.path.join(OUT, name + ".json"), "w") as f:
             json.dump(fixture, f)

@@ -1,5 +1,7 @@
 //! `zoo_models::nn::{Lstm, Gru}` against PyTorch's `nn.LSTM` / `nn.GRU`: outputs, final states and
-//! gradients of `output.sum()`, from the fixtures `tools/make_fixtures.py` writes.
+//! the gradients of `output.sum() + h_n.sum() [+ c_n.sum()]` with respect to the input, the given
+//! initial state and every weight, from the fixtures `tools/make_fixtures.py` writes (packed
+//! batches through `pack_padded_sequence` among them, and `mnist-gru`'s own shape).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,6 +33,9 @@ impl Array {
 #[derive(Deserialize)]
 struct Fixture {
     kind: String,
+    /// Each sequence's length, for a packed batch.
+    #[serde(default)]
+    lengths: Option<Vec<usize>>,
     input_size: usize,
     hidden_size: usize,
     num_layers: usize,
@@ -125,11 +130,21 @@ fn max_diff<const D: usize>(ours: Tensor<NdArray, D>, theirs: &Array) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// 1e-4 of the gradient's largest element (at least 1e-4): relative, since a gradient summed over
+/// many steps and sequences is large.
+fn gradient_tolerance(expected: &Array) -> f32 {
+    let largest = expected.values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    1e-4 * largest.max(1.0)
+}
+
 #[test]
 fn every_fixture_matches_pytorch_forward_and_backward() {
     for (name, f) in fixtures() {
         let device = Default::default();
         let input: Tensor<B, 3> = f.input.tensor::<3>().require_grad();
+        let h0: Option<Tensor<B, 3>> = f.h0.as_ref().map(|h| h.tensor::<3>().require_grad());
+        let c0: Option<Tensor<B, 3>> = f.c0.as_ref().map(|c| c.tensor::<3>().require_grad());
+        let lengths = f.lengths.as_deref();
         let (output, h_n, c_n, layers) = if f.kind == "lstm" {
             let mut lstm = LstmConfig::new(f.input_size, f.hidden_size)
                 .with_num_layers(f.num_layers)
@@ -138,11 +153,14 @@ fn every_fixture_matches_pytorch_forward_and_backward() {
                 .with_bidirectional(f.bidirectional)
                 .init::<B>(&device);
             load(&mut lstm.layers, &f.params);
-            let state = f.h0.as_ref().map(|h0| LstmState {
-                hidden: h0.tensor(),
-                cell: f.c0.as_ref().unwrap().tensor(),
+            let state = h0.clone().map(|hidden| LstmState {
+                hidden,
+                cell: c0.clone().unwrap(),
             });
-            let (output, state) = lstm.forward(input.clone(), state);
+            let (output, state) = match lengths {
+                Some(lengths) => lstm.forward_packed(input.clone(), lengths, state),
+                None => lstm.forward(input.clone(), state),
+            };
             (output, state.hidden, Some(state.cell), lstm.layers)
         } else {
             let mut gru = GruConfig::new(f.input_size, f.hidden_size)
@@ -152,13 +170,16 @@ fn every_fixture_matches_pytorch_forward_and_backward() {
                 .with_bidirectional(f.bidirectional)
                 .init::<B>(&device);
             load(&mut gru.layers, &f.params);
-            let (output, h_n) = gru.forward(input.clone(), f.h0.as_ref().map(|h| h.tensor()));
+            let (output, h_n) = match lengths {
+                Some(lengths) => gru.forward_packed(input.clone(), lengths, h0.clone()),
+                None => gru.forward(input.clone(), h0.clone()),
+            };
             (output, h_n, None, gru.layers)
         };
         let forward = [
             max_diff(output.clone().inner(), &f.output),
-            max_diff(h_n.inner(), &f.h_n),
-            c_n.map_or(0.0, |c| max_diff(c.inner(), f.c_n.as_ref().unwrap())),
+            max_diff(h_n.clone().inner(), &f.h_n),
+            (c_n.clone()).map_or(0.0, |c| max_diff(c.inner(), f.c_n.as_ref().unwrap())),
         ];
         assert!(
             forward.iter().all(|&d| d <= 1e-5),
@@ -166,18 +187,39 @@ fn every_fixture_matches_pytorch_forward_and_backward() {
         );
 
         let mut worst_grad = 0.0f32;
-        let grads = output.sum().backward();
-        let d = max_diff(input.grad(&grads).unwrap(), &f.grads["input"]);
-        assert!(d <= 1e-4, "{name}: input gradient differs by {d}");
-        worst_grad = worst_grad.max(d);
-        for (pname, expected) in f.grads.iter().filter(|(k, _)| *k != "input") {
+        let mut loss = output.sum() + h_n.sum();
+        if let Some(c_n) = c_n {
+            loss = loss + c_n.sum();
+        }
+        let grads = loss.backward();
+        let states = [
+            ("input", Some(&input)),
+            ("h0", h0.as_ref()),
+            ("c0", c0.as_ref()),
+        ];
+        for (what, tensor) in states {
+            let (Some(tensor), Some(expected)) = (tensor, f.grads.get(what)) else {
+                continue;
+            };
+            let d = max_diff(tensor.grad(&grads).unwrap(), expected);
+            assert!(
+                d <= gradient_tolerance(expected),
+                "{name}: gradient of {what} differs by {d}"
+            );
+            worst_grad = worst_grad.max(d);
+        }
+        let is_state = |k: &str| ["input", "h0", "c0"].contains(&k);
+        for (pname, expected) in f.grads.iter().filter(|(k, _)| !is_state(k)) {
             let ours = grad_of(&layers, pname, &grads);
             let flat = Array {
                 shape: vec![expected.values.len()],
                 values: expected.values.clone(),
             };
             let d = max_diff(ours, &flat);
-            assert!(d <= 1e-4, "{name}: gradient of {pname} differs by {d}");
+            assert!(
+                d <= gradient_tolerance(expected),
+                "{name}: gradient of {pname} differs by {d}"
+            );
             worst_grad = worst_grad.max(d);
         }
         // Shown with --nocapture: the figures the bar is measured by.
@@ -207,7 +249,10 @@ fn state_dict_files_load_by_name_and_give_pytorchs_outputs() {
                 hidden: h0.tensor(),
                 cell: f.c0.as_ref().unwrap().tensor(),
             });
-            let (output, state) = lstm.forward(input, state);
+            let (output, state) = match f.lengths.as_deref() {
+                Some(lengths) => lstm.forward_packed(input, lengths, state),
+                None => lstm.forward(input, state),
+            };
             (output, state.hidden)
         } else {
             let gru = GruConfig::new(f.input_size, f.hidden_size)
@@ -217,7 +262,11 @@ fn state_dict_files_load_by_name_and_give_pytorchs_outputs() {
                 .with_bidirectional(f.bidirectional)
                 .init::<B>(&device);
             let gru = load_pytorch(gru, &file, &[]).unwrap_or_else(|e| panic!("{e}"));
-            gru.forward(input, f.h0.as_ref().map(|h| h.tensor()))
+            let h0 = f.h0.as_ref().map(|h| h.tensor());
+            match f.lengths.as_deref() {
+                Some(lengths) => gru.forward_packed(input, lengths, h0),
+                None => gru.forward(input, h0),
+            }
         };
         let d = max_diff(output.inner(), &f.output).max(max_diff(h_n.inner(), &f.h_n));
         assert!(
