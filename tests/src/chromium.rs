@@ -99,10 +99,13 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
-    /// Waits until `expression` is true in the page, at most `limit`.
+    /// Waits until `expression` is true in the page, at most `limit`; one that throws (the page
+    /// not loaded yet) counts as false.
     pub fn wait_for(&mut self, expression: &str, limit: Duration) {
         let start = Instant::now();
-        while self.eval(expression) != json!(true) {
+        let tried =
+            format!("(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()");
+        while self.eval(&tried) != json!(true) {
             assert!(
                 start.elapsed() < limit,
                 "`{expression}` still false after {limit:?}"

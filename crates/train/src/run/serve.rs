@@ -4,8 +4,8 @@
 //! model runs fewer, fuller batches as the load grows.
 
 use std::path::Path;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Duration;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, DeviceOps};
@@ -155,21 +155,24 @@ impl<M: ZooModel> BackendJob for ServeJob<'_, M> {
     }
 }
 
-/// The next batch of requests: the first to arrive, and those that follow it within the window
-/// while the batch has room. `None` once every sender is gone.
+/// The next batch of requests: the first to arrive, then, once the window after it has passed,
+/// those queued meanwhile while the batch has room. Waiting requests stay in the bounded queue
+/// during the window, so a full queue is refused however long the window. `None` once every
+/// sender is gone.
 fn next_batch(queue: &Receiver<ServeRequest>, batching: Batching) -> Option<Vec<ServeRequest>> {
     let first = queue.recv().ok()?;
+    if !batching.window.is_zero() {
+        std::thread::sleep(batching.window);
+    }
     let mut inputs = first.inputs.len();
     let mut batch = vec![first];
-    let deadline = Instant::now() + batching.window;
     while inputs < batching.max_inputs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match queue.recv_timeout(left) {
+        match queue.try_recv() {
             Ok(request) => {
                 inputs += request.inputs.len();
                 batch.push(request);
             }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
         }
     }
     Some(batch)
