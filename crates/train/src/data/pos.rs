@@ -302,12 +302,7 @@ impl DataSource for PosData {
     /// The buckets' sentences, in order, into buckets of the size [`Self::predict_inputs`]
     /// makes.
     fn regroup(&self, items: Vec<SentenceBucket>) -> Vec<SentenceBucket> {
-        let sentences: Vec<EncodedSentence> = items.into_iter().flat_map(|b| b.sentences).collect();
-        (sentences.chunks(LINES_PER_BATCH))
-            .map(|chunk| SentenceBucket {
-                sentences: chunk.to_vec(),
-            })
-            .collect()
+        predict_buckets(items.into_iter().flat_map(|b| b.sentences).collect())
     }
 
     /// With `--format conllu`, the sentence's CoNLL-U block with its tag column filled, and a
@@ -364,15 +359,23 @@ impl DataSource for PosData {
             .collect::<anyhow::Result<Vec<EncodedSentence>>>()?;
         Ok(PredictInputs {
             labels,
-            items: encoded
-                .chunks(LINES_PER_BATCH)
-                .map(|chunk| SentenceBucket {
-                    sentences: chunk.to_vec(),
-                })
-                .collect(),
+            items: predict_buckets(encoded),
             samples,
         })
     }
+}
+
+/// `sentences` in order, moved into buckets of [`LINES_PER_BATCH`]: the batches `zoo predict` and
+/// `zoo serve` run.
+fn predict_buckets(sentences: Vec<EncodedSentence>) -> Vec<SentenceBucket> {
+    let mut sentences = sentences.into_iter().peekable();
+    let mut buckets = Vec::new();
+    while sentences.peek().is_some() {
+        buckets.push(SentenceBucket {
+            sentences: sentences.by_ref().take(LINES_PER_BATCH).collect(),
+        });
+    }
+    buckets
 }
 
 /// Sentences already split into words (joined by single spaces), and their labels.

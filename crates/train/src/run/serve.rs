@@ -206,7 +206,10 @@ fn answer_group<D: DataSource>(
             Err(err) => (request.reply)(Err(err)),
         }
     }
-    let items = data.regroup(read.iter().flat_map(|(_, r)| r.items.clone()).collect());
+    let items = (read.iter_mut())
+        .flat_map(|(_, inputs)| std::mem::take(&mut inputs.items))
+        .collect();
+    let items = data.regroup(items);
     let Some(found) = run(items) else {
         for (reply, _) in read {
             reply(Err(ModelFailed.into()));
