@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, slab_rows, split_blocks, transposed};
+use super::steps::{Dims, StepWeights, slab_rows, split_blocks};
 use super::{gemm, gru_cell, primitive, primitive_values, tensor, values, zeros};
 
 /// One layer and direction: `gates_x [T, B, 3H]`, `w_hh [3H, H]`, `b_hn [H]`, `h0 [B, H]` →
@@ -73,7 +73,7 @@ type Plain = (
 fn plain((gates_x, w_hh, b_hn, h0): Plain, dims: Dims) -> Tensor<NdArray, 3> {
     let (packed, _) = forward(
         values(gates_x),
-        values(w_hh),
+        StepWeights::read(w_hh.into_primitive().tensor(), 3 * dims.hidden, dims.hidden),
         &values(b_hn),
         &values(h0),
         &dims,
@@ -101,7 +101,15 @@ fn tracked((gates_x, w_hh, b_hn, h0): Tracked, dims: Dims) -> Tensor<Autodiff<Nd
     let run = |save| {
         forward(
             primitive_values::<3>(gates_x.primitive),
-            primitive_values::<2>(w_hh.primitive),
+            if save {
+                StepWeights::kept(
+                    primitive_values::<2>(w_hh.primitive),
+                    3 * dims.hidden,
+                    dims.hidden,
+                )
+            } else {
+                StepWeights::read(w_hh.primitive, 3 * dims.hidden, dims.hidden)
+            },
             &primitive_values::<1>(b_hn.primitive),
             &primitive_values::<2>(h0.primitive),
             &dims,
@@ -184,7 +192,7 @@ struct BlockBufs<'a> {
 /// H]` (outputs, final h) and, when `save`, what [`backward`] needs.
 fn forward(
     mut gates_x: Vec<f32>,
-    w_hh: Vec<f32>,
+    w: StepWeights,
     b_hn: &[f32],
     h0: &[f32],
     dims: &Dims,
@@ -216,16 +224,15 @@ fn forward(
                 (rows, bufs)
             })
             .collect();
-        let w_t = transposed(&w_hh, 3 * hidden, hidden);
         work.into_par_iter().for_each(|(rows, bufs)| {
             let h = h0[rows.start * hidden..rows.end * hidden].to_vec();
-            forward_block(bufs, &w_t, b_hn, h, &dims.rows(&rows), save);
+            forward_block(bufs, &w.t, b_hn, h, &dims.rows(&rows), save);
         });
     }
     let saved = save.then(|| Saved {
         dims: dims.clone(),
         blocks,
-        w_hh,
+        w_hh: (w.kept).unwrap_or_else(|| unreachable!("gru_cpu: W_hh kept when saving")),
         acts: gates_x,
         hn,
         h_prev,

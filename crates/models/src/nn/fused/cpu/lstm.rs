@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, slab_rows, split_blocks, transposed};
+use super::steps::{Dims, StepWeights, slab_rows, split_blocks};
 use super::{gemm, lstm_cell, primitive, primitive_values, tensor, values, zeros};
 
 /// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
@@ -69,7 +69,7 @@ fn plain(
 ) -> Tensor<NdArray, 3> {
     let (packed, _) = forward(
         values(gates_x),
-        values(w_hh),
+        StepWeights::read(w_hh.into_primitive().tensor(), 4 * dims.hidden, dims.hidden),
         &values(h0),
         &values(c0),
         &dims,
@@ -95,7 +95,15 @@ fn tracked(
     let run = |save| {
         forward(
             primitive_values::<3>(gates_x.primitive),
-            primitive_values::<2>(w_hh.primitive),
+            if save {
+                StepWeights::kept(
+                    primitive_values::<2>(w_hh.primitive),
+                    4 * dims.hidden,
+                    dims.hidden,
+                )
+            } else {
+                StepWeights::read(w_hh.primitive, 4 * dims.hidden, dims.hidden)
+            },
             &primitive_values::<2>(h0.primitive),
             &primitive_values::<2>(c0.primitive),
             &dims,
@@ -186,7 +194,7 @@ struct BlockBufs<'a> {
 /// H]` (outputs, final h, final c) and, when `save`, what [`backward`] needs.
 fn forward(
     mut gates_x: Vec<f32>,
-    w_hh: Vec<f32>,
+    w: StepWeights,
     h0: &[f32],
     c0: &[f32],
     dims: &Dims,
@@ -225,19 +233,18 @@ fn forward(
                 (rows, bufs)
             })
             .collect();
-        let w_t = transposed(&w_hh, 4 * hidden, hidden);
         work.into_par_iter().for_each(|(rows, bufs)| {
             let (h, c) = (
                 h0[rows.start * hidden..rows.end * hidden].to_vec(),
                 c0[rows.start * hidden..rows.end * hidden].to_vec(),
             );
-            forward_block(bufs, &w_t, h, c, &dims.rows(&rows), save);
+            forward_block(bufs, &w.t, h, c, &dims.rows(&rows), save);
         });
     }
     let saved = save.then(|| Saved {
         dims: dims.clone(),
         blocks,
-        w_hh,
+        w_hh: (w.kept).unwrap_or_else(|| unreachable!("lstm_cpu: W_hh kept when saving")),
         acts: gates_x,
         h_prev,
         c_prev,

@@ -69,11 +69,27 @@ pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32>
         .unwrap_or_else(|err| unreachable!("cpu: f32 checked before: {err:?}"))
 }
 
+/// Below this many values, [`copied`] and [`zeros`] write on the calling thread alone.
+const SERIAL: usize = 1 << 16;
+
+/// `f` of the row-major values of a rank-`D` primitive, borrowed where its buffer is row-major
+/// (a parameter read for inference is not copied first), else [`primitive_values`].
+pub(crate) fn with_values<const D: usize, R>(
+    primitive: Primitive,
+    f: impl FnOnce(&[f32]) -> R,
+) -> R {
+    if let burn::backend::ndarray::NdArrayTensor::F32(storage) = &primitive {
+        if let Some(row_major) = storage.view().as_slice() {
+            return f(row_major);
+        }
+    }
+    f(&primitive_values::<D>(primitive))
+}
+
 /// A copy of `values`; a large one made by rayon's threads rather than by the calling thread
 /// alone while the others wait.
 pub(crate) fn copied(values: &[f32]) -> Vec<f32> {
     use rayon::prelude::*;
-    const SERIAL: usize = 1 << 16;
     if values.len() < SERIAL {
         values.to_vec()
     } else {
@@ -133,13 +149,18 @@ fn strided_values(view: ndarray::ArrayViewD<'_, f32>) -> Option<Vec<f32>> {
     })
 }
 
-/// `len` zeros, written by rayon's threads. `vec![0.0; len]` zeroes a buffer on the calling
-/// thread alone while the other cores wait: the buffers of an LSTM layer (its gates, outputs and
-/// their gradients, megabytes a batch) made that serial zeroing about a tenth of the MNIST-LSTM
-/// epoch's time outside the matrix products.
+/// `len` zeros; a large buffer written by rayon's threads. `vec![0.0; len]` zeroes a buffer on
+/// the calling thread alone while the other cores wait: the buffers of an LSTM layer (its gates,
+/// outputs and their gradients, megabytes a batch) made that serial zeroing about a tenth of the
+/// MNIST-LSTM epoch's time outside the matrix products. A small one ([`SERIAL`], a served
+/// request's) is zeroed at once: waking another thread for it costs more than the writing.
 pub(crate) fn zeros(len: usize) -> Vec<f32> {
     use rayon::iter::ParallelIterator;
-    rayon::iter::repeat_n(0.0, len).collect()
+    if len < SERIAL {
+        vec![0.0; len]
+    } else {
+        rayon::iter::repeat_n(0.0, len).collect()
+    }
 }
 
 /// A tensor of the CPU backend from row-major values.

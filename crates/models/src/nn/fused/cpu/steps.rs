@@ -83,6 +83,35 @@ pub(super) fn slab_rows(batch: usize, rows: &Range<usize>, t: usize, width: usiz
     start..start + rows.len() * width
 }
 
+/// `W_hh` `[GH, H]` as a recurrence's forward pass takes it: transposed for its steps' products
+/// ([`transposed`]), and, for a pass that saves what its backward pass needs, as it is.
+pub(super) struct StepWeights {
+    /// `W_hhᵀ` `[H, GH]`.
+    pub(super) t: Vec<f32>,
+    /// `W_hh` `[GH, H]`, where kept for the backward pass.
+    pub(super) kept: Option<Vec<f32>>,
+}
+
+impl StepWeights {
+    /// `w_hh`'s values, kept, and transposed.
+    pub(super) fn kept(w_hh: Vec<f32>, rows: usize, cols: usize) -> Self {
+        StepWeights {
+            t: transposed(&w_hh, rows, cols),
+            kept: Some(w_hh),
+        }
+    }
+
+    /// `w_hh` transposed straight from its buffer, for a pass that saves nothing: a parameter
+    /// read for inference is transposed in one pass, not copied and then transposed (a served
+    /// tagger's batches are small enough for that copy to show).
+    pub(super) fn read(w_hh: super::Primitive, rows: usize, cols: usize) -> Self {
+        StepWeights {
+            t: super::with_values::<2, _>(w_hh, |w| transposed(w, rows, cols)),
+            kept: None,
+        }
+    }
+}
+
 /// `W_hhᵀ` `[H, GH]` from `w_hh` `[GH, H]` (`rows` × `cols`, G gates), row-major: the step's
 /// product reads it as gemm's kernels want it. Transposed sixteen rows at a time, so that the rows being read
 /// stay in the first-level cache while each row of the result is written in runs of sixteen.
