@@ -34,7 +34,8 @@ pub fn example_bin() -> &'static Path {
 }
 
 /// The zoo-cli features the tests build `zoo` with (`ZOO_TEST_FEATURES`, which `cargo xtask
-/// test` sets to `wgpu`, the features of its test build), or `None` for the default set.
+/// test` sets to `wgpu,failpoints`, the features of its test build), or `None` for the default
+/// set.
 pub fn zoo_features() -> Option<&'static str> {
     static FEATURES: OnceLock<Option<String>> = OnceLock::new();
     FEATURES

@@ -1,6 +1,7 @@
 //! `zoo serve` on 127.0.0.1: the API answers what `zoo predict` answers for the same inputs,
 //! refuses every bad input with a 4xx and a JSON error and goes on serving, answers 200
-//! concurrent requests, and on SIGTERM finishes the requests in flight and exits 0; its page,
+//! concurrent requests, answers a panic inside the model with a 500 for that request alone, and
+//! on SIGTERM finishes the requests in flight and exits 0; its page,
 //! in headless Chromium, reads a digit drawn with the mouse and tags a typed sentence.
 
 use std::io::{BufRead, BufReader, Read};
@@ -22,10 +23,16 @@ struct Server {
 impl Server {
     /// `zoo serve ARGS --port 0`, once it says where it listens.
     fn start(args: &[&str]) -> Server {
+        Server::start_with(args, &[])
+    }
+
+    /// [`Server::start`] with the environment variables `vars`.
+    fn start_with(args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut child = Command::new(zoo_bin())
             .current_dir(workspace())
             .args(["serve", "--port", "0"])
             .args(args)
+            .envs(vars.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -55,6 +62,24 @@ impl Server {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Its exit code once it has ended, and all it wrote to stderr.
+    fn ended(&mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        (self.stderr.take().unwrap())
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status.code(), stderr)
+    }
+
+    /// SIGTERM, then [`Server::ended`].
+    fn stop(&mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        self.ended()
     }
 }
 
@@ -89,6 +114,27 @@ fn post(server: &Server, path: &str, content_type: &str, body: &[u8]) -> (u16, V
             .header("Content-Type", content_type)
             .send(body),
     )
+}
+
+/// `n` requests posting the PNG `png` to `url` at once, `meanwhile` run while they are in
+/// flight; their answers in the order sent.
+fn at_once(url: &str, png: &[u8], n: usize, meanwhile: impl FnOnce()) -> Vec<(u16, Value)> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..n)
+            .map(|_| {
+                scope.spawn(move || {
+                    answer(
+                        agent()
+                            .post(url)
+                            .header("Content-Type", "image/png")
+                            .send(png),
+                    )
+                })
+            })
+            .collect();
+        meanwhile();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    })
 }
 
 fn get(server: &Server, path: &str) -> (u16, Value) {
@@ -381,26 +427,15 @@ fn two_hundred_concurrent_requests_are_all_answered() {
     let (_, seven) = digit("7.png");
     let url = server.url("/v1/models/mnist-cnn/predict");
     let started = Instant::now();
-    let labels: Vec<String> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..200)
-            .map(|_| {
-                let (url, seven) = (&url, &seven);
-                scope.spawn(move || {
-                    let (status, body) = answer(
-                        agent()
-                            .post(url)
-                            .header("Content-Type", "image/png")
-                            .send(seven),
-                    );
-                    assert_eq!(status, 200, "{body}");
-                    body["answers"][0]["label"].as_str().unwrap().to_string()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
+    let answers = at_once(&url, &seven, 200, || {});
+    let labels: Vec<&str> = (answers.iter())
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            body["answers"][0]["label"].as_str().unwrap()
+        })
+        .collect();
     assert_eq!(labels.len(), 200);
-    assert!(labels.iter().all(|l| l == "7"), "{labels:?}");
+    assert!(labels.iter().all(|l| *l == "7"), "{labels:?}");
     eprintln!(
         "200 concurrent requests answered in {:.2} s",
         started.elapsed().as_secs_f64()
@@ -420,22 +455,7 @@ fn a_full_queue_answers_503_and_the_server_goes_on() {
     ]);
     let (_, seven) = digit("7.png");
     let url = server.url("/v1/models/mnist-cnn/predict");
-    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..6)
-            .map(|_| {
-                let (url, seven) = (&url, &seven);
-                scope.spawn(move || {
-                    answer(
-                        agent()
-                            .post(url)
-                            .header("Content-Type", "image/png")
-                            .send(seven),
-                    )
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
+    let answers = at_once(&url, &seven, 6, || {});
     let busy: Vec<&Value> = answers
         .iter()
         .filter(|(s, _)| *s == 503)
@@ -463,40 +483,53 @@ fn sigterm_answers_the_requests_in_flight_then_exits_0() {
     let (_, seven) = digit("7.png");
     let url = server.url("/v1/models/mnist-cnn/predict");
     let pid = server.child.id().to_string();
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..8)
-            .map(|_| {
-                let (url, seven) = (&url, &seven);
-                scope.spawn(move || {
-                    answer(
-                        agent()
-                            .post(url)
-                            .header("Content-Type", "image/png")
-                            .send(seven),
-                    )
-                    .0
-                })
-            })
-            .collect();
+    let answers = at_once(&url, &seven, 8, || {
         std::thread::sleep(Duration::from_millis(500));
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
     assert_eq!(statuses, vec![200; 8]);
-    let status = server.child.wait().unwrap();
-    let mut stderr = String::new();
-    server
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    let (code, stderr) = server.ended();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("answering the requests in flight"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_panic_in_the_model_is_a_500_for_its_request_and_the_server_goes_on() {
+    // Two panics injected inside the model's batch (zoo-cli's `failpoints` feature, on in
+    // `cargo xtask test`): the first batch holds one request; the second holds eight, sent at
+    // once within the batch window.
+    let message = "panic injected by the test";
+    let failpoints = format!("serve-batch=2*panic({message})");
+    let mut server = Server::start_with(
+        &["--pretrained", "mnist-cnn", "--batch-window", "300"],
+        &[("FAILPOINTS", &failpoints)],
+    );
+    let (_, seven) = digit("7.png");
+    let (status, body) = post(&server, "/v1/models/mnist-cnn/predict", "image/png", &seven);
+    assert_eq!(
+        status, 500,
+        "{body}: no panic was injected; zoo must be built with its `failpoints` feature (as \
+         `cargo xtask test` builds it, or ZOO_TEST_FEATURES=wgpu,failpoints)"
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains("the model failed"),
+        "{body}"
+    );
+    // The batch of eight fails as a whole; each request is run again alone and answered.
+    let url = server.url("/v1/models/mnist-cnn/predict");
+    let answers = at_once(&url, &seven, 8, || {});
+    for (status, body) in &answers {
+        assert_eq!((*status, &body["answers"][0]["label"]), (200, &json!("7")));
+    }
+    assert_eq!(get(&server, "/health").0, 200);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr.matches(message).count(), 2, "{stderr}");
 }
 
 #[test]

@@ -14,15 +14,16 @@ use crate::cmd::{cargo, outcome, run as run_command, shell_line, workspace_root}
 /// The environment variable that tells the end-to-end tests (tests/src/lib.rs) which zoo-cli
 /// features to build the `zoo` binary with.
 const ZOO_FEATURES_VAR: &str = "ZOO_TEST_FEATURES";
-/// zoo-cli's backend features that the release test build adds to the default ndarray.
-const TESTED_BACKENDS: &str = "wgpu";
+/// zoo-cli's features that the release test build adds to the default ndarray: the wgpu backend,
+/// and the fail points through which the tests make a served model panic.
+const TESTED_FEATURES: &str = "wgpu,failpoints";
 /// The test that runs beside the others: its binary and its name.
 const BESIDE: (&str, &str) = (
     "bring_your_own",
     "a_model_of_ones_own_trains_reloads_answers_resumes_and_reports",
 );
-/// Every backend feature of zoo-cli, for the lint and doc steps.
-const ALL_BACKEND_FEATURES: &str = "zoo-cli/wgpu,zoo-cli/cuda";
+/// Every backend feature of zoo-cli and its fail points, for the lint and doc steps.
+const ALL_BACKEND_FEATURES: &str = "zoo-cli/wgpu,zoo-cli/cuda,zoo-cli/failpoints";
 
 /// Runs every check in turn, stopping at the first failure.
 ///
@@ -106,15 +107,19 @@ fn pytorch_summary(ledger: &str) -> String {
 fn run_tests(root: &Path) -> Result<String, String> {
     let ledger = std::env::temp_dir().join(format!("xtask-pytorch-{}.txt", std::process::id()));
     let _ = std::fs::remove_file(&ledger);
+    let features: Vec<String> = (TESTED_FEATURES.split(','))
+        .map(|f| format!("zoo-cli/{f}"))
+        .collect();
+    let features = features.join(",");
     let test = |extra: &[&str]| {
         let mut command = cargo();
         command
             .current_dir(root)
             .args(["test", "--workspace", "--release", "--no-fail-fast"])
-            .args(["--features", "zoo-cli/wgpu"])
+            .args(["--features", &features])
             .args(extra)
             // The end-to-end tests build the `zoo` they run with the same features ...
-            .env(ZOO_FEATURES_VAR, TESTED_BACKENDS)
+            .env(ZOO_FEATURES_VAR, TESTED_FEATURES)
             // ... and use the binaries this build made (tests/src/lib.rs).
             .env("ZOO_TEST_BINS_BUILT", "1")
             .env(PYTORCH_LEDGER_VAR, &ledger);

@@ -37,6 +37,8 @@ pub fn serve(
     address: SocketAddr,
     limits: Limits,
 ) -> anyhow::Result<()> {
+    #[cfg(feature = "failpoints")]
+    let _fail_points = zoo_train::run::serve::fail_points();
     let mut served = models::start(folders, registry, placement, limits.batching, limits.queue)?;
     let threads: Vec<_> = served.iter_mut().filter_map(|m| m.thread.take()).collect();
     let names: Vec<String> = served.iter().map(|m| m.about.name.clone()).collect();

@@ -86,6 +86,13 @@ pub struct ServedModel {
     pub reads: Reads,
 }
 
+/// Switches on the fail points that the `FAILPOINTS` variable names (the tests' panic inside a
+/// batch, `serve-batch`), for as long as the value lives. Call it once per process.
+#[cfg(feature = "failpoints")]
+pub fn fail_points() -> fail::FailScenario<'static> {
+    fail::FailScenario::setup()
+}
+
 /// Loads the run in `run_dir` on `placement`, tells `ready` what it serves, then answers the
 /// requests of `queue` until every sender is dropped.
 pub(crate) fn serve<M: ZooModel>(
@@ -139,6 +146,9 @@ impl<M: ZooModel> BackendJob for ServeJob<'_, M> {
             let device = device.clone();
             let (back, found) = rayon::scope(move |_| {
                 let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    // The tests' way to a panic inside the model's batch (feature `failpoints`,
+                    // `FAILPOINTS=serve-batch=panic`); nothing in other builds.
+                    fail::fail_point!("serve-batch");
                     answers::<_, M::Task, _, _>(&on_pool, data, items, per_batch, device.inner())
                 }));
                 (on_pool, found.ok())
@@ -192,7 +202,8 @@ fn by_flags(batch: Vec<ServeRequest>) -> Vec<Vec<ServeRequest>> {
 
 /// Reads each request of `group` (one that cannot be read is answered with its error at once),
 /// runs the rest as one batch, and gives each its answers. `run` gives `None` where the model
-/// panicked: the group's requests are answered with [`ModelFailed`] and the model goes on.
+/// panicked: each request of the batch is then run again alone, so that only a request the
+/// model fails on by itself is answered with [`ModelFailed`]; the model goes on.
 fn answer_group<D: DataSource>(
     data: &D,
     info: &D::Info,
@@ -202,7 +213,7 @@ fn answer_group<D: DataSource>(
     let mut read = Vec::new();
     for request in group {
         match read_inputs(data, info, &request) {
-            Ok(inputs) => read.push((request.reply, inputs)),
+            Ok(inputs) => read.push((request, inputs)),
             Err(err) => (request.reply)(Err(err)),
         }
     }
@@ -211,13 +222,18 @@ fn answer_group<D: DataSource>(
         .collect();
     let items = data.regroup(items);
     let Some(found) = run(items) else {
-        for (reply, _) in read {
-            reply(Err(ModelFailed.into()));
+        let alone = read.len() == 1;
+        for (request, _) in read {
+            if alone {
+                (request.reply)(Err(ModelFailed.into()));
+            } else {
+                answer_group(data, info, vec![request], run);
+            }
         }
         return;
     };
     let mut found = found.into_iter();
-    for (reply, inputs) in read {
+    for (ServeRequest { reply, .. }, inputs) in read {
         let mut answers: Vec<Option<Answer>> = vec![None; inputs.labels.len()];
         for (&input, answer) in inputs.samples.iter().zip(found.by_ref()) {
             answers[input] = Some(answer);
