@@ -29,18 +29,19 @@ timed() {
   echo "-- $((SECONDS - start)) s: $*"
 }
 
-section "1. every model and the fused LSTM kernel against the CPU (zoo check)"
+section "1. every model and the fused LSTM and GRU kernels against the CPU (zoo check)"
 timed "$zoo" check --backend cuda
 
 section "2. warm-up: kernels compiled and autotuned (not a speed figure)"
-timed "$zoo" bench --backend cuda --case mnist-lstm --case mnist-cnn --steps 1 --warmup 1
-timed env ZOO_CUDA_LSTM_KERNEL=1 "$zoo" bench --backend cuda --case mnist-lstm --steps 1 --warmup 1
+timed "$zoo" bench --backend cuda --case mnist-lstm --case mnist-gru --case mnist-cnn --steps 1 --warmup 1
+timed env ZOO_CUDA_LSTM_KERNEL=1 "$zoo" bench --backend cuda --case mnist-lstm --case mnist-gru --steps 1 --warmup 1
 
-section "3. training steps against PyTorch (cuDNN): LSTM as tensor operations, then the kernel"
+section "3. training steps against PyTorch (cuDNN): recurrences as tensor operations, then the kernels"
 timed "$zoo" bench --backend cuda --torch
-timed env ZOO_CUDA_LSTM_KERNEL=1 "$zoo" bench --backend cuda --case mnist-lstm
+timed env ZOO_CUDA_LSTM_KERNEL=1 "$zoo" bench --backend cuda --torch --case mnist-lstm --case mnist-gru
 
-section "4. one epoch of each on the MNIST sample"
-for model in mnist-lstm mnist-cnn; do
-  timed "$zoo" train --model "$model" --backend cuda --epochs 1 --out "$out/$model"
-done
+section "4. one epoch of each against PyTorch's loop on the GPU (the kernels on), then the char tagger"
+timed env ZOO_CUDA_LSTM_KERNEL=1 "$zoo" bench --epoch --backend cuda --rounds 1 --out "$out/epochs" \
+  --case mnist-lstm --case mnist-gru --case mnist-cnn --case pos-tagger
+timed env ZOO_CUDA_LSTM_KERNEL=1 "$zoo" train --model pos-tagger-char --backend cuda --epochs 1 \
+  --out "$out/pos-tagger-char"

@@ -80,9 +80,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  zoo bench --torch\n  zoo bench --epoch --rounds 2")]
     Bench(BenchArgs),
     /// Check that a backend computes what the CPU computes: every model's outputs on a batch of
-    /// its data, and an LSTM's outputs and gradients (fused and tensor paths), against Burn's
-    /// ndarray operations from the same weights. Exits 1 when one differs by more than 1e-4. On
-    /// cuda it checks the LSTM kernel that training there leaves off unless
+    /// its data, and the LSTM's and GRU's outputs and gradients (fused and tensor paths), against
+    /// Burn's ndarray operations from the same weights. Exits 1 when one differs by more than
+    /// 1e-4. On cuda it checks the LSTM and GRU kernels that training there leaves off unless
     /// ZOO_CUDA_LSTM_KERNEL=1.
     #[command(
         after_help = "Examples:\n  zoo check --backend wgpu --quick\n  zoo check --backend ndarray --model mnist-lstm"
@@ -533,8 +533,9 @@ pub struct CheckArgs {
     /// Only these models (repeatable) [default: every model of `zoo models`].
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,
-    /// The LSTM at a small shape only, not also at mnist-lstm's sizes (28 steps × 100, 128 units),
-    /// which spread over many GPU thread blocks but take minutes on a software renderer
+    /// The LSTM and the GRU at a small shape only, not also at the models' sizes (mnist-lstm's
+    /// and mnist-gru's 28 steps × 100 of 128 units, a padded bidirectional tagger batch), which
+    /// spread over many GPU thread blocks but take a minute or two on a software renderer
     /// (lavapipe).
     #[arg(long)]
     pub quick: bool,

@@ -1,7 +1,7 @@
 //! Every backend end to end, in a build with `--features wgpu` (`cargo xtask test` runs it; CI
 //! gives wgpu Mesa's software Vulkan, lavapipe; add `cuda` on a machine that has the driver or
 //! should show its absence): `zoo check --backend wgpu` finds every zoo model's outputs and the
-//! fused LSTM kernel's outputs and gradients equal to ndarray's, a wgpu training run works, and a
+//! fused LSTM and GRU kernels' outputs and gradients equal to ndarray's, a wgpu training run works, and a
 //! backend without its device or driver is one clear line and a non-zero exit.
 //!
 //! Everything here runs the `zoo` binary, so this test compiles none of Burn's GPU code itself
@@ -45,13 +45,16 @@ fn error_line(code: Option<i32>, stdout: &str, stderr: &str) -> String {
     lines[0].to_string()
 }
 
-/// `zoo check --backend wgpu`, quick (lavapipe compiles every kernel on first use, minutes for
-/// every model): a model of each kind of layer (an LSTM through the kernel, convolutions) and the
-/// LSTM's outputs and every gradient through the kernel and through Burn's tensor operations. The whole check (every model, seed-size LSTM) is `zoo check --backend wgpu`.
+/// `zoo check --backend wgpu` for a model of each kind of layer (an LSTM through the kernel,
+/// convolutions; every model takes minutes on lavapipe, which compiles each kernel on first use:
+/// that is `zoo check --backend wgpu`), then the LSTM's and the GRU's outputs and every gradient,
+/// through the kernels and through Burn's tensor operations, at a small shape and at the models'
+/// own sizes: 28 steps × 100 of two 128-unit layers (mnist-lstm, mnist-gru) and a padded
+/// bidirectional batch of the tagger's size.
 #[test]
-fn the_models_and_the_fused_lstm_kernel_agree_with_ndarray_on_wgpu() {
+fn the_models_and_the_fused_recurrent_kernels_agree_with_ndarray_on_wgpu() {
     let models = ["mnist-lstm", "mnist-cnn"];
-    let mut args = vec!["check", "--backend", "wgpu", "--quick"];
+    let mut args = vec!["check", "--backend", "wgpu"];
     for model in models {
         args.extend(["--model", model]);
     }
@@ -64,16 +67,25 @@ fn the_models_and_the_fused_lstm_kernel_agree_with_ndarray_on_wgpu() {
             .unwrap_or_else(|| panic!("no check of {model}:\n{stdout}"));
         assert!(line.contains(" agrees "), "{line}");
     }
-    // The kernel serves wgpu: the LSTM through it and through Burn's tensor operations.
-    for path in ["fused", "tensor operations"] {
-        let lines = stdout
-            .lines()
-            .filter(|l| l.contains("LSTM ") && l.contains(&format!(", {path} ")))
-            .filter(|l| l.contains(" agrees "))
-            .count();
-        assert_eq!(lines, 1, "{path}:\n{stdout}");
+    // The kernels serve wgpu: each shape through them and through Burn's tensor operations.
+    let shapes = [
+        "LSTM 5→6, 2 layers, bidirectional",
+        "GRU 5→6, 2 layers, bidirectional",
+        "LSTM 28→128, 2 layers, 28 steps × 100 (mnist-lstm)",
+        "GRU 28→128, 2 layers, 28 steps × 100 (mnist-gru)",
+        "LSTM 100→128, bidirectional, padded 1-40 steps × 32 (pos-tagger)",
+    ];
+    for shape in shapes {
+        for path in ["fused", "tensor operations"] {
+            let lines = stdout
+                .lines()
+                .filter(|l| l.contains(shape) && l.contains(&format!(", {path} ")))
+                .filter(|l| l.contains(" agrees "))
+                .count();
+            assert_eq!(lines, 1, "{shape}, {path}:\n{stdout}");
+        }
     }
-    assert!(stdout.contains("All 4 checks agree on wgpu"), "{stdout}");
+    assert!(stdout.contains("All 12 checks agree on wgpu"), "{stdout}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `zoo check`: whether a backend computes what Burn's CPU operations compute
-//! ([`zoo_train::run::agree`]): each model's outputs on a batch of its data, then the LSTM's
+//! ([`zoo_train::run::agree`]): each model's outputs on a batch of its data, then the LSTM's and GRU's
 //! outputs and gradients, one line each, and exit status 1 when one disagrees. A model whose data
 //! is not here is named with the reason and skipped.
 
@@ -10,7 +10,7 @@ use crate::cli::CheckArgs;
 /// Runs `zoo check`.
 #[cfg(feature = "ndarray")]
 pub fn run(args: CheckArgs, registry: &Registry) -> anyhow::Result<()> {
-    use zoo_train::run::agree::{Check, LstmChecks, Outcome, TOLERANCE};
+    use zoo_train::run::agree::{Check, Outcome, RecurrentChecks, TOLERANCE};
 
     let placement = args.on.placement();
     placement.preflight()?;
@@ -48,11 +48,11 @@ pub fn run(args: CheckArgs, registry: &Registry) -> anyhow::Result<()> {
             Outcome::NoData(why) => println!("  {name}: skipped, its data is not here: {why}"),
         }
     }
-    let lstm = placement.run(LstmChecks { quick: args.quick })?;
-    lstm.checks
+    let recurrent = placement.run(RecurrentChecks { quick: args.quick })?;
+    (recurrent.checks)
         .into_iter()
         .for_each(|c| report(&c, &mut checks));
-    let device = device.unwrap_or(lstm.device);
+    let device = device.unwrap_or(recurrent.device);
     let failed: Vec<&Check> = checks.iter().filter(|c| !c.agrees()).collect();
     anyhow::ensure!(
         failed.is_empty(),

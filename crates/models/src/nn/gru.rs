@@ -1,6 +1,7 @@
 //! `nn.GRU` as PyTorch defines it: stacked, optionally bidirectional, PyTorch's parameter layout.
 //! On `NdArray` (feature `ndarray`) each layer and direction runs as the fused CPU recurrence
-//! ([`super::fused::cpu::gru`]); elsewhere as tensor operations, step by step.
+//! (`fused::cpu::gru`), on `Wgpu` (and `Cuda` once let) as the CubeCL kernel (`fused::gpu::gru`);
+//! elsewhere as tensor operations, step by step.
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
@@ -157,13 +158,22 @@ impl<B: Backend> Gru<B> {
                 Some(super::fused::Route::Cpu { tracked }) => {
                     let [h0] = state;
                     let gates_x = super::fused::cpu::linear::input_gates(tracked, weights, x, 2);
-                    let b_hn = match &weights.bias_hh {
-                        Some(b) => b.val().narrow(0, 2 * hidden, hidden),
-                        None => Tensor::zeros([hidden], &h0.device()),
-                    };
+                    let b_hn = b_hn(weights, hidden, &h0.device());
                     let w_hh = weights.weight_hh.val();
                     let (out, h) = super::fused::cpu::gru::recurrence(
                         tracked, gates_x, w_hh, b_hn, h0, reverse, lengths,
+                    );
+                    (out, [h])
+                }
+                // The kernel runs sequences without padding; padded batches take the tensor path.
+                #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
+                Some(super::fused::Route::Gpu(served)) if lengths.is_none() => {
+                    let [h0] = state;
+                    let gates_x = weights.input_gates(x, 2);
+                    let b_hn = b_hn(weights, hidden, &h0.device());
+                    let w_hh = weights.weight_hh.val();
+                    let (out, h) = super::fused::gpu::gru::recurrence(
+                        served, gates_x, w_hh, b_hn, h0, reverse,
                     );
                     (out, [h])
                 }
@@ -171,5 +181,22 @@ impl<B: Backend> Gru<B> {
             },
         );
         Ok((output, h_n))
+    }
+}
+
+/// `b_hn` `[H]`, the part of `b_hh` the GRU adds inside the reset product (zeros without biases),
+/// for the fused recurrences.
+#[cfg(any(
+    feature = "ndarray",
+    all(any(feature = "wgpu", feature = "cuda"), not(test))
+))]
+fn b_hn<B: Backend>(
+    weights: &super::GateWeights<B>,
+    hidden: usize,
+    device: &B::Device,
+) -> Tensor<B, 1> {
+    match &weights.bias_hh {
+        Some(b) => b.val().narrow(0, 2 * hidden, hidden),
+        None => Tensor::zeros([hidden], device),
     }
 }

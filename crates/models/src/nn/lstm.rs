@@ -191,9 +191,9 @@ impl<B: Backend> Lstm<B> {
                 #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
                 Some(super::fused::Route::Gpu(served)) if lengths.is_none() => {
                     let [h0, c0] = state;
-                    let (gates_x, w_hh) = (input_gates(weights, x), weights.weight_hh.val());
+                    let (gates_x, w_hh) = (weights.input_gates(x, 4), weights.weight_hh.val());
                     let (out, h, c) =
-                        super::fused::gpu_lstm::recurrence(served, gates_x, w_hh, h0, c0, reverse);
+                        super::fused::gpu::lstm::recurrence(served, gates_x, w_hh, h0, c0, reverse);
                     (out, [h, c])
                 }
                 _ => run_direction(weights, x, state, reverse, &mask, &step),
@@ -201,21 +201,6 @@ impl<B: Backend> Lstm<B> {
         );
         Ok((output, LstmState { hidden, cell }))
     }
-}
-
-/// The input part of every step's gates, `x_t · W_ihᵀ + b_ih + b_hh` as `[T, B, 4H]`: one matrix
-/// product over all steps, as tensor operations, for the GPU kernel (the CPU recurrence has its
-/// own operation for it).
-#[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
-fn input_gates<B: Backend>(weights: &super::GateWeights<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-    let [seq, batch, features] = x.dims();
-    let gates_x = weights.input_part(x.reshape([seq * batch, features]));
-    let gates_x = match &weights.bias_hh {
-        Some(b) => gates_x + b.val().unsqueeze(),
-        None => gates_x,
-    };
-    let gates = gates_x.dims()[1];
-    gates_x.reshape([seq, batch, gates])
 }
 
 #[cfg(test)]

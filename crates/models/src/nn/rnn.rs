@@ -229,6 +229,39 @@ impl<B: Backend> GateWeights<B> {
         }
     }
 
+    /// `b_hh` as the input part of the gates takes it: its first `hh_gates` gates (the LSTM's
+    /// four, the GRU's r and z: its `b_hn` goes inside the reset product), zero past them; `None`
+    /// without biases.
+    pub(crate) fn folded_bias_hh(&self, hh_gates: usize) -> Option<Tensor<B, 1>> {
+        let b = self.bias_hh.as_ref()?.val();
+        let out = b.dims()[0];
+        let gates = out / self.weight_hh.dims()[1].max(1);
+        if hh_gates >= gates {
+            return Some(b);
+        }
+        let kept = out / gates * hh_gates;
+        let device = b.device();
+        Some(Tensor::cat(
+            vec![b.narrow(0, 0, kept), Tensor::zeros([out - kept], &device)],
+            0,
+        ))
+    }
+
+    /// `x_t · W_ihᵀ + b_ih + b_hh` for every step, `[T, B, gates·H]` from `x` `[T, B, input]`,
+    /// `b_hh` as [`Self::folded_bias_hh`] gives it: one matrix product over all steps, as tensor
+    /// operations, for the GPU kernels (the CPU recurrences have their own operation for it).
+    #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
+    pub(crate) fn input_gates(&self, x: Tensor<B, 3>, hh_gates: usize) -> Tensor<B, 3> {
+        let [seq, batch, features] = x.dims();
+        let gates_x = self.input_part(x.reshape([seq * batch, features]));
+        let gates_x = match self.folded_bias_hh(hh_gates) {
+            Some(b) => gates_x + b.unsqueeze(),
+            None => gates_x,
+        };
+        let gates = gates_x.dims()[1];
+        gates_x.reshape([seq, batch, gates])
+    }
+
     /// `x [rows, input]` → `x · W_ihᵀ + b_ih` `[rows, gates * H]`.
     pub(crate) fn input_part(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let out = x.matmul(self.weight_ih.val().transpose());

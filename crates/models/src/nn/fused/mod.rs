@@ -7,15 +7,15 @@
 //!
 //! - `route` says, for a backend `B`, which fused operations serve it: `NdArray` and
 //!   `Autodiff<NdArray>` get the CPU ones (feature `ndarray`: LSTM, `Linear`, convolution + ReLU +
-//!   max-pool), Burn's `Wgpu` and `Cuda` the CubeCL LSTM kernel (features `wgpu`, `cuda`); every
+//!   max-pool), Burn's `Wgpu` and `Cuda` the CubeCL LSTM and GRU kernels (features `wgpu`, `cuda`); every
 //!   other backend, or `f16` tensors, the reference path. The optimizer's Adam step is fused
 //!   the same way on the CPU ([`adam_step`]), to the bit Burn's.
 //! - [`set_enabled`] is the switch: off, every layer takes the reference path on every backend.
 //!   It is one value for the whole process, so it holds in every thread that trains (burn-train's
 //!   device workers included); `zoo` sets it from the config key `train.fused`.
-//! - On `Cuda` the LSTM kernel also waits for [`set_cuda_kernel`] (or `ZOO_CUDA_LSTM_KERNEL=1`):
-//!   it has not yet passed `zoo check --backend cuda` on a real GPU, so CUDA runs the LSTM as
-//!   tensor operations until told otherwise.
+//! - On `Cuda` the LSTM and GRU kernels also wait for [`set_cuda_kernel`] (or
+//!   `ZOO_CUDA_LSTM_KERNEL=1`): they have not yet passed `zoo check --backend cuda` on a real GPU,
+//!   so CUDA runs the recurrences as tensor operations until told otherwise.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -32,7 +32,7 @@ pub(crate) mod cpu;
 // CubeCL and autodiff code cost three more minutes of every release test build. The kernel is held
 // to the CPU by `zoo check --backend wgpu` (crates/cli/tests/backends.rs) instead.
 #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
-pub(crate) mod gpu_lstm;
+pub(crate) mod gpu;
 
 /// Whether the fused operations may run (see [`set_enabled`]).
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -120,9 +120,10 @@ pub(crate) enum Route {
         /// Whether the backend records an autodiff graph.
         tracked: bool,
     },
-    /// Burn's `Wgpu` or `Cuda` (fusion on), with or without `Autodiff`: the CubeCL LSTM kernel.
+    /// Burn's `Wgpu` or `Cuda` (fusion on), with or without `Autodiff`: the CubeCL LSTM and GRU
+    /// kernels.
     #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
-    Gpu(gpu_lstm::Served),
+    Gpu(gpu::Served),
 }
 
 /// Which fused operations serve backend `B` for tensors of `dtype`; `None` means the reference
@@ -143,7 +144,7 @@ pub(crate) fn route<B: Backend>(dtype: DType) -> Option<Route> {
         return Some(Route::Cpu { tracked });
     }
     #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]
-    if let Some(served) = gpu_lstm::served::<B>() {
+    if let Some(served) = gpu::served::<B>() {
         return Some(Route::Gpu(served));
     }
     None

@@ -1,6 +1,6 @@
 //! Whether a backend computes what Burn's own tensor operations compute on the CPU (`zoo check`):
-//! each model's outputs on a real batch of its data from the same weights, and an LSTM's outputs
-//! and every gradient through the fused operation and through tensor operations.
+//! each model's outputs on a real batch of its data from the same weights, and the LSTM's and the
+//! GRU's outputs and every gradient through the fused operations and through tensor operations.
 //!
 //! The reference is always `NdArray` with the fused operations off: Burn's operations, not the
 //! zoo's. So `zoo check --backend ndarray` holds the fused CPU operations to them, and `--backend
@@ -22,9 +22,9 @@ use crate::model::ZooModel;
 use crate::run::first_batch;
 use crate::task::{Solves, Task};
 
-mod lstm;
+mod recurrent;
 
-pub use lstm::LstmChecks;
+pub use recurrent::RecurrentChecks;
 
 /// The largest relative difference from the reference that counts as the same result.
 pub const TOLERANCE: f32 = 1e-4;

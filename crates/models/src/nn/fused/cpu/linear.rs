@@ -173,16 +173,8 @@ pub(crate) fn input_gates<B: Backend>(
         b.as_ref()
             .map_or_else(|| Tensor::zeros([out], &device), |b| b.val())
     };
-    let (b1, mut b2) = (bias(&weights.bias_ih), bias(&weights.bias_hh));
-    let gates = out / weights.weight_hh.dims()[1].max(1);
-    if hh_gates < gates {
-        // The GRU's b_hn stays out: PyTorch adds it inside the reset product.
-        let kept = out / gates * hh_gates;
-        b2 = Tensor::cat(
-            vec![b2.narrow(0, 0, kept), Tensor::zeros([out - kept], &device)],
-            0,
-        );
-    }
+    let b1 = bias(&weights.bias_ih);
+    let b2 = (weights.folded_bias_hh(hh_gates)).unwrap_or_else(|| Tensor::zeros([out], &device));
     let d = Dims {
         rows: seq * batch,
         input,
