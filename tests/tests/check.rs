@@ -1,11 +1,11 @@
 //! `zoo check` on the CPU: every model of `zoo models` gives Burn's own outputs through the zoo's
-//! fused CPU operations, and so does the fused LSTM, outputs and every gradient, at both shapes;
-//! a model the zoo lacks is one clear error line.
+//! fused CPU operations, and so do the fused LSTM and GRU, outputs and every gradient, at every
+//! shape; a model the zoo lacks is one clear error line.
 
 use zoo_tests::zoo;
 
 #[test]
-fn every_model_and_the_fused_cpu_lstm_agree_with_burns_operations() {
+fn every_model_and_the_fused_cpu_recurrences_agree_with_burns_operations() {
     let tmp = tempfile::tempdir().unwrap();
     let run = zoo(tmp.path(), &["check"]);
     run.assert_ok();
@@ -25,13 +25,19 @@ fn every_model_and_the_fused_cpu_lstm_agree_with_burns_operations() {
             .unwrap_or_else(|| panic!("no check of {model}:\n{}", run.stdout));
         assert!(line.contains(" agrees "), "{line}");
     }
-    // ndarray is the reference itself: the LSTM through the fused operation only, both shapes.
-    let lstm: Vec<&str> = run.stdout.lines().filter(|l| l.contains("LSTM ")).collect();
-    assert_eq!(lstm.len(), 2, "{}", run.stdout);
-    assert!(lstm
+    // ndarray is the reference itself: the recurrences through the fused operations only, at
+    // every shape (three LSTMs, the padded tagger batch among them, and two GRUs).
+    let recurrent: Vec<&str> = (run.stdout.lines())
+        .filter(|l| l.contains("LSTM ") || l.contains("GRU "))
+        .collect();
+    assert_eq!(recurrent.len(), 5, "{}", run.stdout);
+    assert!(recurrent
         .iter()
         .all(|l| l.contains(", fused ") && l.contains(" agrees ")));
-    let all = format!("All {} checks agree on ndarray", names.len() + 2);
+    for shape in ["GRU 28→128", "LSTM 100→128, bidirectional, padded"] {
+        assert!(recurrent.iter().any(|l| l.contains(shape)), "{shape}");
+    }
+    let all = format!("All {} checks agree on ndarray", names.len() + 5);
     assert!(run.stdout.contains(&all), "{}", run.stdout);
 }
 

@@ -232,6 +232,10 @@ impl<B: Backend> GateWeights<B> {
     /// `b_hh` as the input part of the gates takes it: its first `hh_gates` gates (the LSTM's
     /// four, the GRU's r and z: its `b_hn` goes inside the reset product), zero past them; `None`
     /// without biases.
+    #[cfg(any(
+        feature = "ndarray",
+        all(any(feature = "wgpu", feature = "cuda"), not(test))
+    ))]
     pub(crate) fn folded_bias_hh(&self, hh_gates: usize) -> Option<Tensor<B, 1>> {
         let b = self.bias_hh.as_ref()?.val();
         let out = b.dims()[0];

@@ -101,15 +101,7 @@ fn tracked((gates_x, w_hh, b_hn, h0): Tracked, dims: Dims) -> Tensor<Autodiff<Nd
     let run = |save| {
         forward(
             primitive_values::<3>(gates_x.primitive),
-            if save {
-                StepWeights::kept(
-                    primitive_values::<2>(w_hh.primitive),
-                    3 * dims.hidden,
-                    dims.hidden,
-                )
-            } else {
-                StepWeights::read(w_hh.primitive, 3 * dims.hidden, dims.hidden)
-            },
+            StepWeights::of(w_hh.primitive, save, 3 * dims.hidden, dims.hidden),
             &primitive_values::<1>(b_hn.primitive),
             &primitive_values::<2>(h0.primitive),
             &dims,

@@ -95,15 +95,7 @@ fn tracked(
     let run = |save| {
         forward(
             primitive_values::<3>(gates_x.primitive),
-            if save {
-                StepWeights::kept(
-                    primitive_values::<2>(w_hh.primitive),
-                    4 * dims.hidden,
-                    dims.hidden,
-                )
-            } else {
-                StepWeights::read(w_hh.primitive, 4 * dims.hidden, dims.hidden)
-            },
+            StepWeights::of(w_hh.primitive, save, 4 * dims.hidden, dims.hidden),
             &primitive_values::<2>(h0.primitive),
             &primitive_values::<2>(c0.primitive),
             &dims,

@@ -93,8 +93,13 @@ pub(super) struct StepWeights {
 }
 
 impl StepWeights {
-    /// `w_hh`'s values, kept, and transposed.
-    pub(super) fn kept(w_hh: Vec<f32>, rows: usize, cols: usize) -> Self {
+    /// `w_hh` `[rows, cols]` for a pass that saves what its backward pass needs (`save`: kept and
+    /// transposed) or not ([`StepWeights::read`]).
+    pub(super) fn of(w_hh: super::Primitive, save: bool, rows: usize, cols: usize) -> Self {
+        if !save {
+            return StepWeights::read(w_hh, rows, cols);
+        }
+        let w_hh = super::primitive_values::<2>(w_hh);
         StepWeights {
             t: transposed(&w_hh, rows, cols),
             kept: Some(w_hh),

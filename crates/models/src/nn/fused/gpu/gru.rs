@@ -15,7 +15,8 @@ use burn::tensor::DType;
 use burn_cubecl::{BoolElement, CubeRuntime};
 
 use super::{
-    Inner, Inputs, Recurrence, Served, empty_contiguous, entry_points, launch_shape, out, raw, row,
+    Inner, Inputs, Recurrence, Served, each_step, empty_contiguous, entry_points, launch_shape,
+    out, raw, row,
 };
 
 /// The two CubeCL kernels (in their own module: CubeCL's prelude names `Tensor` and `Float` too).
@@ -203,18 +204,11 @@ fn forward<R: CubeRuntime, BT: BoolElement>(
     let hns = empty_contiguous(&client, &device, [seq, batch, hidden]);
     let acts = empty_contiguous(&client, &device, [seq, batch, gates]);
     let packed = empty_contiguous(&client, &device, [seq + 1, batch, hidden]);
-    let w_t = w_hh.clone().transpose();
     let (b_hn_raw, h0_raw) = (raw(&b_hn), raw(&h0));
     let (acts_raw, hns_raw, hs_raw, packed_raw) = (out(&acts), out(&hns), out(&hs), out(&packed));
     let cells = batch * hidden;
     let (count, dim) = launch_shape(&client, cells);
-    for step in 0..seq {
-        let h_prev = if step == 0 {
-            h0.clone()
-        } else {
-            hs.clone().slice(s![step]).reshape([batch, hidden])
-        };
-        let recurrent = raw(&h_prev.matmul(w_t.clone()));
+    each_step(&h0, &hs, &w_hh, |step, recurrent| {
         kernels::cell_forward::launch::<R>(
             &client,
             count.clone(),
@@ -235,7 +229,7 @@ fn forward<R: CubeRuntime, BT: BoolElement>(
             hidden as u32,
             DType::F32.into(),
         );
-    }
+    });
     let saved = Saved {
         acts,
         hns,

@@ -13,7 +13,8 @@ use burn::tensor::DType;
 use burn_cubecl::{BoolElement, CubeRuntime};
 
 use super::{
-    Inner, Inputs, Recurrence, Served, empty_contiguous, entry_points, launch_shape, out, raw, row,
+    Inner, Inputs, Recurrence, Served, each_step, empty_contiguous, entry_points, launch_shape,
+    out, raw, row,
 };
 
 /// The two CubeCL kernels (in their own module: CubeCL's prelude names `Tensor` and `Float` too).
@@ -213,18 +214,11 @@ fn forward<R: CubeRuntime, BT: BoolElement>(
     let cs = empty_contiguous(&client, &device, [seq + 1, batch, hidden]);
     let acts = empty_contiguous(&client, &device, [seq, batch, gates]);
     let packed = empty_contiguous(&client, &device, [seq + 2, batch, hidden]);
-    let w_t = w_hh.clone().transpose();
     let (h0_raw, c0_raw) = (raw(&h0), raw(&c0));
     let (acts_raw, hs_raw, cs_raw, packed_raw) = (out(&acts), out(&hs), out(&cs), out(&packed));
     let cells = batch * hidden;
     let (count, dim) = launch_shape(&client, cells);
-    for step in 0..seq {
-        let h_prev = if step == 0 {
-            h0.clone()
-        } else {
-            hs.clone().slice(s![step]).reshape([batch, hidden])
-        };
-        let recurrent = raw(&h_prev.matmul(w_t.clone()));
+    each_step(&h0, &hs, &w_hh, |step, recurrent| {
         kernels::cell_forward::launch::<R>(
             &client,
             count.clone(),
@@ -245,7 +239,7 @@ fn forward<R: CubeRuntime, BT: BoolElement>(
             hidden as u32,
             DType::F32.into(),
         );
-    }
+    });
     let saved = Saved {
         acts,
         hs,

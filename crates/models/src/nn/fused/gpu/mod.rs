@@ -335,3 +335,24 @@ fn out<R: CubeRuntime, BT: BoolElement, const D: usize>(
 fn row(step: usize, seq: usize, reverse: bool) -> u32 {
     (if reverse { seq - 1 - step } else { step }) as u32
 }
+
+/// The recurrent part of each step in turn, `h_{s} · W_hhᵀ` `[B, G·H]` (from `h0` at step 0, from
+/// `hs[s]`, which the step before wrote, after it), handed to `launch(s, recurrent)` with the
+/// step's kernel to run.
+fn each_step<R: CubeRuntime, BT: BoolElement>(
+    h0: &Tensor<Inner<R, BT>, 2>,
+    hs: &Tensor<Inner<R, BT>, 3>,
+    w_hh: &Tensor<Inner<R, BT>, 2>,
+    mut launch: impl FnMut(usize, CubeTensor<R>),
+) {
+    let [seq_plus_1, batch, hidden] = hs.dims();
+    let w_t = w_hh.clone().transpose();
+    for step in 0..seq_plus_1 - 1 {
+        let h_prev = if step == 0 {
+            h0.clone()
+        } else {
+            hs.clone().slice(s![step]).reshape([batch, hidden])
+        };
+        launch(step, raw(&h_prev.matmul(w_t.clone())));
+    }
+}
