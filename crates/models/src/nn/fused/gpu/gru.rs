@@ -23,11 +23,7 @@ use super::{
 mod kernels {
     use cubecl::prelude::*;
 
-    /// `sigmoid(x)`.
-    #[cube]
-    fn sigmoid<F: Float>(x: F) -> F {
-        F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x).exp())
-    }
+    use super::super::cube_math::sigmoid;
 
     /// One step forward, one unit per `(b, j)` of `[B, H]`, from `gates_x[row]` and `recurrent`
     /// (`h_{s} · W_hhᵀ`, `[B, 3H]`). Saves the activations `[r, z, n]` of step `s` in `acts[s]`,

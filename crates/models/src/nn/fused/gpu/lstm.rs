@@ -21,11 +21,7 @@ use super::{
 mod kernels {
     use cubecl::prelude::*;
 
-    /// `sigmoid(x)`.
-    #[cube]
-    fn sigmoid<F: Float>(x: F) -> F {
-        F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x).exp())
-    }
+    use super::super::cube_math::sigmoid;
 
     /// One step forward, one unit per `(b, j)` of `[B, H]`: gates from `gates_x[row] + recurrent`,
     /// then `c = f·c_prev + i·g`, `h = o·tanh(c)`. Saves the activations `[i, f, g, o]` of step

@@ -35,6 +35,18 @@ use cubecl::prelude::{ComputeClient, CubeCount, CubeDim};
 pub(crate) mod gru;
 pub(crate) mod lstm;
 
+/// What the kernels of both cells compute alike (in their own module: CubeCL's prelude names
+/// `Tensor` and `Float` too).
+mod cube_math {
+    use cubecl::prelude::*;
+
+    /// `sigmoid(x)`.
+    #[cube]
+    pub(super) fn sigmoid<F: Float>(x: F) -> F {
+        F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x).exp())
+    }
+}
+
 /// The backend the kernels run on: a CubeCL runtime without Burn's fusion layer.
 type Inner<R, BT> = CubeBackend<R, f32, i32, BT>;
 /// Burn's `Wgpu` / `Cuda`: [`Inner`] behind the fusion layer.
