@@ -8,7 +8,8 @@ model, loads RUN/model.pt, then either scores the test set or classifies images:
 
 The caller times the whole process, from its start (the import of torch included), as `zoo bench
 --epoch` times `zoo eval` and `zoo predict`. Images are 28x28 8-bit grey PNGs, MNIST's own pixels
-(read with zlib: no Pillow needed). Runs on the CPU.
+(read with zlib: no Pillow needed). Taggers score the test split of their treebank, the toys
+their test points (the regression its mean squared error). Runs on the CPU.
 """
 
 import argparse
@@ -20,16 +21,19 @@ import zlib
 
 import torch
 
-from torch_reference import (FILES, MODELS, WEIGHTS, PosTagger, mnist_batches, mnist_correct, mnist_tensors, read_conllu,
-                             read_idx, tagger_batches, tagger_correct, test_pass)
+from torch_reference import (FILES, MODELS, TAGGERS, TOYS, WEIGHTS, Mlp, mnist_batches, mnist_correct, mnist_tensors,
+                             read_conllu, read_idx, tagger_batches, tagger_correct, tagger_model, test_line, test_pass,
+                             toy_data)
 
 
 def load_model(config, run):
     """The trained model of RUN/model.pt, in eval mode, and its vocabularies (the tagger's; else None)."""
     saved = torch.load(os.path.join(run, WEIGHTS), weights_only=True)
     vocab, m = saved["vocab"], config["model"]
-    if m["name"] == "pos-tagger":
-        model = PosTagger(m, len(vocab["words"]) + 2, len(vocab["tags"]) + 2)
+    if m["name"] in TAGGERS:
+        model = tagger_model(m, vocab)
+    elif m["name"] in TOYS:
+        model = Mlp(m)
     else:
         model = MODELS[m["name"]][0](m)
     model.load_state_dict(saved["state_dict"])
@@ -37,17 +41,22 @@ def load_model(config, run):
 
 
 def evaluate(config, model, vocab, folder):
-    """Prints the model's accuracy on the test split of `folder`, as `zoo eval` does."""
-    cpu, size = torch.device("cpu"), config["train"]["batch_size"]
-    if vocab is None:
+    """Prints the model's accuracy (the regression's MSE) on the test split of `folder`, as `zoo
+    eval` does; a toy's test points are drawn again from the config's seed."""
+    cpu, size, name = torch.device("cpu"), config["train"]["batch_size"], config["model"]["name"]
+    if name in TOYS:
+        torch.manual_seed(config["train"]["seed"])
+        _, _, (x, y) = toy_data(config, folder, cpu)
+        correct, total, _ = test_pass(model, mnist_batches(x, y, size), TOYS[name][1], cpu)
+    elif vocab is None:
         x, y = mnist_tensors(config, read_idx(folder, FILES["test_images"]), read_idx(folder, FILES["test_labels"]), cpu)
         batches = mnist_batches(x, y, size)
         correct, total, _ = test_pass(model, batches, mnist_correct, cpu)
     else:
         test = read_conllu(folder, "test", config["data"].get("tag_column", "upos"))
-        batches = tagger_batches(test, vocab["words"], vocab["tags"], vocab["lowercase"], size)
+        batches = tagger_batches(test, vocab["words"], vocab["tags"], vocab["lowercase"], size, vocab.get("chars"))
         correct, total, _ = test_pass(model, batches, tagger_correct, cpu)
-    print(f"Test set: Accuracy: {correct}/{total} ({100 * correct / total:.2f}%)")
+    print(test_line(name, correct, total))
 
 
 def read_grey_png(path):
@@ -93,7 +102,7 @@ def main():
         config = tomllib.load(f)
     model, vocab = load_model(config, args.run)
     if args.eval:
-        evaluate(config, model, vocab, args.data_dir or config["data"]["dir"])
+        evaluate(config, model, vocab, args.data_dir or config["data"].get("dir"))
     for path in args.images:
         pixels = read_grey_png(path).unsqueeze(0)
         x, _ = mnist_tensors(config, pixels, torch.zeros(1), torch.device("cpu"))

@@ -12,11 +12,13 @@ test_accuracy. Seconds per epoch count the training pass only, as `zoo train` do
 the pass over the test set. The loop is written as a PyTorch user writes it: tensors in memory,
 a shuffled order each epoch, the loss printed every `log_interval` steps.
 
-The MNIST models (mnist-lstm, mnist-cnn, small-cnn) read the IDX files; `pos-tagger` reads a
-Universal Dependencies folder (CoNLL-U) and is the zoo's tagger built with nn.Embedding and a
-bidirectional nn.LSTM over pack_padded_sequence, on the same vocabularies (lowercased words seen
-at least `min_count` times) and the same batches (sentences sorted by length, cut into batches of
-`batch_size`, the batches shuffled each epoch).
+The MNIST models (mnist-lstm, mnist-lstm-small, mnist-gru, mnist-cnn, small-cnn) read the IDX
+files; `pos-tagger` reads a Universal Dependencies folder (CoNLL-U) and is the zoo's tagger built
+with nn.Embedding and a bidirectional nn.LSTM over pack_padded_sequence, on the same vocabularies
+(lowercased words seen at least `min_count` times) and the same batches (sentences sorted by
+length, cut into batches of `batch_size`, the batches shuffled each epoch); `pos-tagger-char` is
+its character twin (tools/torch_char_tagger.py) on the same batches. The toys (`regression`,
+`classification`) draw Morvan's points with torch from the seed.
 """
 
 import argparse
@@ -33,6 +35,8 @@ import tomllib
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_char_tagger import CharTagger, char_rows, char_vocabulary, drop_rates
 
 # The trained weights (and a tagger's vocabularies) in --out, which tools/torch_predict.py loads.
 WEIGHTS = "model.pt"
@@ -128,6 +132,32 @@ class PosTagger(nn.Module):
         out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=words.shape[1])
         return F.log_softmax(self.hidden2tag(self.dropout(out)), dim=-1)
 
+    def loss(self, batch, device):
+        """The mean NLL per real word of a batch (word ids, lengths, gold tags with -100 on padding)."""
+        words, lengths, gold = batch
+        scores = self(words.to(device), lengths)
+        return F.nll_loss(scores.flatten(0, 1), gold.to(device).flatten(), ignore_index=-100)
+
+    def predict(self, batch, device):
+        """Each word's best tag, `[B, T]`."""
+        words, lengths, _ = batch
+        return self(words.to(device), lengths).argmax(-1)
+
+
+class Mlp(nn.Module):
+    """The toys of Morvan's tutorial (`regression`, `classification`): Linear -> ReLU -> Linear."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.hidden = nn.Linear(m["input_size"], m["hidden_size"])
+        self.out = nn.Linear(m["hidden_size"], m["output_size"])
+
+    def forward(self, x):
+        return self.out(F.relu(self.hidden(x)))
+
+
+# The taggers (tagger_data builds them from a treebank).
+TAGGERS = ("pos-tagger", "pos-tagger-char")
 
 MODELS = {
     "mnist-lstm": (MnistLstm, False),
@@ -177,9 +207,10 @@ def vocabulary(tokens, min_count):
     return {t: i + 2 for i, t in enumerate(kept)}
 
 
-def tagger_batches(sentences, words, tags, lowercase, batch):
+def tagger_batches(sentences, words, tags, lowercase, batch, chars=None):
     """Sentences sorted by length (shuffled first, as the zoo does), cut into padded batches:
-    (word ids [B, T], lengths, tag ids [B, T] with -100 on padding)."""
+    (word ids [B, T], lengths, tag ids [B, T] with -100 on padding), and with a character
+    vocabulary `chars` each batch's characters after them (`torch_char_tagger.char_rows`)."""
     order = torch.randperm(len(sentences)).tolist()
     ordered = sorted((sentences[i] for i in order), key=lambda s: len(s[0]))
     batches = []
@@ -191,13 +222,14 @@ def tagger_batches(sentences, words, tags, lowercase, batch):
         for row, (ws, ts) in enumerate(chunk):
             ids[row, : len(ws)] = torch.tensor([words.get(w.lower() if lowercase else w, 1) for w in ws])
             gold[row, : len(ts)] = torch.tensor([tags.get(t, 1) for t in ts])
-        batches.append((ids, torch.tensor([len(w) for w, _ in chunk]), gold))
+        spelled = () if chars is None else char_rows([w for w, _ in chunk], chars, longest)
+        batches.append((ids, torch.tensor([len(w) for w, _ in chunk]), gold, *spelled))
     return batches
 
 
 def tagger_data(config, folder):
     """The tagger's model, its batches of the train split and of the test split, their sizes, and
-    its vocabularies (`words`, `tags`, `lowercase`: what tools/torch_predict.py needs)."""
+    its vocabularies (`words`, `tags`, `lowercase`, `chars`: what tools/torch_predict.py needs)."""
     data, batch = config["data"], config["train"]["batch_size"]
     column = data.get("tag_column", "upos")
     train, test = read_conllu(folder, "train", column), read_conllu(folder, "test", column)
@@ -206,17 +238,26 @@ def tagger_data(config, folder):
     lowercase = data.get("lowercase", True)
     words = vocabulary((w.lower() if lowercase else w for ws, _ in train for w in ws), data.get("min_count", 1))
     tags = vocabulary((t for _, ts in train for t in ts), 1)
-    model = PosTagger(config["model"], len(words) + 2, len(tags) + 2)
-    vocab = {"words": words, "tags": tags, "lowercase": lowercase}
-    return (model, tagger_batches(train, words, tags, lowercase, batch),
-            tagger_batches(test, words, tags, lowercase, batch), len(train), len(test), vocab)
+    chars = char_vocabulary(train, vocabulary) if config["model"]["name"] == "pos-tagger-char" else None
+    vocab = {"words": words, "tags": tags, "lowercase": lowercase, "chars": chars}
+    model = tagger_model(config["model"], vocab, drop_rates(config["model"], train, words, lowercase) if chars else None)
+    return (model, tagger_batches(train, words, tags, lowercase, batch, chars),
+            tagger_batches(test, words, tags, lowercase, batch, chars), len(train), len(test), vocab)
+
+
+def tagger_model(m, vocab, rates=None):
+    """The tagger `m` names, sized by its vocabularies; `rates`: the character tagger's word
+    dropout per word id (none at inference)."""
+    words, tags = len(vocab["words"]) + 2, len(vocab["tags"]) + 2
+    if m["name"] == "pos-tagger":
+        return PosTagger(m, words, tags)
+    return CharTagger(m, words, len(vocab["chars"]) + 2, tags, rates if rates is not None else torch.zeros(words))
 
 
 def tagger_correct(model, batch, device):
-    """(correct tags, tags) of one test batch of the tagger."""
-    words, lengths, gold = batch
-    gold = gold.to(device)
-    predicted = model(words.to(device), lengths).argmax(-1)
+    """(correct tags, tags) of one test batch of a tagger."""
+    gold = batch[2].to(device)
+    predicted = model.predict(batch, device)
     return ((predicted == gold) & (gold != -100)).sum().item(), (gold != -100).sum().item()
 
 
@@ -266,34 +307,34 @@ def main():
     with open(args.config, "rb") as f:
         config = tomllib.load(f)
     name = config["model"]["name"]
-    if name not in MODELS and name != "pos-tagger":
-        sys.exit(f"error: the PyTorch reference covers {', '.join(MODELS)}, pos-tagger; not `{name}`")
+    covered = [*MODELS, *TAGGERS, *TOYS]
+    if name not in covered:
+        sys.exit(f"error: the PyTorch reference covers {', '.join(covered)}; not `{name}`")
     data, train, opt = config["data"], config["train"], config["optimizer"]
-    folder = args.data_dir or data["dir"]
+    folder = args.data_dir or data.get("dir")
 
     torch.manual_seed(train["seed"])
     device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
-    if name == "pos-tagger":
+    if name in TAGGERS:
         model, train_batches, test_batches, train_samples, test_samples, vocab = tagger_data(config, folder)
         model = model.to(device)
         correct_of = tagger_correct
 
         def step_loss(batch):
-            words, lengths, gold = batch
-            scores = model(words.to(device), lengths)
-            return F.nll_loss(scores.flatten(0, 1), gold.to(device).flatten(), ignore_index=-100)
+            return model.loss(batch, device)
 
         def epoch_batches():
             return [train_batches[i] for i in torch.randperm(len(train_batches)).tolist()]
     else:
-        model, (train_x, train_y), (test_x, test_y) = mnist_data(config, folder, device)
-        train_samples, test_samples, vocab, correct_of = len(train_x), len(test_x), None, mnist_correct
+        model, (train_x, train_y), (test_x, test_y) = (toy_data if name in TOYS else mnist_data)(config, folder, device)
+        loss_of, correct_of = TOYS.get(name, (F.cross_entropy, mnist_correct))
+        train_samples, test_samples, vocab = len(train_x), len(test_x), None
         size = train["batch_size"]
         test_batches = mnist_batches(test_x, test_y, size)
 
         def step_loss(batch):
             x, y = batch
-            return F.cross_entropy(model(x), y)
+            return loss_of(model(x), y)
 
         def epoch_batches():
             order = torch.randperm(len(train_x), device=device)
@@ -306,6 +347,7 @@ def main():
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=opt["lr"], momentum=opt.get("momentum", 0.0),
                                     weight_decay=opt.get("weight_decay", 0.0))
+    decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, opt["lr_decay"]) if opt.get("lr_decay") else None
     log_interval = train.get("log_interval", 0)
     seconds = []
     for epoch in range(train["epochs"]):
@@ -324,10 +366,12 @@ def main():
         synchronize(device)
         seconds.append(time.perf_counter() - start)
         print(f"Train Epoch: {epoch + 1} done in {seconds[-1]:.1f} s: last loss {loss.item():.4f}", flush=True)
+        if decay:
+            decay.step()
 
     correct, total, test_seconds = test_pass(model, test_batches, correct_of, device)
     accuracy = correct / total
-    print(f"Test set: Accuracy: {correct}/{total} ({100 * accuracy:.2f}%) in {test_seconds:.2f} s")
+    print(f"{test_line(name, correct, total)} in {test_seconds:.2f} s")
 
     per_epoch = sum(seconds) / len(seconds)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -338,7 +382,8 @@ def main():
         "samples_per_second": train_samples / per_epoch,
         "peak_memory_mib": peak,
         "gpu_peak_memory_mib": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
-        "test_accuracy": accuracy,
+        "test_accuracy": None if name == "regression" else accuracy,
+        "test_mse": accuracy if name == "regression" else None,
         "test_correct": correct,
         "test_seconds": test_seconds,
         "test_samples": test_samples,
@@ -368,6 +413,42 @@ def mnist_data(config, folder, device):
     test_x, test_y = read_idx(folder, FILES["test_images"]), read_idx(folder, FILES["test_labels"])
     model = MODELS[config["model"]["name"]][0](config["model"]).to(device)
     return model, mnist_tensors(config, train_x, train_y, device), mnist_tensors(config, test_x, test_y, device)
+
+
+def toy_data(config, folder, device):
+    """A toy's model on `device`, and its training and test points there: Morvan's sets drawn by
+    torch from the seed (the regression's curve on an even grid, fresh x for its test; two
+    Gaussian clusters, and two more for the test). `folder` is unused: a toy has no files."""
+    data = config["data"]
+    if config["model"]["name"] == "regression":
+        grid = torch.linspace(-1, 1, data["train_points"]).unsqueeze(1)
+        drawn = torch.rand(data["test_points"], 1) * 2 - 1
+        train, test = [(x, x.pow(2) + 0.2 * torch.rand(x.size())) for x in (grid, drawn)]
+    else:
+        def clusters(n):
+            centre = 2 * torch.ones(n, 2)
+            return (torch.cat([torch.normal(centre, 1), torch.normal(-centre, 1)]),
+                    torch.cat([torch.zeros(n), torch.ones(n)]).long())
+        train, test = clusters(data["train_points"]), clusters(data["test_points"])
+    model = Mlp(config["model"]).to(device)
+    return model, tuple(t.to(device) for t in train), tuple(t.to(device) for t in test)
+
+
+def squared_error(model, batch, device):
+    """(summed squared error, points) of one test batch of the regression."""
+    x, y = batch
+    return F.mse_loss(model(x.to(device)), y.to(device), reduction="sum").item(), len(y)
+
+
+# The toys: their loss, and their test figure's sum and count over a batch.
+TOYS = {"regression": (F.mse_loss, squared_error), "classification": (F.cross_entropy, mnist_correct)}
+
+
+def test_line(name, correct, total):
+    """What the test pass printed: the regression's mean squared error, else the accuracy."""
+    if name == "regression":
+        return f"Test set: MSE {correct / total:.4f} over {total} points"
+    return f"Test set: Accuracy: {correct}/{total} ({100 * correct / total:.2f}%)"
 
 
 def mnist_batches(x, y, size):

@@ -507,7 +507,7 @@ pub struct BenchArgs {
     /// (tools/torch_reference.py) on the same model, data, split, batch and optimizer, the two
     /// taking turns, with the pass over the test set and peak memory; then, on ndarray, `zoo
     /// eval` and `zoo predict` of one image as whole processes against tools/torch_predict.py
-    /// [models: mnist-lstm, mnist-lstm-small, mnist-gru, mnist-cnn, small-cnn, pos-tagger, or the --case ones].
+    /// [models: every built-in one of `zoo models`, or the --case ones].
     #[arg(long)]
     pub epoch: bool,
     /// `zoo serve` under load instead: requests/s, median and 99th-percentile latency at 1, 8

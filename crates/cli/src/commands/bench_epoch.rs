@@ -20,14 +20,18 @@ use super::compare::{
 };
 use crate::cli::BenchArgs;
 
-/// The models timed when no `--case` is given: those tools/torch_reference.py has a twin of.
-const DEFAULT_MODELS: [&str; 6] = [
+/// The models timed when no `--case` is given: those tools/torch_reference.py has a twin of
+/// (every built-in one; a model registered by a user's own program has none).
+const DEFAULT_MODELS: [&str; 9] = [
     "mnist-lstm",
     "mnist-lstm-small",
     "mnist-gru",
     "mnist-cnn",
     "small-cnn",
+    "regression",
+    "classification",
     "pos-tagger",
+    "pos-tagger-char",
 ];
 
 /// One side's figures from one run.

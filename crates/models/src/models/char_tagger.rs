@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::log_softmax;
 
-use crate::nn::{Crf, CrfConfig, Lstm, LstmConfig, forward_linear, real_positions};
+use crate::nn::{Crf, CrfConfig, Lstm, LstmConfig, cat_last, forward_linear, real_positions};
 use crate::{InvalidConfig, Sentences, Tagger};
 
 /// Shape of [`CharTagger`]; the defaults are the zoo's `pos-tagger-char` (the vocabulary sizes
@@ -269,7 +269,7 @@ impl<B: Backend> CharTagger<B> {
         // character encoding: what the sentence LSTM reads.
         let chars = self.char_features(&sentences);
         let words = self.embedding.forward(self.dropped_words(sentences.words));
-        let features = self.dropout.forward(Tensor::cat(vec![words, chars], 2));
+        let features = self.dropout.forward(cat_last([words, chars]));
         let (states, _) = self.lstm.forward_packed(features, &sentences.lengths, None);
         let states = self.dropout.forward(states);
         log_softmax(forward_linear(&self.hidden2tag, states), 2)

@@ -78,6 +78,19 @@ impl<B: Backend> Crf<B> {
     fn log_partition(&self, scores: Tensor<B, 3>, lengths: &[usize]) -> Tensor<B, 1> {
         let [count, longest, tags] = scores.dims();
         let device = scores.device();
+        if !B::ad_enabled(&device) {
+            // No gradient wanted (a test pass): one pass over the scores on the host, as
+            // `decode` does, instead of a handful of small tensor operations a word.
+            let (chain, scores) = (self.on_host(), host_values(scores.reshape([-1])));
+            let z = lengths
+                .iter()
+                .enumerate()
+                .map(|(s, &length)| {
+                    chain.log_partition(&scores[s * longest * tags..][..length * tags])
+                })
+                .collect::<Vec<f32>>();
+            return Tensor::from_data(TensorData::new(z, [count]), &device);
+        }
         let word = |t: usize| {
             scores
                 .clone()
@@ -136,22 +149,7 @@ impl<B: Backend> Crf<B> {
     /// sentence `s` of `scores` `[sentences, longest, tags]`.
     pub fn decode(&self, scores: Tensor<B, 3>, lengths: &[usize]) -> Vec<Vec<usize>> {
         let [_, longest, tags] = scores.dims();
-        let floats = |tensor: Tensor<B, 1>| -> Vec<f32> {
-            tensor
-                .into_data()
-                .convert::<f32>()
-                .to_vec()
-                .expect("f32 values")
-        };
-        let scores = floats(scores.reshape([-1]));
-        let transitions = floats(self.transitions.val().reshape([-1]));
-        let (start, end) = (floats(self.start.val()), floats(self.end.val()));
-        let chain = Chain {
-            transitions: &transitions,
-            start: &start,
-            end: &end,
-            tags,
-        };
+        let (chain, scores) = (self.on_host(), host_values(scores.reshape([-1])));
         lengths
             .iter()
             .enumerate()
@@ -161,17 +159,58 @@ impl<B: Backend> Crf<B> {
             })
             .collect()
     }
+
+    /// The CRF's scores, copied to the host.
+    fn on_host(&self) -> Chain {
+        Chain {
+            transitions: host_values(self.transitions.val().reshape([-1])),
+            start: host_values(self.start.val()),
+            end: host_values(self.end.val()),
+            tags: self.start.dims()[0],
+        }
+    }
 }
 
-/// The CRF's scores on the host, for decoding.
-struct Chain<'a> {
-    transitions: &'a [f32],
-    start: &'a [f32],
-    end: &'a [f32],
+/// `log Σ exp` of `values` (at least one), stable for any scale.
+fn log_sum_exp_of(values: impl Iterator<Item = f32> + Clone) -> f32 {
+    let top = values.clone().fold(f32::NEG_INFINITY, f32::max);
+    values.map(|v| (v - top).exp()).sum::<f32>().ln() + top
+}
+
+/// The values of a tensor, as `f32`, on the host.
+fn host_values<B: Backend>(tensor: Tensor<B, 1>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .to_vec()
+        .expect("f32 values")
+}
+
+/// The CRF's scores on the host, for decoding and for a test pass's likelihood.
+struct Chain {
+    transitions: Vec<f32>,
+    start: Vec<f32>,
+    end: Vec<f32>,
     tags: usize,
 }
 
-impl Chain<'_> {
+impl Chain {
+    /// `log Σ_y exp score(y)` of one sentence whose word scores are `words` (`[length, tags]`,
+    /// row-major): the forward algorithm.
+    fn log_partition(&self, words: &[f32]) -> f32 {
+        let tags = self.tags;
+        let mut alpha: Vec<f32> = (0..tags).map(|j| self.start[j] + words[j]).collect();
+        let mut next = vec![0.0f32; tags];
+        for word in words.chunks_exact(tags).skip(1) {
+            for (j, slot) in next.iter_mut().enumerate() {
+                let through = (0..tags).map(|i| alpha[i] + self.transitions[i * tags + j]);
+                *slot = log_sum_exp_of(through) + word[j];
+            }
+            std::mem::swap(&mut alpha, &mut next);
+        }
+        log_sum_exp_of(alpha.iter().zip(&self.end).map(|(a, e)| a + e))
+    }
+
     /// The best tags of one sentence whose word scores are `words` (`[length, tags]`, row-major).
     fn viterbi(&self, words: &[f32]) -> Vec<usize> {
         let tags = self.tags;
@@ -301,11 +340,23 @@ mod tests {
         );
         assert_eq!(crf.nll(padded, &gold).into_scalar(), nll);
 
+        // With a graph the forward algorithm runs as tensor operations, without one (`nll`
+        // above) on the host: the two agree.
         let device = Default::default();
-        let crf = CrfConfig::new(4).init::<Autodiff<B>>(&device);
+        let crf = Crf::<Autodiff<B>> {
+            transitions: Param::from_tensor(Tensor::from_inner(crf.transitions.val())),
+            start: Param::from_tensor(Tensor::from_inner(crf.start.val())),
+            end: Param::from_tensor(Tensor::from_inner(crf.end.val())),
+        };
         let scores =
             Tensor::<Autodiff<B>, 3>::from_data(scores.into_data(), &device).require_grad();
-        let grads = crf.nll(scores.clone(), &gold).backward();
+        let tracked = crf.nll(scores.clone(), &gold);
+        let (tracked_value, host_value) = (tracked.clone().into_scalar(), nll);
+        assert!(
+            (tracked_value - host_value).abs() < 1e-5 * tracked_value.abs().max(1.0),
+            "{tracked_value} against {host_value}"
+        );
+        let grads = tracked.backward();
         let nonzero = |t: Tensor<NdArray, 2>| t.abs().sum().into_scalar() > 0.0;
         assert!(nonzero(crf.transitions.grad(&grads).unwrap()));
         assert!(nonzero(scores.grad(&grads).unwrap().reshape([10, 4])));

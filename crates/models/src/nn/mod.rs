@@ -1,6 +1,7 @@
 //! Building blocks shared by the models: PyTorch-compatible recurrent layers, and the `Linear` and
 //! convolution helpers that run the fused operations of [`fused`] where a backend has them.
 
+mod cat;
 mod conv;
 mod crf;
 pub mod fused;
@@ -10,6 +11,7 @@ mod lstm;
 mod mask;
 mod rnn;
 
+pub(crate) use cat::cat_last;
 pub use conv::{forward_conv2d, forward_conv2d_relu_pool};
 pub use crf::{Crf, CrfConfig};
 pub use fused::uses_fused;

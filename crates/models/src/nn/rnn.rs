@@ -385,10 +385,9 @@ pub(crate) fn run_layers<B: Backend, const N: usize>(
             index += 1;
         }
         // One direction's output is the layer's as it is (`cat` would copy it).
-        x = if outputs.len() == 1 {
-            outputs.remove(0)
-        } else {
-            Tensor::cat(outputs, 2)
+        x = match <[Tensor<B, 3>; 2]>::try_from(outputs) {
+            Ok(both) => super::cat_last(both),
+            Err(mut one) => one.remove(0),
         };
     }
     let output = if batch_first { x.swap_dims(0, 1) } else { x };

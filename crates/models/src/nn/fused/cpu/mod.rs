@@ -1,6 +1,6 @@
-//! The fused CPU operations ([`lstm`] and [`gru`] with [`slabs`], [`conv`], [`linear`], [`adam`]) and what
-//! they share: which backends get them, moving tensors between the generic `B` and `NdArray`, and
-//! a single-threaded matrix product on plain slices.
+//! The fused CPU operations ([`lstm`] and [`gru`] with [`slabs`], [`conv`], [`linear`], [`concat`],
+//! [`adam`]) and what they share: which backends get them, moving tensors between the generic `B`
+//! and `NdArray`, and a single-threaded matrix product on plain slices.
 
 use std::any::TypeId;
 
@@ -10,6 +10,7 @@ use burn::tensor::{TensorData, TensorPrimitive};
 
 pub(crate) mod adam;
 mod cell_math;
+pub(crate) mod concat;
 pub(crate) mod conv;
 pub(crate) mod gru;
 mod gru_cell;
