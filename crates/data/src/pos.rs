@@ -575,7 +575,8 @@ pub struct TaggingBatch<B: Backend> {
 #[derive(Debug, Clone)]
 pub struct BatchChars<B: Backend> {
     /// Character ids `Int [rows, longest word]`, padded with 0: row 0 stands for a padded word
-    /// position (one padding character), every other row for a distinct word of the batch.
+    /// position (one padding character), every other row for a distinct word of the batch, the
+    /// longest first.
     pub ids: Tensor<B, 2, Int>,
     /// Characters of each row.
     pub lengths: Vec<usize>,
@@ -637,9 +638,9 @@ struct CharRows {
     rows: Vec<i64>,
 }
 
-/// Each distinct word's character ids once (row 0: a padded position), padded to the longest
-/// word's width, and the row every word position of `sentences` padded to `longest` words
-/// reads; `None` where the sentences carry no characters.
+/// Each distinct word's character ids once (row 0: a padded position; then the words longest
+/// first), padded to the longest word's width, and the row every word position of `sentences`
+/// padded to `longest` words reads; `None` where the sentences carry no characters.
 fn char_rows(sentences: &[&EncodedSentence], longest: usize) -> Option<CharRows> {
     if sentences.iter().all(|s| s.chars.is_empty()) {
         return None;
@@ -655,6 +656,21 @@ fn char_rows(sentences: &[&EncodedSentence], longest: usize) -> Option<CharRows>
             });
             rows[b * longest + t] = row as i64;
         }
+    }
+    // The longest words first (row 0, padding, stays first): a packed recurrence then runs each
+    // step over the leading rows only, the words that have not ended, as PyTorch's packed
+    // sequences do.
+    let mut order: Vec<usize> = (1..words.len()).collect();
+    order.sort_by_key(|&row| std::cmp::Reverse(words[row].len()));
+    let mut moved_to = vec![0i64; words.len()];
+    for (new, &old) in order.iter().enumerate() {
+        moved_to[old] = new as i64 + 1;
+    }
+    let words: Vec<&[usize]> = std::iter::once(words[0])
+        .chain(order.iter().map(|&row| words[row]))
+        .collect();
+    for row in &mut rows {
+        *row = moved_to[*row as usize];
     }
     let width = words.iter().map(|w| w.len()).max().unwrap_or(1).max(1);
     let mut ids = vec![Vocab::PAD_ID as i64; words.len() * width];

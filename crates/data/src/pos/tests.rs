@@ -272,11 +272,12 @@ fn characters_are_kept_as_written_and_each_distinct_word_batched_once() {
     let batch: TaggingBatch<NdArray> = TaggingBatcher.batch(vec![bucket], &Default::default());
     let chars = batch.chars.unwrap();
     // Two sentences padded to 2 words: 4 word positions, 3 distinct rows (a padded position,
-    // `The`, `Zebra`), each 5 characters wide; `The` written once for both its positions.
+    // then the longest first: `Zebra`, `The`), each 5 characters wide; `The` written once for
+    // both its positions.
     assert_eq!(chars.ids.dims(), [3, 5]);
     assert_eq!(
         chars.lengths,
-        [1, 3, 5],
+        [1, 5, 3],
         "a padded word position counts one character"
     );
     assert_eq!(
@@ -286,7 +287,7 @@ fn characters_are_kept_as_written_and_each_distinct_word_batched_once() {
             .convert::<i64>()
             .to_vec::<i64>()
             .unwrap(),
-        [1, 0, 1, 2]
+        [2, 0, 2, 1]
     );
     let row = |r: usize| {
         chars
@@ -300,11 +301,11 @@ fn characters_are_kept_as_written_and_each_distinct_word_batched_once() {
     };
     let t = |c: &str| id(c) as i64;
     assert_eq!(row(0), [0; 5]);
-    assert_eq!(row(1), [t("T"), t("h"), t("e"), 0, 0]);
     assert_eq!(
-        row(2),
+        row(1),
         [Vocab::UNK_ID as i64, t("e"), t("b"), t("r"), t("a")]
     );
+    assert_eq!(row(2), [t("T"), t("h"), t("e"), 0, 0]);
 
     // A long token keeps its first and last halves.
     let url = "https://www.example.com/some/very/long/path";

@@ -9,7 +9,10 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::log_softmax;
 
-use crate::nn::{Crf, CrfConfig, Lstm, LstmConfig, cat_last, forward_linear, real_positions};
+use crate::nn::{
+    Crf, CrfConfig, Lstm, LstmConfig, cat_last, forward_embedding, forward_linear, real_positions,
+    select_rows,
+};
 use crate::{InvalidConfig, Sentences, Tagger};
 
 /// Shape of [`CharTagger`]; the defaults are the zoo's `pos-tagger-char` (the vocabulary sizes
@@ -223,18 +226,19 @@ impl<B: Backend> CharTagger<B> {
             .chars
             .as_ref()
             .expect("CharTagger reads each word's characters: Sentences::chars must be given");
-        let embedded = self.char_embedding.forward(chars.ids.clone());
+        let embedded = forward_embedding(&self.char_embedding, chars.ids.clone());
         let encoded = match (&self.char_lstm, &self.char_cnn) {
             (Some(lstm), _) => last_states(lstm, embedded, &chars.lengths),
             (None, Some(conv)) => max_pooled(conv, embedded, &chars.lengths),
             (None, None) => unreachable!("a CharTagger has a character LSTM or convolution"),
         };
-        let features = encoded.dims()[1];
-        let positions = match &chars.rows {
-            Some(rows) => encoded.select(0, rows.clone()),
-            None => encoded,
-        };
-        positions.reshape([count, longest, features])
+        match &chars.rows {
+            Some(rows) => select_rows(encoded, rows.clone().reshape([count, longest])),
+            None => {
+                let features = encoded.dims()[1];
+                encoded.reshape([count, longest, features])
+            }
+        }
     }
 
     /// Word ids, with each replaced by `<unk>` while training at the word-dropout rate, or a
@@ -268,7 +272,7 @@ impl<B: Backend> CharTagger<B> {
         // Each word position's embedding (after word dropout, in training) beside its
         // character encoding: what the sentence LSTM reads.
         let chars = self.char_features(&sentences);
-        let words = self.embedding.forward(self.dropped_words(sentences.words));
+        let words = forward_embedding(&self.embedding, self.dropped_words(sentences.words));
         let features = self.dropout.forward(cat_last([words, chars]));
         let (states, _) = self.lstm.forward_packed(features, &sentences.lengths, None);
         let states = self.dropout.forward(states);

@@ -4,7 +4,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, Linea
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
-use crate::nn::{Lstm, LstmConfig, forward_linear};
+use crate::nn::{Lstm, LstmConfig, forward_embedding, forward_linear};
 use crate::{InvalidConfig, Sentences, Tagger};
 
 /// Shape of [`LstmTagger`]. The defaults are the zoo's `pos-tagger` on UD English-EWT
@@ -121,7 +121,9 @@ impl<B: Backend> LstmTagger<B> {
     /// `lengths` gives each sentence's real length in a padded batch (`None`: none is padded);
     /// padding never changes the scores of real words.
     pub fn forward(&self, words: Tensor<B, 2, Int>, lengths: Option<&[usize]>) -> Tensor<B, 3> {
-        let embedded = self.dropout.forward(self.embedding.forward(words));
+        let embedded = self
+            .dropout
+            .forward(forward_embedding(&self.embedding, words));
         let (states, _) = match lengths {
             Some(lengths) => self.lstm.forward_packed(embedded, lengths, None),
             None => self.lstm.forward(embedded, None),

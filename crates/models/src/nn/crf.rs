@@ -177,6 +177,15 @@ fn log_sum_exp_of(values: impl Iterator<Item = f32> + Clone) -> f32 {
     values.map(|v| (v - top).exp()).sum::<f32>().ln() + top
 }
 
+/// `exp(v - top)` of each of `values` and `top` (their largest), in `f64`.
+fn scaled(values: impl Iterator<Item = f32> + Clone) -> (Vec<f64>, f64) {
+    let top = values.clone().fold(f32::NEG_INFINITY, f32::max);
+    (
+        values.map(|v| f64::from(v - top).exp()).collect(),
+        f64::from(top),
+    )
+}
+
 /// The values of a tensor, as `f32`, on the host.
 fn host_values<B: Backend>(tensor: Tensor<B, 1>) -> Vec<f32> {
     tensor
@@ -196,8 +205,46 @@ struct Chain {
 
 impl Chain {
     /// `log Σ_y exp score(y)` of one sentence whose word scores are `words` (`[length, tags]`,
-    /// row-major): the forward algorithm.
+    /// row-major): the forward algorithm in `exp` space, in `f64`, each step scaled by its
+    /// largest value (whose log is kept): one `exp` a tag and word rather than one a pair of
+    /// tags. Where that underflows (transition scores hundreds apart) it stays in log space.
     fn log_partition(&self, words: &[f32]) -> f32 {
+        let tags = self.tags;
+        let top_move = self
+            .transitions
+            .iter()
+            .fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let moves: Vec<f64> = (self.transitions.iter())
+            .map(|&m| f64::from(m - top_move).exp())
+            .collect();
+        let first: Vec<f32> = (0..tags).map(|j| self.start[j] + words[j]).collect();
+        let (mut alpha, mut log_scale) = scaled(first.into_iter());
+        let mut next = vec![0.0f64; tags];
+        for word in words.chunks_exact(tags).skip(1) {
+            for (j, slot) in next.iter_mut().enumerate() {
+                *slot = (0..tags)
+                    .map(|i| alpha[i] * moves[i * tags + j])
+                    .sum::<f64>();
+            }
+            let top_word = word.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            for (slot, &w) in next.iter_mut().zip(word) {
+                *slot *= f64::from(w - top_word).exp();
+            }
+            let top = next.iter().fold(0.0f64, |a, &b| a.max(b));
+            if !(top > 0.0 && top.is_finite()) {
+                return self.log_partition_in_logs(words);
+            }
+            next.iter_mut().for_each(|v| *v /= top);
+            log_scale += top.ln() + f64::from(top_move) + f64::from(top_word);
+            std::mem::swap(&mut alpha, &mut next);
+        }
+        let (ends, log_end) = scaled(self.end.iter().copied());
+        let total: f64 = alpha.iter().zip(&ends).map(|(a, e)| a * e).sum();
+        (total.ln() + log_scale + log_end) as f32
+    }
+
+    /// [`Self::log_partition`] in log space throughout: a `log Σ exp` for every pair of tags.
+    fn log_partition_in_logs(&self, words: &[f32]) -> f32 {
         let tags = self.tags;
         let mut alpha: Vec<f32> = (0..tags).map(|j| self.start[j] + words[j]).collect();
         let mut next = vec![0.0f32; tags];
@@ -326,6 +373,26 @@ mod tests {
             (nll - expected_nll).abs() < 1e-4,
             "{nll} against {expected_nll}"
         );
+    }
+
+    /// The forward algorithm in scaled `exp` space is the one in log space, for scores of a
+    /// usual scale and for transition scores far apart.
+    #[test]
+    fn the_scaled_forward_algorithm_is_the_log_space_one() {
+        let (crf, scores) = example(1, 6, 5);
+        let words = scores.into_data().to_vec::<f32>().unwrap();
+        let mut chain = crf.on_host();
+        for spread in [1.0f32, 40.0] {
+            chain.transitions.iter_mut().for_each(|m| *m *= spread);
+            let (scaled, in_logs) = (
+                chain.log_partition(&words),
+                chain.log_partition_in_logs(&words),
+            );
+            assert!(
+                (scaled - in_logs).abs() <= 1e-5 * in_logs.abs().max(1.0),
+                "spread {spread}: {scaled} against {in_logs}"
+            );
+        }
     }
 
     #[test]

@@ -253,9 +253,9 @@ fn forward_block(
         if save {
             bufs.h_prev[t].copy_from_slice(&h);
         }
-        // recurrent = h · W_hhᵀ
+        // recurrent = h · W_hhᵀ, for the sequences the step runs
         gemm(
-            batch,
+            dims.active(t),
             hidden,
             g3,
             &h,
@@ -417,7 +417,7 @@ fn backward_block(
         // What reaches h_{t-1} through W_hh: d_recurrent_t · W_hh; padded rows keep their
         // gradient (their state passed through).
         gemm(
-            batch,
+            dims.active(t),
             g3,
             hidden,
             de,

@@ -267,9 +267,9 @@ fn forward_block(
             bufs.c_prev[t].copy_from_slice(&c);
         }
         let gates = &mut *bufs.acts[t];
-        // gates += h · W_hhᵀ
+        // gates += h · W_hhᵀ, for the sequences the step runs
         gemm(
-            batch,
+            dims.active(t),
             hidden,
             g4,
             &h,
@@ -426,7 +426,7 @@ fn backward_block(
         }
         // dh_prev = d_gates_t · W_hh; padded rows keep their gradient (their state passed through).
         gemm(
-            batch,
+            dims.active(t),
             g4,
             hidden,
             dg,

@@ -1,5 +1,5 @@
 //! The fused CPU operations ([`lstm`] and [`gru`] with [`slabs`], [`conv`], [`linear`], [`concat`],
-//! [`adam`]) and what they share: which backends get them, moving tensors between the generic `B`
+//! [`gather`], [`adam`]) and what they share: which backends get them, moving tensors between the generic `B`
 //! and `NdArray`, and a single-threaded matrix product on plain slices.
 
 use std::any::TypeId;
@@ -12,6 +12,7 @@ pub(crate) mod adam;
 mod cell_math;
 pub(crate) mod concat;
 pub(crate) mod conv;
+pub(crate) mod gather;
 pub(crate) mod gru;
 mod gru_cell;
 pub(crate) mod linear;

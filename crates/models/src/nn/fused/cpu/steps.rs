@@ -30,6 +30,17 @@ impl Dims {
         self.lengths.as_ref().is_none_or(|l| t < l[b])
     }
 
+    /// How many leading sequences step `t` runs: every real one is among them. Sequences sorted
+    /// longest first (the character tagger's words, as PyTorch packs them) make that exactly the
+    /// real ones, so the step's matrix product skips the ended sequences; in any other order the
+    /// padded rows it still covers are computed and left unread, as before.
+    pub(super) fn active(&self, t: usize) -> usize {
+        match &self.lengths {
+            None => self.batch,
+            Some(lengths) => lengths.iter().rposition(|&l| t < l).map_or(0, |b| b + 1),
+        }
+    }
+
     /// The sequences `rows` of the batch, as a recurrence of their own.
     pub(super) fn rows(&self, rows: &Range<usize>) -> Dims {
         Dims {
@@ -41,14 +52,30 @@ impl Dims {
 
     /// The batch cut into one block of sequences per thread: the sequences of a batch never
     /// meet, so each block runs the whole recurrence alone, with no synchronization per step.
+    /// Blocks of padded sequences hold about as many real steps each (longest-first words: a
+    /// few long ones in the first block, many short ones in the last), else as many sequences.
     pub(super) fn blocks(&self) -> Vec<Range<usize>> {
         const MIN_ROWS: usize = 8;
         let n = rayon::current_num_threads()
             .min(self.batch / MIN_ROWS)
             .max(1);
-        (0..n)
-            .map(|k| k * self.batch / n..(k + 1) * self.batch / n)
-            .collect()
+        let Some(lengths) = self.lengths.as_ref().filter(|_| n > 1) else {
+            return (0..n)
+                .map(|k| k * self.batch / n..(k + 1) * self.batch / n)
+                .collect();
+        };
+        // Cut where the running count of real steps passes each n-th of the total.
+        let total: usize = lengths.iter().sum();
+        let mut cuts = vec![0];
+        let mut steps = 0;
+        for (b, &length) in lengths.iter().enumerate() {
+            steps += length;
+            if cuts.len() < n && steps * n >= total * cuts.len() && b + 1 < self.batch {
+                cuts.push(b + 1);
+            }
+        }
+        cuts.push(self.batch);
+        cuts.windows(2).map(|w| w[0]..w[1]).collect()
     }
 }
 
@@ -138,6 +165,41 @@ pub(super) fn transposed(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A step runs the leading sequences that cover its real ones; padded sequences are cut
+    /// into blocks of about as many real steps, every sequence in one block.
+    #[test]
+    fn steps_run_the_real_rows_and_blocks_share_the_real_steps() {
+        let dims = |lengths: Option<Vec<usize>>, batch| Dims {
+            seq: 24,
+            batch,
+            hidden: 4,
+            reverse: false,
+            lengths,
+        };
+        let longest_first = dims(
+            Some(vec![1, 24, 20, 9, 5, 4, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1]),
+            16,
+        );
+        assert_eq!(
+            [0, 1, 2, 3, 9, 20, 23].map(|t| longest_first.active(t)),
+            [16, 11, 8, 6, 3, 2, 2]
+        );
+        assert_eq!(dims(None, 16).active(5), 16);
+        let blocks = longest_first.blocks();
+        assert_eq!(blocks.first().map(|b| b.start), Some(0));
+        assert_eq!(blocks.last().map(|b| b.end), Some(16));
+        assert!(
+            blocks
+                .windows(2)
+                .all(|w| w[0].end == w[1].start && w[0].start < w[0].end)
+        );
+        if blocks.len() == 2 {
+            // 80 real steps: the first block ends where the count reaches 40.
+            assert_eq!(blocks[0], 0..3);
+        }
+        assert_eq!(dims(None, 16).blocks().len(), blocks.len());
+    }
 
     /// The blocked transpose is the transpose, for sizes that are and are not multiples of its
     /// block.
