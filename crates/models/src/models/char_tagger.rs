@@ -226,10 +226,18 @@ impl<B: Backend> CharTagger<B> {
             .chars
             .as_ref()
             .expect("CharTagger reads each word's characters: Sentences::chars must be given");
-        let embedded = forward_embedding(&self.char_embedding, chars.ids.clone());
         let encoded = match (&self.char_lstm, &self.char_cnn) {
-            (Some(lstm), _) => last_states(lstm, embedded, &chars.lengths),
-            (None, Some(conv)) => max_pooled(conv, embedded, &chars.lengths),
+            // Embedded time-major, shown batch-first: the LSTM, which runs time-major, then
+            // reads the embeddings where they lie instead of copying them row by row.
+            (Some(lstm), _) => {
+                let ids = chars.ids.clone().transpose();
+                let embedded = forward_embedding(&self.char_embedding, ids).swap_dims(0, 1);
+                last_states(lstm, embedded, &chars.lengths)
+            }
+            (None, Some(conv)) => {
+                let embedded = forward_embedding(&self.char_embedding, chars.ids.clone());
+                max_pooled(conv, embedded, &chars.lengths)
+            }
             (None, None) => unreachable!("a CharTagger has a character LSTM or convolution"),
         };
         match &chars.rows {
@@ -287,7 +295,7 @@ fn last_states<B: Backend>(
     embedded: Tensor<B, 3>,
     lengths: &[usize],
 ) -> Tensor<B, 2> {
-    let (_, state) = lstm.forward_packed(embedded, lengths, None);
+    let state = lstm.final_state_packed(embedded, lengths, None);
     let [directions, rows, hidden] = state.hidden.dims();
     state
         .hidden

@@ -152,6 +152,7 @@ impl<B: Backend> Gru<B> {
             &self.dropout,
             input,
             self.batch_first,
+            true,
             [h0],
             |weights, x, state, reverse| match super::fused::route::<B>(x.dtype()) {
                 #[cfg(feature = "ndarray")]
@@ -180,6 +181,8 @@ impl<B: Backend> Gru<B> {
                 _ => run_direction(weights, x, state, reverse, &mask, &step),
             },
         );
+        let output =
+            output.unwrap_or_else(|| unreachable!("run_layers keeps the output asked for"));
         Ok((output, h_n))
     }
 }

@@ -137,6 +137,19 @@ impl<B: Backend> Lstm<B> {
             .unwrap_or_else(|err| panic!("{err}"))
     }
 
+    /// The final states of [`Lstm::forward_packed`] alone, for a caller that never reads the
+    /// outputs (a character encoder): the last layer's two directions are not joined.
+    pub fn final_state_packed(
+        &self,
+        input: Tensor<B, 3>,
+        lengths: &[usize],
+        state: Option<LstmState<B>>,
+    ) -> LstmState<B> {
+        self.run(input, state, Some(lengths), false)
+            .unwrap_or_else(|err| panic!("{err}"))
+            .1
+    }
+
     /// [`Lstm::forward`] / [`Lstm::forward_packed`] that returns an error naming the expected
     /// and the given shapes, instead of panicking.
     pub fn try_forward(
@@ -145,6 +158,19 @@ impl<B: Backend> Lstm<B> {
         state: Option<LstmState<B>>,
         lengths: Option<&[usize]>,
     ) -> Result<(Tensor<B, 3>, LstmState<B>), RnnError> {
+        let (output, state) = self.run(input, state, lengths, true)?;
+        let output = output.unwrap_or_else(|| unreachable!("run keeps the output asked for"));
+        Ok((output, state))
+    }
+
+    /// [`Lstm::try_forward`], the last layer's outputs kept only if `keep_output`.
+    fn run(
+        &self,
+        input: Tensor<B, 3>,
+        state: Option<LstmState<B>>,
+        lengths: Option<&[usize]>,
+        keep_output: bool,
+    ) -> Result<(Option<Tensor<B, 3>>, LstmState<B>), RnnError> {
         let layout = SeqLayout {
             batch_first: self.batch_first,
             input_size: self.input_size,
@@ -175,6 +201,7 @@ impl<B: Backend> Lstm<B> {
             &self.dropout,
             input,
             self.batch_first,
+            keep_output,
             [h0, c0],
             |weights, x, state, reverse| match super::fused::route::<B>(x.dtype()) {
                 #[cfg(feature = "ndarray")]
@@ -219,6 +246,25 @@ mod tests {
     fn close<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) {
         a.into_data()
             .assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(1e-5));
+    }
+
+    /// The final states alone are those of the whole packed run, on both paths.
+    #[test]
+    fn the_final_states_alone_are_the_packed_runs() {
+        let lstm = LstmConfig::new(3, 4)
+            .with_num_layers(2)
+            .with_bidirectional(true)
+            .with_batch_first(true)
+            .init::<B>(&Default::default());
+        let (input, lengths) = (random([3, 5, 3]), [5, 2, 4]);
+        for fused in [true, false] {
+            crate::nn::fused::with_fused(fused, || {
+                let (_, whole) = lstm.forward_packed(input.clone(), &lengths, None);
+                let alone = lstm.final_state_packed(input.clone(), &lengths, None);
+                close(alone.hidden, whole.hidden);
+                close(alone.cell, whole.cell);
+            });
+        }
     }
 
     #[test]

@@ -345,12 +345,16 @@ pub(crate) fn initial_state<B: Backend>(
 /// when `batch_first`, else `[seq, batch, in]`) from `initial` (each `[layers * D, batch, H]`,
 /// `h` first), with `dropout` between layers; `direction(weights, x, state, reverse)` runs one
 /// direction of one layer over `x [seq, batch, in]` (usually [`run_direction`]). Returns the last
-/// layer's outputs in the input's layout and the final states, stacked like `initial`.
+/// layer's outputs in the input's layout (`None` unless `keep_output`: a caller that reads only
+/// the final states spares joining the last layer's two directions) and the final states,
+/// stacked like `initial`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_layers<B: Backend, const N: usize>(
     layers: &[RnnLayer<B>],
     dropout: &Dropout,
     input: Tensor<B, 3>,
     batch_first: bool,
+    keep_output: bool,
     initial: [Tensor<B, 3>; N],
     direction: impl Fn(
         &GateWeights<B>,
@@ -358,7 +362,7 @@ pub(crate) fn run_layers<B: Backend, const N: usize>(
         [Tensor<B, 2>; N],
         bool,
     ) -> (Tensor<B, 3>, [Tensor<B, 2>; N]),
-) -> (Tensor<B, 3>, [Tensor<B, 3>; N]) {
+) -> (Option<Tensor<B, 3>>, [Tensor<B, 3>; N]) {
     // Work in [seq, batch, features].
     let mut x = if batch_first {
         input.swap_dims(0, 1)
@@ -385,12 +389,14 @@ pub(crate) fn run_layers<B: Backend, const N: usize>(
             index += 1;
         }
         // One direction's output is the layer's as it is (`cat` would copy it).
+        let read = keep_output || k + 1 < layers.len();
         x = match <[Tensor<B, 3>; 2]>::try_from(outputs) {
-            Ok(both) => super::cat_last(both),
+            Ok(both) if read => super::cat_last(both),
+            Ok([forward, _]) => forward,
             Err(mut one) => one.remove(0),
         };
     }
-    let output = if batch_first { x.swap_dims(0, 1) } else { x };
+    let output = keep_output.then(|| if batch_first { x.swap_dims(0, 1) } else { x });
     (output, finals.map(|all| Tensor::stack(all, 0)))
 }
 
