@@ -158,8 +158,7 @@ impl<B: Backend> Gru<B> {
                 #[cfg(feature = "ndarray")]
                 Some(super::fused::Route::Cpu { tracked }) => {
                     let [h0] = state;
-                    let gates_x =
-                        super::fused::cpu::linear::input_gates(tracked, weights, x, 2, lengths);
+                    let gates_x = super::fused::cpu::linear::input_gates(tracked, weights, x, 2);
                     let b_hn = b_hn(weights, hidden, &h0.device());
                     let w_hh = weights.weight_hh.val();
                     let (out, h) = super::fused::cpu::gru::recurrence(

@@ -207,8 +207,7 @@ impl<B: Backend> Lstm<B> {
                 #[cfg(feature = "ndarray")]
                 Some(super::fused::Route::Cpu { tracked }) => {
                     let [h0, c0] = state;
-                    let gates_x =
-                        super::fused::cpu::linear::input_gates(tracked, weights, x, 4, lengths);
+                    let gates_x = super::fused::cpu::linear::input_gates(tracked, weights, x, 4);
                     let w_hh = weights.weight_hh.val();
                     let (out, h, c) = super::fused::cpu::lstm::recurrence(
                         tracked, gates_x, w_hh, h0, c0, reverse, lengths,

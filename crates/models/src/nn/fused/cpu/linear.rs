@@ -61,42 +61,21 @@ impl Dims {
     }
 }
 
-/// Which rows of a product are computed.
-#[derive(Debug, Clone)]
-enum Rows {
-    /// Every row.
-    All,
-    /// In each time slab of `batch` rows, the first `active[t]`: the input of a packed
-    /// recurrence whose sequences are sorted longest first, whose other rows are padding that no
-    /// step reads (their output rows stay 0, as does the gradient they would pass back).
-    Leading { batch: usize, active: Vec<usize> },
-}
-
-/// Runs `f(first_row, block)` on blocks of whole rows of `out` (rows of `width` values) that
-/// `rows` keeps: one block per rayon thread, or each time slab's leading rows.
-fn by_row_blocks(out: &mut [f32], width: usize, rows: &Rows, f: impl Fn(usize, &mut [f32]) + Sync) {
-    match rows {
-        Rows::All => {
-            let rows = out.len() / width;
-            let per = rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
-            out.par_chunks_mut(per * width)
-                .enumerate()
-                .for_each(|(k, block)| f(k * per, block));
-        }
-        Rows::Leading { batch, active } => out
-            .par_chunks_mut(batch * width)
-            .zip(active)
-            .enumerate()
-            .filter(|(_, (_, n))| **n > 0)
-            .for_each(|(t, (slab, &n))| f(t * batch, &mut slab[..n * width])),
-    }
+/// Runs `f(first_row, block)` on blocks of whole rows of `out` (rows of `width` values), one
+/// block per rayon thread.
+fn by_row_blocks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = out.len() / width;
+    let per = rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    out.par_chunks_mut(per * width)
+        .enumerate()
+        .for_each(|(k, block)| f(k * per, block));
 }
 
 /// `x [rows, input] · W + b1 + b2`, `W` read from `w` as `d.layout` says.
-fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims, rows: &Rows) -> Vec<f32> {
+fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
     let mut out = zeros(d.rows * d.out);
-    by_row_blocks(&mut out, d.out, rows, |first, block| {
+    by_row_blocks(&mut out, d.out, |first, block| {
         for row in block.chunks_exact_mut(d.out) {
             row.copy_from_slice(&bias);
         }
@@ -119,18 +98,12 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims, rows: &Rows) -
 }
 
 /// Gradients of `x`, `w` (in its layout) and of each bias from that of the output, `g`
-/// `[rows, out]`; `x`'s only in the rows the forward pass computed (`rows`), the others' are 0.
-fn backward(
-    g: &[f32],
-    x: &[f32],
-    w: &[f32],
-    d: Dims,
-    rows: &Rows,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+/// `[rows, out]`.
+fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     // d x = g · Wᵀ, by blocks of rows.
     let mut d_x = zeros(d.rows * d.input);
     let (rs, cs) = d.w_in_out();
-    by_row_blocks(&mut d_x, d.input, rows, |first, block| {
+    by_row_blocks(&mut d_x, d.input, |first, block| {
         let g = &g[first * d.out..];
         let m = block.len() / d.input;
         gemm(
@@ -154,7 +127,7 @@ fn backward(
         Layout::InOut => (x, d.input, g),
     };
     let mut d_w = zeros(w_rows * w_cols);
-    by_row_blocks(&mut d_w, w_cols, &Rows::All, |first, block| {
+    by_row_blocks(&mut d_w, w_cols, |first, block| {
         let m = block.len() / w_cols;
         gemm(
             m,
@@ -172,7 +145,7 @@ fn backward(
     // d b = the column sums of g (the same for both biases), by blocks of columns, each summed
     // row after row.
     let mut d_b = vec![0.0; d.out];
-    by_row_blocks(&mut d_b, 1, &Rows::All, |first, sums| {
+    by_row_blocks(&mut d_b, 1, |first, sums| {
         for row in g.chunks_exact(d.out) {
             for (sum, v) in sums.iter_mut().zip(&row[first..]) {
                 *sum += v;
@@ -184,16 +157,13 @@ fn backward(
 
 /// `x_t · W_ihᵀ + b_ih + b_hh` for every step, `[T, B, gates·H]` from `x` `[T, B, input]`, with
 /// only the first `hh_gates` gates of `b_hh` (the LSTM adds all four, the GRU r and z: its `b_hn`
-/// goes inside the reset product); with `lengths` (a packed batch), in each step only the
-/// leading sequences that cover its real ones ([`Dims::active`](super::steps::Dims::active), the
-/// rows the recurrence reads). Call only on this route of [`super::super::route`] (`autodiff`:
-/// `Autodiff<NdArray>`).
+/// goes inside the reset product); call only on this route of [`super::super::route`]
+/// (`autodiff`: `Autodiff<NdArray>`).
 pub(crate) fn input_gates<B: Backend>(
     autodiff: bool,
     weights: &GateWeights<B>,
     x: Tensor<B, 3>,
     hh_gates: usize,
-    lengths: Option<&[usize]>,
 ) -> Tensor<B, 3> {
     let [seq, batch, input] = x.dims();
     let w = weights.weight_ih.val();
@@ -211,23 +181,7 @@ pub(crate) fn input_gates<B: Backend>(
         out,
         layout: Layout::OutIn,
     };
-    let rows = match lengths {
-        None => Rows::All,
-        Some(lengths) => {
-            let steps = super::steps::Dims {
-                seq,
-                batch,
-                hidden: 0,
-                reverse: false,
-                lengths: Some(lengths.to_vec()),
-            };
-            Rows::Leading {
-                batch,
-                active: (0..seq).map(|t| steps.active(t)).collect(),
-            }
-        }
-    };
-    product(autodiff, x, w, b1, b2, d, rows)
+    product(autodiff, x, w, b1, b2, d)
 }
 
 /// `x · weight + bias` of Burn's `Linear` (`weight [input, out]`) over the last axis of `x`; call
@@ -255,8 +209,7 @@ pub(crate) fn linear<B: Backend, const D: usize>(
         out,
         layout: Layout::InOut,
     };
-    let zeros = Tensor::zeros([out], &device);
-    product(autodiff, x, weight, bias, zeros, d, Rows::All)
+    product(autodiff, x, weight, bias, Tensor::zeros([out], &device), d)
 }
 
 /// The operation on the generic backend: `x [.., input]` (`rows` rows in all) → `[.., out]`.
@@ -270,7 +223,6 @@ fn product<B: Backend, const D: usize>(
     b1: Tensor<B, 1>,
     b2: Tensor<B, 1>,
     d: Dims,
-    rows: Rows,
 ) -> Tensor<B, D> {
     if !autodiff {
         let (x, w, b1, b2): (
@@ -280,10 +232,10 @@ fn product<B: Backend, const D: usize>(
             Tensor<NdArray, 1>,
         ) = (cast(x), cast(w), cast(b1), cast(b2));
         let shape = out_shape(&x.dims(), d.out);
-        let y = forward(&values(x), &values(w), &values(b1), &values(b2), d, &rows);
+        let y = forward(&values(x), &values(w), &values(b1), &values(b2), d);
         cast(tensor(y, shape))
     } else {
-        cast(tracked::<D>(cast(x), cast(w), cast(b1), cast(b2), d, rows))
+        cast(tracked::<D>(cast(x), cast(w), cast(b1), cast(b2), d))
     }
 }
 
@@ -300,7 +252,6 @@ fn tracked<const D: usize>(
     b1: Tensor<Autodiff<NdArray>, 1>,
     b2: Tensor<Autodiff<NdArray>, 1>,
     d: Dims,
-    rows: Rows,
 ) -> Tensor<Autodiff<NdArray>, D> {
     let [x, w, b1, b2] = [
         x.into_primitive().tensor(),
@@ -315,7 +266,7 @@ fn tracked<const D: usize>(
     let b1 = primitive_values::<1>(b1.primitive);
     let b2 = primitive_values::<1>(b2.primitive);
     let shape = out_shape(&x_shape.dims::<D>(), d.out);
-    let y = primitive(forward(&xs, &ws, &b1, &b2, d, &rows), shape);
+    let y = primitive(forward(&xs, &ws, &b1, &b2, d), shape);
     let output = match ProductBackward
         .prepare::<NoCheckpointing>(nodes)
         .compute_bound()
@@ -327,7 +278,6 @@ fn tracked<const D: usize>(
                 x_shape,
                 w: ws,
                 d,
-                rows,
             };
             prep.finish(Arc::new(saved), y)
         }
@@ -343,8 +293,6 @@ struct Saved {
     x_shape: burn::tensor::Shape,
     w: Vec<f32>,
     d: Dims,
-    /// The rows the forward pass computed.
-    rows: Rows,
 }
 
 /// The autodiff node; its parents are `x`, the weight and the two biases (`W_ih`, `b_ih`, `b_hh`
@@ -359,7 +307,7 @@ impl Backward<NdArray, 4> for ProductBackward {
         let saved = ops.state;
         let d = saved.d;
         let grad = any_rank_values(grads.consume::<NdArray>(&ops.node));
-        let (d_x, d_w, d_b) = backward(&grad, &saved.x, &saved.w, d, &saved.rows);
+        let (d_x, d_w, d_b) = backward(&grad, &saved.x, &saved.w, d);
         let [p_x, p_w, p_b1, p_b2] = ops.parents;
         if let Some(node) = p_x {
             grads.register::<NdArray>(node.id, primitive(d_x, saved.x_shape.clone()));
@@ -399,7 +347,7 @@ mod tests {
             .require_grad();
         let upstream = Tensor::<T, 3>::random([seq, batch, out], Distribution::Default, &device);
 
-        let fused = input_gates(true, &weights, x.clone(), 4, None);
+        let fused = input_gates(true, &weights, x.clone(), 4);
         let reference = {
             let y = weights.input_part(x.clone().reshape([seq * batch, input]));
             let y = y + weights.bias_hh.as_ref().unwrap().val().unsqueeze();
