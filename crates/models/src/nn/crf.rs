@@ -162,12 +162,11 @@ impl<B: Backend> Crf<B> {
 
     /// The CRF's scores, copied to the host.
     fn on_host(&self) -> Chain {
-        Chain {
-            transitions: host_values(self.transitions.val().reshape([-1])),
-            start: host_values(self.start.val()),
-            end: host_values(self.end.val()),
-            tags: self.start.dims()[0],
-        }
+        Chain::new(
+            host_values(self.transitions.val().reshape([-1])),
+            host_values(self.start.val()),
+            host_values(self.end.val()),
+        )
     }
 }
 
@@ -201,29 +200,39 @@ struct Chain {
     start: Vec<f32>,
     end: Vec<f32>,
     tags: usize,
+    /// `exp(transitions - top_move)`, for the forward algorithm in `exp` space.
+    moves: Vec<f64>,
+    /// The largest transition score.
+    top_move: f64,
 }
 
 impl Chain {
+    /// The chain of these scores (`transitions` row-major `[tags, tags]`).
+    fn new(transitions: Vec<f32>, start: Vec<f32>, end: Vec<f32>) -> Self {
+        let (moves, top_move) = scaled(transitions.iter().copied());
+        Chain {
+            tags: start.len(),
+            transitions,
+            start,
+            end,
+            moves,
+            top_move,
+        }
+    }
+
     /// `log Σ_y exp score(y)` of one sentence whose word scores are `words` (`[length, tags]`,
     /// row-major): the forward algorithm in `exp` space, in `f64`, each step scaled by its
     /// largest value (whose log is kept): one `exp` a tag and word rather than one a pair of
     /// tags. Where that underflows (transition scores hundreds apart) it stays in log space.
     fn log_partition(&self, words: &[f32]) -> f32 {
         let tags = self.tags;
-        let top_move = self
-            .transitions
-            .iter()
-            .fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-        let moves: Vec<f64> = (self.transitions.iter())
-            .map(|&m| f64::from(m - top_move).exp())
-            .collect();
         let first: Vec<f32> = (0..tags).map(|j| self.start[j] + words[j]).collect();
         let (mut alpha, mut log_scale) = scaled(first.into_iter());
         let mut next = vec![0.0f64; tags];
         for word in words.chunks_exact(tags).skip(1) {
             for (j, slot) in next.iter_mut().enumerate() {
                 *slot = (0..tags)
-                    .map(|i| alpha[i] * moves[i * tags + j])
+                    .map(|i| alpha[i] * self.moves[i * tags + j])
                     .sum::<f64>();
             }
             let top_word = word.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
@@ -235,7 +244,7 @@ impl Chain {
                 return self.log_partition_in_logs(words);
             }
             next.iter_mut().for_each(|v| *v /= top);
-            log_scale += top.ln() + f64::from(top_move) + f64::from(top_word);
+            log_scale += top.ln() + self.top_move + f64::from(top_word);
             std::mem::swap(&mut alpha, &mut next);
         }
         let (ends, log_end) = scaled(self.end.iter().copied());
@@ -381,9 +390,10 @@ mod tests {
     fn the_scaled_forward_algorithm_is_the_log_space_one() {
         let (crf, scores) = example(1, 6, 5);
         let words = scores.into_data().to_vec::<f32>().unwrap();
-        let mut chain = crf.on_host();
+        let host = crf.on_host();
         for spread in [1.0f32, 40.0] {
-            chain.transitions.iter_mut().for_each(|m| *m *= spread);
+            let spread_out = host.transitions.iter().map(|m| m * spread).collect();
+            let chain = Chain::new(spread_out, host.start.clone(), host.end.clone());
             let (scaled, in_logs) = (
                 chain.log_partition(&words),
                 chain.log_partition_in_logs(&words),

@@ -4,7 +4,7 @@
 use burn::nn::Embedding;
 use burn::prelude::*;
 
-/// `table.select(0, ids)` shaped `[.., width]` as `ids` is (`shape`: `ids`' shape): on the
+/// `table.select(0, ids)`, `[.., width]` with the leading axes of `ids`: on the
 /// `ndarray` backend (`f32`; feature `ndarray`, switch of [`super::fused`] on) one CPU operation
 /// that copies whole rows and adds their gradients back; Burn's `select` on every other backend.
 /// The same values exactly.
