@@ -27,7 +27,9 @@ use burn::tensor::TensorPrimitive;
 use rayon::prelude::*;
 
 use super::super::cast;
-use super::{gemm, primitive, primitive_values, tensor, values, zeros};
+use super::cell_math::multiversioned;
+use super::pool::{NO_ARGMAX, Planes, relu_max_pool};
+use super::{gemm, primitive, primitive_values, tensor, values, with_scratch, zeros};
 
 /// What the operation applies to the convolution's output (bias included) before returning it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +112,14 @@ impl Dims {
         (CHUNK_VALUES / (self.taps() * self.pixels()).max(1)).max(1)
     }
 
+    /// The row length of the column matrix and the convolution output of a chunk of `c` images:
+    /// their `c·OH·OW` columns rounded up to 16 (AVX-512's 16 values), which lets gemm multiply
+    /// the columns where they are instead of first copying them into its own layout (a quarter
+    /// of `small-cnn`'s forward products on a Xeon).
+    fn ld(&self, c: usize) -> usize {
+        (c * self.pixels()).next_multiple_of(16)
+    }
+
     /// The images cut into one block per thread.
     fn blocks(&self) -> Vec<Range<usize>> {
         let n = rayon::current_num_threads().min(self.batch).max(1);
@@ -172,6 +182,7 @@ fn copy_row(dst: &mut [f32], src: &[f32]) {
 /// tap falls in the padding) start every `ld` values. With padding, the image is first copied into
 /// the middle of `padded` ([`Dims::padded_scratch`], whose border stays zero), so that every row of
 /// a column is one plain copy, without a test or a fill for the border.
+#[inline(always)]
 fn im2col(image: &[f32], d: &Dims, padded: &mut [f32], cols: &mut [f32], ld: usize) {
     if d.pixels() == 0 {
         return;
@@ -199,47 +210,69 @@ fn im2col(image: &[f32], d: &Dims, padded: &mut [f32], cols: &mut [f32], ld: usi
     }
 }
 
-/// The adjoint of [`im2col`]: `image [C, H, W]` (zero on entry) gets the sum of the `OH·OW`
-/// columns of `cols` (rows every `ld` values) that read each of its values. With padding, the
-/// sums are made in `padded` and its middle copied out.
-fn col2im(cols: &[f32], d: &Dims, ld: usize, padded: &mut [f32], image: &mut [f32]) {
-    if d.pixels() == 0 {
-        return;
-    }
-    let [ph, pw] = d.padded_hw();
-    let (ow, p) = (d.out_w(), d.pixels());
-    let target: &mut [f32] = if padded.is_empty() {
-        &mut *image
-    } else {
-        padded.fill(0.0);
-        &mut *padded
-    };
-    for c in 0..d.channels {
-        for i in 0..d.kh {
-            for j in 0..d.kw {
-                let row = &cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
-                let taps = &mut target[(c * ph + i) * pw + j..];
-                for (oy, g) in row.chunks_exact(ow).enumerate() {
-                    for (v, g) in taps[oy * pw..][..ow].iter_mut().zip(g) {
-                        *v += g;
+multiversioned! {
+    /// The adjoint of [`im2col`]: `image [C, H, W]` (zero on entry) gets the sum of the `OH·OW`
+    /// columns of `cols` (rows every `ld` values) that read each of its values. With padding, the
+    /// sums are made in `padded` and its middle copied out.
+    fn col2im / col2im_baseline(cols: &[f32], d: &Dims, ld: usize, padded: &mut [f32], image: &mut [f32]) {
+        if d.pixels() == 0 {
+            return;
+        }
+        let [ph, pw] = d.padded_hw();
+        let (ow, p) = (d.out_w(), d.pixels());
+        let target: &mut [f32] = if padded.is_empty() {
+            &mut *image
+        } else {
+            padded.fill(0.0);
+            &mut *padded
+        };
+        for c in 0..d.channels {
+            for i in 0..d.kh {
+                for j in 0..d.kw {
+                    let row = &cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
+                    let taps = &mut target[(c * ph + i) * pw + j..];
+                    for (oy, g) in row.chunks_exact(ow).enumerate() {
+                        for (v, g) in taps[oy * pw..][..ow].iter_mut().zip(g) {
+                            *v += g;
+                        }
                     }
                 }
             }
         }
+        if !padded.is_empty() {
+            for (row, at) in image.chunks_exact_mut(d.width).zip(d.padded_rows()) {
+                copy_row(row, &padded[at..]);
+            }
+        }
     }
-    if !padded.is_empty() {
-        for (row, at) in image.chunks_exact_mut(d.width).zip(d.padded_rows()) {
-            copy_row(row, &padded[at..]);
+}
+
+multiversioned! {
+    /// Images `first..first + c` of `x` unrolled side by side into `cols` (rows of `ld`, the
+    /// columns past theirs zero), one [`im2col`] each; with AVX-512, its short row copies take
+    /// half the instructions.
+    fn unroll / unroll_baseline(
+        x: &[f32],
+        d: &Dims,
+        first: usize,
+        c: usize,
+        padded: &mut [f32],
+        cols: &mut [f32],
+        ld: usize,
+    ) {
+        let p = d.pixels();
+        for k in 0..c {
+            let image = &x[(first + k) * d.image()..][..d.image()];
+            im2col(image, d, padded, &mut cols[k * p..], ld);
+        }
+        for row in cols[..d.taps() * ld].chunks_exact_mut(ld) {
+            row[c * p..].fill(0.0);
         }
     }
 }
 
 /// The most values of a column matrix [`Dims::chunk`] unrolls at a time (1 MiB of `f32`).
 const CHUNK_VALUES: usize = 1 << 18;
-
-/// Marks a pooled value whose window held no positive value: ReLU made it 0, and no gradient
-/// flows back through it.
-const NO_ARGMAX: u32 = u32::MAX;
 
 /// What the forward pass keeps of one block of images for the backward one (which unrolls the
 /// images again, chunk by chunk, rather than keep their column matrix).
@@ -268,72 +301,6 @@ fn split_by_images<'a>(
         .collect()
 }
 
-/// ReLU and max-pooling of a chunk's convolution output `y [O, m·OH·OW]` (`m` images) into
-/// `out [m, O, PH, PW]`; writes each pooled value's argmax into `argmax` when it is not empty.
-fn relu_max_pool(y: &[f32], d: &Dims, m: usize, out: &mut [f32], argmax: &mut [u32]) {
-    let Epilogue::ReluMaxPool { kernel, stride } = d.epilogue else {
-        unreachable!("relu_max_pool without pooling")
-    };
-    // The zoo's CNNs pool 2×2: that window gets its own copy of the loop, fully unrolled (it
-    // was a quarter of `small-cnn`'s test pass with the window's size read at run time).
-    let pool = match kernel {
-        [2, 2] => pool_windows::<2, 2>,
-        _ => pool_windows::<0, 0>,
-    };
-    pool(y, d, m, [kernel, stride], out, argmax);
-}
-
-/// [`relu_max_pool`] with its `[kernel, stride]`, for a `KH × KW` window (the kernel given at
-/// compile time) or the given kernel where `KH` is 0.
-fn pool_windows<const KH: usize, const KW: usize>(
-    y: &[f32],
-    d: &Dims,
-    m: usize,
-    [kernel, stride]: [[usize; 2]; 2],
-    out: &mut [f32],
-    argmax: &mut [u32],
-) {
-    let [kh, kw] = if KH == 0 { kernel } else { [KH, KW] };
-    let (o, p, ow) = (d.out_channels, d.pixels(), d.out_w());
-    let [ph, pw] = d.result_hw();
-    let ld = m * p;
-    let save = !argmax.is_empty();
-    for k in 0..m {
-        for ch in 0..o {
-            let base = ch * ld + k * p;
-            let plane = &y[base..][..p];
-            let at_out = (k * o + ch) * ph * pw;
-            for py in 0..ph {
-                for px in 0..pw {
-                    // The first largest value of the window, as PyTorch and Burn pick it; a
-                    // NaN wins, as in PyTorch, so that a diverging network shows it.
-                    let (mut best, mut at, mut nan) = (f32::NEG_INFINITY, 0, false);
-                    for i in 0..kh {
-                        let start = (py * stride[0] + i) * ow + px * stride[1];
-                        for (j, &v) in plane[start..][..kw].iter().enumerate() {
-                            if v > best {
-                                (best, at) = (v, start + j);
-                            }
-                            nan |= v.is_nan();
-                        }
-                    }
-                    let q = py * pw + px;
-                    if nan {
-                        out[at_out + q] = f32::NAN;
-                    } else if best > 0.0 {
-                        out[at_out + q] = best;
-                        if save {
-                            argmax[at_out + q] = (base + at) as u32;
-                        }
-                    } else {
-                        out[at_out + q] = 0.0;
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// `x [N, C, H, W]`, `w [O, C, kh, kw]`, `bias [O]` → the result `[N, O, H', W']` (the
 /// convolution, or its pooled ReLU), and what the backward pass needs when `save`.
 ///
@@ -348,7 +315,7 @@ fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32
     let parts = split_by_images(&mut out, &blocks, per_image);
     let chunk = d.chunk();
     assert!(
-        o * chunk * p < NO_ARGMAX as usize,
+        o * d.ld(chunk) < NO_ARGMAX as usize,
         "conv2d: chunk too large"
     );
     let pooled = matches!(d.epilogue, Epilogue::ReluMaxPool { .. });
@@ -357,39 +324,44 @@ fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32
         .zip(parts)
         .map(|(images, out)| {
             let m = images.len();
-            let mut cols = vec![0.0f32; taps * chunk.min(m) * p];
-            let mut y = vec![0.0f32; o * chunk.min(m) * p];
             let mut argmax = vec![NO_ARGMAX; if save && pooled { out.len() } else { 0 }];
             let mut padded = d.padded_scratch();
-            for k0 in (0..m).step_by(chunk) {
-                let (c, first) = (chunk.min(m - k0), images.start + k0);
-                let ld = c * p;
-                for k in 0..c {
-                    let image = &x[(first + k) * d.image()..][..d.image()];
-                    im2col(image, d, &mut padded, &mut cols[k * p..], ld);
-                }
-                let y = &mut y[..o * ld];
-                for (row, b) in y.chunks_exact_mut(ld).zip(bias) {
-                    row.fill(*b);
-                }
-                gemm(o, taps, ld, w, (taps, 1), &cols, (ld, 1), true, y, ld);
-                let out = &mut out[k0 * per_image..(k0 + c) * per_image];
-                match d.epilogue {
-                    Epilogue::Identity => {
-                        for k in 0..c {
-                            for ch in 0..o {
-                                out[(k * o + ch) * p..][..p]
-                                    .copy_from_slice(&y[ch * ld + k * p..][..p]);
+            let n = d.ld(chunk.min(m));
+            with_scratch([taps * n, o * n], |[cols, y]| {
+                for k0 in (0..m).step_by(chunk) {
+                    let (c, first) = (chunk.min(m - k0), images.start + k0);
+                    let ld = d.ld(c);
+                    unroll(x, d, first, c, &mut padded, cols, ld);
+                    let y = &mut y[..o * ld];
+                    for (row, b) in y.chunks_exact_mut(ld).zip(bias) {
+                        row.fill(*b);
+                    }
+                    gemm(o, taps, ld, w, (taps, 1), cols, (ld, 1), true, y, ld);
+                    let out = &mut out[k0 * per_image..(k0 + c) * per_image];
+                    match d.epilogue {
+                        Epilogue::Identity => {
+                            for k in 0..c {
+                                for ch in 0..o {
+                                    out[(k * o + ch) * p..][..p]
+                                        .copy_from_slice(&y[ch * ld + k * p..][..p]);
+                                }
                             }
                         }
-                    }
-                    Epilogue::ReluMaxPool { .. } => {
-                        let span = k0 * per_image..(k0 + c) * per_image;
-                        let argmax = argmax.get_mut(span).unwrap_or_default();
-                        relu_max_pool(y, d, c, out, argmax);
+                        Epilogue::ReluMaxPool { .. } => {
+                            let span = k0 * per_image..(k0 + c) * per_image;
+                            let argmax = argmax.get_mut(span).unwrap_or_default();
+                            let planes = Planes {
+                                y,
+                                ld,
+                                m: c,
+                                out_channels: o,
+                                hw: [d.out_h(), d.out_w()],
+                            };
+                            relu_max_pool(&planes, d.epilogue, d.result_hw(), out, argmax);
+                        }
                     }
                 }
-            }
+            });
             Block { images, argmax }
         })
         .collect();
@@ -420,81 +392,79 @@ fn backward(
         .zip(parts)
         .map(|(block, d_x)| {
             let m = block.images.len();
-            let values =
-                |on: bool, n: usize| vec![0.0f32; if on { n * chunk.min(m) * p } else { 0 }];
-            let (mut dy, mut cols, mut d_cols) =
-                (values(true, o), values(need_w, taps), values(need_x, taps));
-            let mut d_w = vec![0.0f32; if need_w { o * taps } else { 0 }];
+            // dW transposed, `[C·kh·kw, O]`: so gemm reads the columns in place (it would copy
+            // them into its own layout for `[O, C·kh·kw]`, a third of that product's time).
+            let mut d_w_t = vec![0.0f32; if need_w { o * taps } else { 0 }];
             let mut d_b = vec![0.0f32; if need_b { o } else { 0 }];
             // Two scratch images: col2im leaves sums in the border that im2col needs zero.
             let (mut padded, mut padded_grad) = (d.padded_scratch(), d.padded_scratch());
-            for k0 in (0..m).step_by(chunk) {
-                let (c, first) = (chunk.min(m - k0), block.images.start + k0);
-                let ld = c * p;
-                let span = k0 * per_image..(k0 + c) * per_image;
-                let g = &grad[(block.images.start * per_image)..][span.clone()];
-                // The gradient of the chunk's convolution output, [O, c·OH·OW].
-                let dy = &mut dy[..o * ld];
-                match d.epilogue {
-                    Epilogue::Identity => {
-                        for k in 0..c {
-                            for ch in 0..o {
-                                dy[ch * ld + k * p..][..p]
-                                    .copy_from_slice(&g[(k * o + ch) * p..][..p]);
+            let n = d.ld(chunk.min(m));
+            let lens = [
+                o * n,
+                if need_w { taps * n } else { 0 },
+                if need_x { taps * n } else { 0 },
+            ];
+            with_scratch(lens, |[dy, cols, d_cols]| {
+                for k0 in (0..m).step_by(chunk) {
+                    let (c, first) = (chunk.min(m - k0), block.images.start + k0);
+                    let ld = d.ld(c);
+                    let span = k0 * per_image..(k0 + c) * per_image;
+                    let g = &grad[(block.images.start * per_image)..][span.clone()];
+                    // The gradient of the chunk's convolution output, [O, c·OH·OW].
+                    let dy = &mut dy[..o * ld];
+                    dy.fill(0.0);
+                    match d.epilogue {
+                        Epilogue::Identity => {
+                            for k in 0..c {
+                                for ch in 0..o {
+                                    dy[ch * ld + k * p..][..p]
+                                        .copy_from_slice(&g[(k * o + ch) * p..][..p]);
+                                }
+                            }
+                        }
+                        Epilogue::ReluMaxPool { .. } => {
+                            for (&at, &v) in block.argmax[span].iter().zip(g) {
+                                if at != NO_ARGMAX {
+                                    dy[at as usize] += v;
+                                }
                             }
                         }
                     }
-                    Epilogue::ReluMaxPool { .. } => {
-                        dy.fill(0.0);
-                        for (&at, &v) in block.argmax[span].iter().zip(g) {
-                            if at != NO_ARGMAX {
-                                dy[at as usize] += v;
-                            }
+                    if need_w {
+                        // dWᵀ += cols · dYᵀ, the columns unrolled again.
+                        unroll(x, d, first, c, &mut padded, cols, ld);
+                        gemm(taps, ld, o, cols, (ld, 1), dy, (1, ld), true, &mut d_w_t, o);
+                    }
+                    if need_b {
+                        for (sum, row) in d_b.iter_mut().zip(dy.chunks_exact(ld)) {
+                            *sum += row.iter().sum::<f32>();
+                        }
+                    }
+                    if need_x {
+                        // dcols = Wᵀ · dY, folded back into the images.
+                        let d_cols = &mut d_cols[..taps * ld];
+                        gemm(taps, o, ld, w, (1, taps), dy, (ld, 1), false, d_cols, ld);
+                        let images = &mut d_x[k0 * d.image()..(k0 + c) * d.image()];
+                        for (k, image) in images.chunks_exact_mut(d.image()).enumerate() {
+                            col2im(&d_cols[k * p..], d, ld, &mut padded_grad, image);
                         }
                     }
                 }
-                if need_w {
-                    // dW += dY · colsᵀ, the columns unrolled again.
-                    for k in 0..c {
-                        let image = &x[(first + k) * d.image()..][..d.image()];
-                        im2col(image, d, &mut padded, &mut cols[k * p..], ld);
-                    }
-                    gemm(
-                        o,
-                        ld,
-                        taps,
-                        dy,
-                        (ld, 1),
-                        &cols,
-                        (1, ld),
-                        true,
-                        &mut d_w,
-                        taps,
-                    );
-                }
-                if need_b {
-                    for (sum, row) in d_b.iter_mut().zip(dy.chunks_exact(ld)) {
-                        *sum += row.iter().sum::<f32>();
-                    }
-                }
-                if need_x {
-                    // dcols = Wᵀ · dY, folded back into the images.
-                    let d_cols = &mut d_cols[..taps * ld];
-                    gemm(taps, o, ld, w, (1, taps), dy, (ld, 1), false, d_cols, ld);
-                    let images = &mut d_x[k0 * d.image()..(k0 + c) * d.image()];
-                    for (k, image) in images.chunks_exact_mut(d.image()).enumerate() {
-                        col2im(&d_cols[k * p..], d, ld, &mut padded_grad, image);
-                    }
-                }
-            }
-            (d_w, d_b)
+            });
+            (d_w_t, d_b)
         })
         .collect();
-    let mut d_w = vec![0.0f32; o * taps];
+    let mut d_w_t = vec![0.0f32; o * taps];
     let mut d_b = vec![0.0f32; o];
     for (bw, bb) in partial {
-        d_w.iter_mut().zip(&bw).for_each(|(s, v)| *s += v);
+        d_w_t.iter_mut().zip(&bw).for_each(|(s, v)| *s += v);
         d_b.iter_mut().zip(&bb).for_each(|(s, v)| *s += v);
+    }
+    let mut d_w = vec![0.0f32; o * taps];
+    for (t, row) in d_w_t.chunks_exact(o).enumerate() {
+        for (ch, &v) in row.iter().enumerate() {
+            d_w[ch * taps + t] = v;
+        }
     }
     (d_x, d_w, d_b)
 }
