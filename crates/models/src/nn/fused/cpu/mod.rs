@@ -254,6 +254,13 @@ pub(crate) fn gemm(
     assert!(k == 0 || a.len() > (m - 1) * rsa + (k - 1) * csa);
     assert!(k == 0 || b.len() > (k - 1) * rsb + (n - 1) * csb);
     assert!(c.len() > (m - 1) * rsc + (n - 1));
+    // gemm copies the left operand into its own layout when the other side has more than 8 ×
+    // its 6 columns; at 16 a product of up to 96 (a thread's 50 rows of a batch of 100, a
+    // 50-channel convolution) reads it in place. The same sums in the same order, so the same
+    // bits; `mnist-cnn`'s test pass 0.46–0.49 → 0.42–0.44 s on the Xeon. Only products on one
+    // thread (`Parallelism::None`, the zoo's) read this setting.
+    static IN_PLACE: std::sync::Once = std::sync::Once::new();
+    IN_PLACE.call_once(|| gemm::set_lhs_packing_threshold_single_thread(16));
     // SAFETY: the asserts above keep every index the strides reach inside the slices, and `c`
     // is borrowed mutably, so it overlaps neither `a` nor `b`.
     unsafe {
