@@ -29,6 +29,7 @@ use rayon::prelude::*;
 use super::super::cast;
 use super::cell_math::multiversioned;
 use super::pool::{NO_ARGMAX, Planes, relu_max_pool};
+use super::steps::transposed;
 use super::{gemm, primitive, primitive_values, tensor, values, with_scratch, zeros};
 
 /// What the operation applies to the convolution's output (bias included) before returning it.
@@ -347,7 +348,7 @@ fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32
                                 }
                             }
                         }
-                        Epilogue::ReluMaxPool { .. } => {
+                        Epilogue::ReluMaxPool { kernel, stride } => {
                             let span = k0 * per_image..(k0 + c) * per_image;
                             let argmax = argmax.get_mut(span).unwrap_or_default();
                             let planes = Planes {
@@ -357,7 +358,7 @@ fn forward(x: &[f32], w: &[f32], bias: &[f32], d: &Dims, save: bool) -> (Vec<f32
                                 out_channels: o,
                                 hw: [d.out_h(), d.out_w()],
                             };
-                            relu_max_pool(&planes, d.epilogue, d.result_hw(), out, argmax);
+                            relu_max_pool(&planes, [kernel, stride], d.result_hw(), out, argmax);
                         }
                     }
                 }
@@ -460,13 +461,7 @@ fn backward(
         d_w_t.iter_mut().zip(&bw).for_each(|(s, v)| *s += v);
         d_b.iter_mut().zip(&bb).for_each(|(s, v)| *s += v);
     }
-    let mut d_w = vec![0.0f32; o * taps];
-    for (t, row) in d_w_t.chunks_exact(o).enumerate() {
-        for (ch, &v) in row.iter().enumerate() {
-            d_w[ch * taps + t] = v;
-        }
-    }
-    (d_x, d_w, d_b)
+    (d_x, transposed(&d_w_t, taps, o), d_b)
 }
 
 /// The convolution, then `epilogue`, on `NdArray` (`autodiff` false) or `Autodiff<NdArray>` (call

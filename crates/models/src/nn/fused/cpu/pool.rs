@@ -1,8 +1,6 @@
-//! ReLU and max-pooling of a convolution's output, the epilogue of [`super::conv`]'s
-//! [`Epilogue::ReluMaxPool`]: each pooled value, and where its window's maximum was for the
-//! backward pass.
-
-use super::conv::Epilogue;
+//! ReLU and max-pooling of a convolution's output, the epilogue
+//! [`ReluMaxPool`](super::conv::Epilogue::ReluMaxPool) of [`super::conv`]: each pooled value, and
+//! where its window's maximum was for the backward pass.
 
 /// Marks a pooled value whose window held no positive value (ReLU made it 0, and no gradient
 /// flows back through it) or a NaN.
@@ -19,20 +17,18 @@ pub(super) struct Planes<'a> {
     pub(super) hw: [usize; 2],
 }
 
-/// ReLU and max-pooling of `planes` into `out [m, O, PH, PW]`, where `[PH, PW]` is `pooled`;
+/// ReLU and max-pooling of `planes` over `kernel` windows every `stride` pixels into
+/// `out [m, O, PH, PW]`, where `[PH, PW]` is `pooled`;
 /// writes each pooled value's argmax (its index in `planes.y`, or [`NO_ARGMAX`]) into `argmax`
 /// when it is not empty. The first largest value of a window wins, as PyTorch and Burn pick it;
 /// a NaN wins, as in PyTorch, so that a diverging network shows it.
 pub(super) fn relu_max_pool(
     planes: &Planes,
-    epilogue: Epilogue,
+    [kernel, stride]: [[usize; 2]; 2],
     pooled: [usize; 2],
     out: &mut [f32],
     argmax: &mut [u32],
 ) {
-    let Epilogue::ReluMaxPool { kernel, stride } = epilogue else {
-        unreachable!("relu_max_pool without pooling")
-    };
     let [oh, ow] = planes.hw;
     let (o, p) = (planes.out_channels, oh * ow);
     let per = pooled[0] * pooled[1];

@@ -144,8 +144,9 @@ impl StepWeights {
     }
 }
 
-/// `W_hhᵀ` `[H, GH]` from `w_hh` `[GH, H]` (`rows` × `cols`, G gates), row-major: the step's
-/// product reads it as gemm's kernels want it. Transposed sixteen rows at a time, so that the rows being read
+/// `w` (`rows` × `cols`, row-major) transposed: `W_hhᵀ` `[H, GH]` from `w_hh` `[GH, H]` (G
+/// gates), which the step's product reads as gemm's kernels want it, or a convolution's weight
+/// gradient from the transposed one it accumulates. Transposed sixteen rows at a time, so that the rows being read
 /// stay in the first-level cache while each row of the result is written in runs of sixteen.
 pub(super) fn transposed(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const BLOCK: usize = 16;
