@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, StepWeights, slab_rows, split_blocks};
+use super::steps::{Dims, Parts, StepWeights, Unwritten, put, put_zeros, slab_rows, split_blocks};
 use super::{gemm, gru_cell, primitive, primitive_values, tensor, values, zeros};
 
 /// One layer and direction: `gates_x [T, B, 3H]`, `w_hh [3H, H]`, `b_hn [H]`, `h0 [B, H]` →
@@ -171,13 +171,14 @@ struct Saved {
 }
 
 /// One block's share of the forward pass's buffers, each a list of its rows per time step
-/// ([`split_blocks`]): `acts` `[T][b, 3H]` (the block's `gates_x` in, the activations out), `out`
-/// `[T + 1][b, H]`, and when saving `hn`, `h_prev` `[T][b, H]` (else empty).
+/// ([`split_blocks`]): `acts` `[T][b, 3H]` (the block's `gates_x` in, the activations out), and,
+/// written whole by [`forward_block`] ([`Unwritten`]), `out` `[T + 1][b, H]` and when saving
+/// `hn`, `h_prev` `[T][b, H]` (else empty).
 struct BlockBufs<'a> {
     acts: Vec<&'a mut [f32]>,
-    out: Vec<&'a mut [f32]>,
-    hn: Vec<&'a mut [f32]>,
-    h_prev: Vec<&'a mut [f32]>,
+    out: Parts<'a>,
+    hn: Parts<'a>,
+    h_prev: Parts<'a>,
 }
 
 /// The forward pass; `gates_x` `[T, B, 3H]` becomes the saved activations. Returns `[T + 1, B,
@@ -194,15 +195,15 @@ fn forward(
         seq, batch, hidden, ..
     } = *dims;
     let blocks = dims.blocks();
-    let mut out = zeros((seq + 1) * batch * hidden);
-    let state = || zeros(if save { seq * batch * hidden } else { 0 });
-    let (mut hn, mut h_prev) = (state(), state());
+    let mut out = Unwritten::new(seq + 1, batch, hidden);
+    let kept = if save { seq } else { 0 };
+    let (mut hn, mut h_prev) = (
+        Unwritten::new(kept, batch, hidden),
+        Unwritten::new(kept, batch, hidden),
+    );
     {
-        let kept = if save { seq } else { 0 };
         let acts = split_blocks(&mut gates_x, seq, 3 * hidden, &blocks);
-        let outs = split_blocks(&mut out, seq + 1, hidden, &blocks);
-        let hns = split_blocks(&mut hn, kept, hidden, &blocks);
-        let prevs = split_blocks(&mut h_prev, kept, hidden, &blocks);
+        let (outs, hns, prevs) = (out.parts(&blocks), hn.parts(&blocks), h_prev.parts(&blocks));
         let work: Vec<(Range<usize>, BlockBufs)> = (blocks.iter().cloned())
             .zip(acts.into_iter().zip(outs))
             .zip(hns.into_iter().zip(prevs))
@@ -221,6 +222,8 @@ fn forward(
             forward_block(bufs, &w.t, b_hn, h, &dims.rows(&rows), save);
         });
     }
+    // SAFETY: `forward_block` writes every row of its block's parts of the three buffers.
+    let [out, hn, h_prev] = [out, hn, h_prev].map(|buf| unsafe { buf.written() });
     let saved = save.then(|| Saved {
         dims: dims.clone(),
         blocks,
@@ -233,7 +236,7 @@ fn forward(
 }
 
 /// [`forward`] for one block of sequences, from its state `h` `[b, H]`; `w_t` is `W_hhᵀ` `[H,
-/// 3H]`.
+/// 3H]`. Writes every row of `bufs`' [`Unwritten`] parts: zeros at padded steps.
 fn forward_block(
     mut bufs: BlockBufs<'_>,
     w_t: &[f32],
@@ -247,11 +250,11 @@ fn forward_block(
     } = *dims;
     let g3 = 3 * hidden;
     let mut recurrent = vec![0.0f32; batch * g3];
-    // h_n + b_hn when it is not kept.
-    let mut scratch = vec![0.0f32; hidden];
+    // h_n + b_hn of one sequence
+    let mut hn = vec![0.0f32; hidden];
     for t in dims.order() {
         if save {
-            bufs.h_prev[t].copy_from_slice(&h);
+            put(bufs.h_prev[t], &h);
         }
         // recurrent = h · W_hhᵀ, for the sequences the step runs
         gemm(
@@ -268,21 +271,25 @@ fn forward_block(
         );
         let gates = &mut *bufs.acts[t];
         for b in 0..batch {
+            let r = b * hidden..(b + 1) * hidden;
+            let out = &mut bufs.out[t][r.clone()];
             if !dims.real(b, t) {
+                put_zeros(out);
+                if save {
+                    put_zeros(&mut bufs.hn[t][r]);
+                }
                 continue;
             }
-            let hn = if save {
-                &mut bufs.hn[t][b * hidden..][..hidden]
-            } else {
-                &mut scratch[..]
-            };
-            let hs = &mut h[b * hidden..][..hidden];
+            let hs = &mut h[r.clone()];
             let (row, rec) = (&mut gates[b * g3..][..g3], &recurrent[b * g3..][..g3]);
-            gru_cell::forward(row, rec, b_hn, hn, hs);
-            bufs.out[t][b * hidden..][..hidden].copy_from_slice(hs);
+            gru_cell::forward(row, rec, b_hn, &mut hn, hs);
+            put(out, hs);
+            if save {
+                put(&mut bufs.hn[t][r], &hn);
+            }
         }
     }
-    bufs.out[seq].copy_from_slice(&h);
+    put(bufs.out[seq], &h);
 }
 
 /// Gradients of one recurrence.

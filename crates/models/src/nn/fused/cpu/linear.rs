@@ -9,6 +9,7 @@
 //! parity tests (PyTorch fixtures, forward and gradients) and the tests below hold it equal to
 //! the tensor operations.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -22,7 +23,9 @@ use burn::tensor::{TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::super::cast;
-use super::{any_rank_values, gemm, primitive, primitive_values, tensor, values, zeros};
+use super::{
+    any_rank_values, gemm, primitive, primitive_values, tensor, values, written_in_parts, zeros,
+};
 use crate::nn::GateWeights;
 
 /// How the weight matrix is stored.
@@ -71,15 +74,20 @@ fn by_row_blocks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + 
         .for_each(|(k, block)| f(k * per, block));
 }
 
-/// `x [rows, input] · W + b1 + b2`, `W` read from `w` as `d.layout` says.
+/// `x [rows, input] · W + b1 + b2`, `W` read from `w` as `d.layout` says. Each thread writes
+/// the bias into its rows and adds the product: no zeros written first (the LSTM's input
+/// products, 5.7 MB a layer and batch for MNIST-LSTM).
 fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
-    let mut out = zeros(d.rows * d.out);
-    by_row_blocks(&mut out, d.out, |first, block| {
-        for row in block.chunks_exact_mut(d.out) {
-            row.copy_from_slice(&bias);
+    let rows = |at: usize, part: &mut [MaybeUninit<f32>]| {
+        for row in part.chunks_exact_mut(d.out) {
+            for (slot, &b) in row.iter_mut().zip(&bias) {
+                slot.write(b);
+            }
         }
-        let x = &x[first * d.input..];
+        // SAFETY: the loop above wrote every value of `part` (a whole number of rows).
+        let block = unsafe { &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        let x = &x[at / d.out * d.input..];
         let m = block.len() / d.out;
         gemm(
             m,
@@ -93,8 +101,9 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
             block,
             d.out,
         );
-    });
-    out
+    };
+    // SAFETY: `rows` writes every value of its part.
+    unsafe { written_in_parts(d.rows * d.out, d.out, rows) }
 }
 
 /// Gradients of `x`, `w` (in its layout) and of each bias from that of the output, `g`

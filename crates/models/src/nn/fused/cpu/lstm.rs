@@ -10,6 +10,7 @@
 //! for every step (one matrix product over all steps, done by the caller as its own operation,
 //! [`super::linear`]); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -24,8 +25,8 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, StepWeights, slab_rows, split_blocks};
-use super::{gemm, lstm_cell, primitive, primitive_values, tensor, values, zeros};
+use super::steps::{Dims, Parts, StepWeights, Unwritten, put, put_zeros, slab_rows, split_blocks};
+use super::{gemm, lstm_cell, primitive, primitive_values, tensor, values, with_scratch};
 
 /// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
 /// `[T, B, H]` (zero at padded steps) and the final `h`, `c`. Call only on this route of
@@ -172,14 +173,15 @@ struct Saved {
 }
 
 /// One block's share of the forward pass's buffers, each a list of its rows per time step
-/// ([`split_blocks`]): `acts` `[T][b, 4H]` (the block's `gates_x` in, the activations out), `out`
-/// `[T + 2][b, H]`, and when saving, `h_prev`, `c_prev`, `tanh_c` `[T][b, H]` (else empty).
+/// ([`split_blocks`]): `acts` `[T][b, 4H]` (the block's `gates_x` in, the activations out), and,
+/// written whole by [`forward_block`] ([`Unwritten`]), `out` `[T + 2][b, H]` and when saving
+/// `h_prev`, `c_prev`, `tanh_c` `[T][b, H]` (else empty).
 struct BlockBufs<'a> {
     acts: Vec<&'a mut [f32]>,
-    out: Vec<&'a mut [f32]>,
-    h_prev: Vec<&'a mut [f32]>,
-    c_prev: Vec<&'a mut [f32]>,
-    tanh_c: Vec<&'a mut [f32]>,
+    out: Parts<'a>,
+    h_prev: Parts<'a>,
+    c_prev: Parts<'a>,
+    tanh_c: Parts<'a>,
 }
 
 /// The forward pass; `gates_x` `[T, B, 4H]` becomes the saved activations. Returns `[T + 2, B,
@@ -196,23 +198,22 @@ fn forward(
         seq, batch, hidden, ..
     } = *dims;
     let blocks = dims.blocks();
-    let mut out = zeros((seq + 2) * batch * hidden);
-    let state = |on: bool| zeros(if on { seq * batch * hidden } else { 0 });
-    let (mut h_prev, mut c_prev, mut tanh_c) = (state(save), state(save), state(save));
+    let mut out = Unwritten::new(seq + 2, batch, hidden);
+    let kept = if save { seq } else { 0 };
+    let state = || Unwritten::new(kept, batch, hidden);
+    let (mut h_prev, mut c_prev, mut tanh_c) = (state(), state(), state());
     {
-        let kept = if save { seq } else { 0 };
         let acts = split_blocks(&mut gates_x, seq, 4 * hidden, &blocks);
-        let outs = split_blocks(&mut out, seq + 2, hidden, &blocks);
         let (hp, cp, tc) = (
-            split_blocks(&mut h_prev, kept, hidden, &blocks).into_iter(),
-            split_blocks(&mut c_prev, kept, hidden, &blocks).into_iter(),
-            split_blocks(&mut tanh_c, kept, hidden, &blocks).into_iter(),
+            h_prev.parts(&blocks).into_iter(),
+            c_prev.parts(&blocks).into_iter(),
+            tanh_c.parts(&blocks).into_iter(),
         );
         let work: Vec<(Range<usize>, BlockBufs)> = blocks
             .iter()
             .cloned()
             .zip(acts)
-            .zip(outs)
+            .zip(out.parts(&blocks))
             .zip(hp.zip(cp).zip(tc))
             .map(|(((rows, acts), out), ((h_prev, c_prev), tanh_c))| {
                 let bufs = BlockBufs {
@@ -233,6 +234,9 @@ fn forward(
             forward_block(bufs, &w.t, h, c, &dims.rows(&rows), save);
         });
     }
+    // SAFETY: `forward_block` writes every row of its block's parts of the four buffers.
+    let [out, h_prev, c_prev, tanh_c] =
+        [out, h_prev, c_prev, tanh_c].map(|buf| unsafe { buf.written() });
     let saved = save.then(|| Saved {
         dims: dims.clone(),
         blocks,
@@ -246,7 +250,7 @@ fn forward(
 }
 
 /// [`forward`] for one block of sequences, from its state `h`, `c` `[b, H]`; `w_t` is `W_hhᵀ`
-/// `[H, 4H]`.
+/// `[H, 4H]`. Writes every row of `bufs`' [`Unwritten`] parts: zeros at padded steps.
 fn forward_block(
     mut bufs: BlockBufs<'_>,
     w_t: &[f32],
@@ -259,12 +263,11 @@ fn forward_block(
         seq, batch, hidden, ..
     } = *dims;
     let g4 = 4 * hidden;
-    // tanh(c_t) when it is not kept.
-    let mut scratch = vec![0.0f32; hidden];
+    let mut tanh_c = vec![0.0f32; hidden];
     for t in dims.order() {
         if save {
-            bufs.h_prev[t].copy_from_slice(&h);
-            bufs.c_prev[t].copy_from_slice(&c);
+            put(bufs.h_prev[t], &h);
+            put(bufs.c_prev[t], &c);
         }
         let gates = &mut *bufs.acts[t];
         // gates += h · W_hhᵀ, for the sequences the step runs
@@ -281,25 +284,26 @@ fn forward_block(
             g4,
         );
         for b in 0..batch {
+            let r = b * hidden..(b + 1) * hidden;
+            let out = &mut bufs.out[t][r.clone()];
             if !dims.real(b, t) {
+                put_zeros(out);
+                if save {
+                    put_zeros(&mut bufs.tanh_c[t][r]);
+                }
                 continue;
             }
             let row = &mut gates[b * g4..(b + 1) * g4];
-            let (hs, cs) = (
-                &mut h[b * hidden..][..hidden],
-                &mut c[b * hidden..][..hidden],
-            );
-            let tc = if save {
-                &mut bufs.tanh_c[t][b * hidden..][..hidden]
-            } else {
-                &mut scratch[..]
-            };
-            lstm_cell::forward(row, cs, hs, tc);
-            bufs.out[t][b * hidden..][..hidden].copy_from_slice(hs);
+            let (hs, cs) = (&mut h[r.clone()], &mut c[r.clone()]);
+            lstm_cell::forward(row, cs, hs, &mut tanh_c);
+            put(out, hs);
+            if save {
+                put(&mut bufs.tanh_c[t][r], &tanh_c);
+            }
         }
     }
-    bufs.out[seq].copy_from_slice(&h);
-    bufs.out[seq + 1].copy_from_slice(&c);
+    put(bufs.out[seq], &h);
+    put(bufs.out[seq + 1], &c);
 }
 
 /// Gradients of one recurrence.
@@ -320,17 +324,14 @@ fn backward(saved: &Saved, grad: &[f32]) -> Grads {
         seq, batch, hidden, ..
     } = saved.dims;
     let g4 = 4 * hidden;
-    let mut all = Grads {
-        gates_x: zeros(seq * batch * g4),
-        w_hh: vec![0.0; g4 * hidden],
-        h0: vec![0.0; batch * hidden],
-        c0: vec![0.0; batch * hidden],
-    };
+    let mut gates_x = Unwritten::new(seq, batch, g4);
+    let (mut h0, mut c0) = (vec![0.0; batch * hidden], vec![0.0; batch * hidden]);
+    let mut w_hh = vec![0.0; g4 * hidden];
     {
         let blocks = &saved.blocks;
-        let d_gates = split_blocks(&mut all.gates_x, seq, g4, blocks);
-        let dh0 = split_blocks(&mut all.h0, 1, hidden, blocks);
-        let dc0 = split_blocks(&mut all.c0, 1, hidden, blocks);
+        let d_gates = gates_x.parts(blocks);
+        let dh0 = split_blocks(&mut h0, 1, hidden, blocks);
+        let dc0 = split_blocks(&mut c0, 1, hidden, blocks);
         let work: Vec<_> = blocks
             .iter()
             .zip(d_gates)
@@ -340,35 +341,39 @@ fn backward(saved: &Saved, grad: &[f32]) -> Grads {
             .into_par_iter()
             .map(|((rows, mut d_gates), (mut dh0, mut dc0))| {
                 let dims = saved.dims.rows(rows);
-                let (dh, dc) = backward_block(saved, rows, &dims, grad, &mut d_gates);
-                for (slot, value) in dh0.iter_mut().chain(&mut dc0).zip([dh, dc]) {
-                    slot.copy_from_slice(&value);
-                }
-                block_d_w_hh(saved, rows, &d_gates)
+                with_scratch([seq * rows.len() * g4], |[dg]| {
+                    let (dh, dc) = backward_block(saved, rows, &dims, grad, dg, &mut d_gates);
+                    for (slot, value) in dh0.iter_mut().chain(&mut dc0).zip([dh, dc]) {
+                        slot.copy_from_slice(&value);
+                    }
+                    block_d_w_hh(saved, rows, dg)
+                })
             })
             .collect();
         for part in partial {
-            for (sum, v) in all.w_hh.iter_mut().zip(&part) {
+            for (sum, v) in w_hh.iter_mut().zip(&part) {
                 *sum += v;
             }
         }
     }
-    all
+    Grads {
+        // SAFETY: `backward_block` writes every row of its block's part.
+        gates_x: unsafe { gates_x.written() },
+        w_hh,
+        h0,
+        c0,
+    }
 }
 
-/// The block `rows`' share of `dW_hh = Σ_t d_gates_tᵀ · h_prev_t`, from its `d_gates` (`[T][b,
+/// The block `rows`' share of `dW_hh = Σ_t d_gates_tᵀ · h_prev_t`, from its `d_gates` (`[T · b,
 /// 4H]`): one product over the block's steps and sequences, laid side by side. Summed block by
 /// block, in order, as the recurrence has always summed it, so that a seed trains to the same
 /// weights as before the blocks shared their buffers.
-fn block_d_w_hh(saved: &Saved, rows: &Range<usize>, d_gates: &[&mut [f32]]) -> Vec<f32> {
+fn block_d_w_hh(saved: &Saved, rows: &Range<usize>, d_gates: &[f32]) -> Vec<f32> {
     let Dims {
         seq, batch, hidden, ..
     } = saved.dims;
     let g4 = 4 * hidden;
-    let mut dg = Vec::with_capacity(seq * rows.len() * g4);
-    for t in d_gates {
-        dg.extend_from_slice(t);
-    }
     let mut h_prev = Vec::with_capacity(seq * rows.len() * hidden);
     for t in 0..seq {
         h_prev.extend_from_slice(&saved.h_prev[slab_rows(batch, rows, t, hidden)]);
@@ -378,7 +383,7 @@ fn block_d_w_hh(saved: &Saved, rows: &Range<usize>, d_gates: &[&mut [f32]]) -> V
         g4,
         seq * rows.len(),
         hidden,
-        &dg,
+        d_gates,
         (1, g4),
         &h_prev,
         (hidden, 1),
@@ -390,14 +395,16 @@ fn block_d_w_hh(saved: &Saved, rows: &Range<usize>, d_gates: &[&mut [f32]]) -> V
 }
 
 /// [`backward`] for the sequences `rows` (`dims` their own): writes the gradient of their gate
-/// pre-activations into `d_gates` (`[T][b, 4H]`, as [`split_blocks`] cuts it) and returns those of
-/// their initial `h` and `c`.
+/// pre-activations into `dg` (`[T · b, 4H]`, the block's own, zero at padded steps) and into
+/// `d_gates` (`[T][b, 4H]`, the block's rows of the whole batch's, as [`Unwritten::parts`] cuts
+/// them), and returns those of their initial `h` and `c`.
 fn backward_block(
     saved: &Saved,
     rows: &Range<usize>,
     dims: &Dims,
     grad: &[f32],
-    d_gates: &mut [&mut [f32]],
+    dg: &mut [f32],
+    d_gates: &mut [&mut [MaybeUninit<f32>]],
 ) -> (Vec<f32>, Vec<f32>) {
     let Dims {
         seq, batch, hidden, ..
@@ -408,7 +415,7 @@ fn backward_block(
     let mut dc = grad[at(seq + 1, hidden)].to_vec();
     let mut dh_prev = vec![0.0f32; batch * hidden];
     for t in dims.order().into_iter().rev() {
-        let dg = &mut *d_gates[t];
+        let dg = &mut dg[t * batch * g4..][..batch * g4];
         let acts = &saved.acts[at(t, g4)];
         let (dy, tanh_c, c_prev) = (
             &grad[at(t, hidden)],
@@ -416,14 +423,17 @@ fn backward_block(
             &saved.c_prev[at(t, hidden)],
         );
         for b in 0..batch {
+            let d = &mut dg[b * g4..][..g4];
             if !dims.real(b, t) {
+                d.fill(0.0);
                 continue;
             }
             let r = b * hidden..(b + 1) * hidden;
-            let (a, d) = (&acts[b * g4..][..g4], &mut dg[b * g4..][..g4]);
+            let a = &acts[b * g4..][..g4];
             let (tc, cp, dy) = (&tanh_c[r.clone()], &c_prev[r.clone()], &dy[r.clone()]);
             lstm_cell::backward(a, tc, cp, &dh[r.clone()], dy, &mut dc[r], d);
         }
+        put(d_gates[t], dg);
         // dh_prev = d_gates_t · W_hh; padded rows keep their gradient (their state passed through).
         gemm(
             dims.active(t),

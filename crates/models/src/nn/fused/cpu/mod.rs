@@ -102,24 +102,26 @@ pub(crate) fn copied(values: &[f32]) -> Vec<f32> {
         }
     };
     // SAFETY: `copy` writes every value of its part (`values` reaches past each part's end).
-    unsafe { written_in_parts(values.len(), copy) }
+    unsafe { written_in_parts(values.len(), 1, copy) }
 }
 
-/// `len` values, written by `write(start, part)` one part a thread, each part one call (a
-/// `memset` or `memcpy`). Rayon's `collect` of `repeat_n(0.0, len)` or `par_iter().copied()` cut
-/// a buffer into dozens of jobs of 16-byte stores: [`zeros`] alone was 8% of the MNIST-LSTM
-/// epoch on a Xeon (perf).
+/// `len` values, written by `write(start, part)` one part a thread (each part a whole number of
+/// `unit`s: rows of a matrix), each part one call (a `memset`, a `memcpy`, a matrix product).
+/// Rayon's `collect` of `repeat_n(0.0, len)` or `par_iter().copied()` cut a buffer into dozens of
+/// jobs of 16-byte stores: [`zeros`] alone was 8% of the MNIST-LSTM epoch on a Xeon (perf).
 ///
 /// # Safety
 ///
 /// `write` writes every value of the part it is given.
-unsafe fn written_in_parts(
+pub(crate) unsafe fn written_in_parts(
     len: usize,
+    unit: usize,
     write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
 ) -> Vec<f32> {
     use rayon::prelude::*;
     let mut values = Vec::with_capacity(len);
-    let part = len.div_ceil(rayon::current_num_threads()).max(1);
+    let units = len.div_ceil(unit.max(1));
+    let part = units.div_ceil(rayon::current_num_threads()).max(1) * unit.max(1);
     values.spare_capacity_mut()[..len]
         .par_chunks_mut(part)
         .enumerate()
@@ -192,7 +194,7 @@ pub(crate) fn zeros(len: usize) -> Vec<f32> {
     }
     let zero = |_: usize, part: &mut [MaybeUninit<f32>]| part.fill(MaybeUninit::new(0.0));
     // SAFETY: `zero` writes every value of its part.
-    unsafe { written_in_parts(len, zero) }
+    unsafe { written_in_parts(len, 1, zero) }
 }
 
 thread_local! {
