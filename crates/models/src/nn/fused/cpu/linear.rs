@@ -106,10 +106,8 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     unsafe { written_in_parts(d.rows * d.out, d.out, rows) }
 }
 
-/// Gradients of `x`, `w` (in its layout) and of each bias from that of the output, `g`
-/// `[rows, out]`.
-fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    // d x = g · Wᵀ, by blocks of rows.
+/// The gradient of `x` from that of the output, `g` `[rows, out]`: `g · Wᵀ`, by blocks of rows.
+fn input_grad(g: &[f32], w: &[f32], d: Dims) -> Vec<f32> {
     let mut d_x = zeros(d.rows * d.input);
     let (rs, cs) = d.w_in_out();
     by_row_blocks(&mut d_x, d.input, |first, block| {
@@ -128,6 +126,11 @@ fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Ve
             d.input,
         );
     });
+    d_x
+}
+
+/// The gradient of `w` (in its layout) from that of the output, `g` `[rows, out]`.
+fn weight_grad(g: &[f32], x: &[f32], d: Dims) -> Vec<f32> {
     // d w as stored: gᵀ · x (`[out, input]`) or xᵀ · g (`[input, out]`), by blocks of its rows;
     // `a` is the matrix read transposed (element (j, r) at r·a_cols + j).
     let [w_rows, w_cols] = d.w_shape();
@@ -151,8 +154,12 @@ fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Ve
             w_cols,
         );
     });
-    // d b = the column sums of g (the same for both biases), by blocks of columns, each summed
-    // row after row.
+    d_w
+}
+
+/// The gradient of each bias from that of the output, `g` `[rows, out]`: its column sums, by
+/// blocks of columns, each summed row after row.
+fn bias_grad(g: &[f32], d: Dims) -> Vec<f32> {
     let mut d_b = vec![0.0; d.out];
     by_row_blocks(&mut d_b, 1, |first, sums| {
         for row in g.chunks_exact(d.out) {
@@ -161,7 +168,7 @@ fn backward(g: &[f32], x: &[f32], w: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>, Ve
             }
         }
     });
-    (d_x, d_w, d_b)
+    d_b
 }
 
 /// `x_t · W_ihᵀ + b_ih + b_hh` for every step, `[T, B, gates·H]` from `x` `[T, B, input]`, with
@@ -316,19 +323,22 @@ impl Backward<NdArray, 4> for ProductBackward {
         let saved = ops.state;
         let d = saved.d;
         let grad = any_rank_values(grads.consume::<NdArray>(&ops.node));
-        let (d_x, d_w, d_b) = backward(&grad, &saved.x, &saved.w, d);
+        // Only the gradients some parent takes: not `x`'s of a model's first layer (its input,
+        // 2% of the MNIST-LSTM step's products), nor a frozen weight's.
         let [p_x, p_w, p_b1, p_b2] = ops.parents;
         if let Some(node) = p_x {
+            let d_x = input_grad(&grad, &saved.w, d);
             grads.register::<NdArray>(node.id, primitive(d_x, saved.x_shape.clone()));
         }
         if let Some(node) = p_w {
+            let d_w = weight_grad(&grad, &saved.x, d);
             grads.register::<NdArray>(node.id, primitive(d_w, d.w_shape()));
         }
-        if let Some(node) = p_b1 {
-            grads.register::<NdArray>(node.id, primitive(d_b.clone(), [d.out]));
-        }
-        if let Some(node) = p_b2 {
-            grads.register::<NdArray>(node.id, primitive(d_b, [d.out]));
+        if p_b1.is_some() || p_b2.is_some() {
+            let d_b = bias_grad(&grad, d);
+            for node in [p_b1, p_b2].into_iter().flatten() {
+                grads.register::<NdArray>(node.id, primitive(d_b.clone(), [d.out]));
+            }
         }
     }
 }
