@@ -73,8 +73,9 @@ pub(crate) fn primitive_values<const D: usize>(primitive: Primitive) -> Vec<f32>
         .unwrap_or_else(|err| unreachable!("cpu: f32 checked before: {err:?}"))
 }
 
-/// Below this many values, [`copied`] and [`zeros`] write on the calling thread alone.
-const SERIAL: usize = 1 << 16;
+/// Below this many values, [`copied`], [`zeros`] and [`written_in_parts`] write on the calling
+/// thread alone.
+pub(crate) const SERIAL: usize = 1 << 16;
 
 /// `f` of the row-major values of a rank-`D` primitive, borrowed where its buffer is row-major
 /// (a parameter read for inference is not copied first), else [`primitive_values`].
@@ -120,6 +121,12 @@ pub(crate) unsafe fn written_in_parts(
 ) -> Vec<f32> {
     use rayon::prelude::*;
     let mut values = Vec::with_capacity(len);
+    if len < SERIAL {
+        write(0, &mut values.spare_capacity_mut()[..len]);
+        // SAFETY: `write` wrote all `len` values, the caller's promise.
+        unsafe { values.set_len(len) };
+        return values;
+    }
     let units = len.div_ceil(unit.max(1));
     let part = units.div_ceil(rayon::current_num_threads()).max(1) * unit.max(1);
     values.spare_capacity_mut()[..len]

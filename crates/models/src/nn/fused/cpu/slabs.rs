@@ -8,6 +8,7 @@
 //! waited. Here a buffer held nowhere else is cut in place, and the gradient of leading slabs is
 //! the incoming one with zeros appended.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -19,7 +20,7 @@ use burn::prelude::*;
 use burn::tensor::TensorPrimitive;
 
 use super::super::cast;
-use super::{Primitive, copied, primitive, primitive_values, zeros};
+use super::{Primitive, copied, primitive, primitive_values, written_in_parts};
 
 /// `x[range]` of `x` `[N, B, H]`; call only on this route of [`super::super::route`]
 /// (`autodiff`: `Autodiff<NdArray>`).
@@ -106,6 +107,27 @@ fn cut(x: Primitive, shape: &Shape) -> Primitive {
     primitive(mine, shape.of(shape.range.len()))
 }
 
+/// `len` values: `values` at `at`, zeros elsewhere, written once each by rayon's threads. Growing
+/// the gradient of a recurrence's outputs by the two state slabs (`Vec::resize`) copied it
+/// whole on the training thread alone while the others waited.
+fn placed(len: usize, at: Range<usize>, values: &[f32]) -> Vec<f32> {
+    let write = |start: usize, part: &mut [MaybeUninit<f32>]| {
+        let end = start + part.len();
+        let (lo, hi) = (at.start.clamp(start, end), at.end.clamp(start, end));
+        let (head, rest) = part.split_at_mut(lo - start);
+        let (mid, tail) = rest.split_at_mut(hi - lo);
+        head.fill(MaybeUninit::new(0.0));
+        if hi > lo {
+            for (slot, &value) in mid.iter_mut().zip(&values[lo - at.start..hi - at.start]) {
+                slot.write(value);
+            }
+        }
+        tail.fill(MaybeUninit::new(0.0));
+    };
+    // SAFETY: `write` writes every value of its part.
+    unsafe { written_in_parts(len, 1, write) }
+}
+
 /// The autodiff node; its parent is the tensor cut.
 #[derive(Debug)]
 struct SlabsBackward;
@@ -118,15 +140,7 @@ impl Backward<NdArray, 1> for SlabsBackward {
         let grad = primitive_values::<3>(grads.consume::<NdArray>(&ops.node));
         let [parent] = ops.parents;
         let Some(parent) = parent else { return };
-        let full = if shape.range.start == 0 {
-            let mut full = grad;
-            full.resize(shape.total * shape.slab, 0.0);
-            full
-        } else {
-            let mut full = zeros(shape.total * shape.slab);
-            full[shape.values()].copy_from_slice(&grad);
-            full
-        };
+        let full = placed(shape.total * shape.slab, shape.values(), &grad);
         grads.register::<NdArray>(parent.id, primitive(full, shape.of(shape.total)));
     }
 }
@@ -138,6 +152,19 @@ mod tests {
     use super::*;
 
     type A = Autodiff<NdArray>;
+
+    /// A gradient placed in a larger buffer lands at its range with zeros around it, whether the
+    /// threads' parts start before, inside or after the range.
+    #[test]
+    fn placed_values_land_at_their_range() {
+        let len = 3 * super::super::SERIAL + 7;
+        for at in [0..1000, len / 3..len / 2 + 11, len - 5..len, 5..len - 3] {
+            let values: Vec<f32> = (0..at.len()).map(|v| v as f32 + 1.0).collect();
+            let mut want = vec![0.0; len];
+            want[at.clone()].copy_from_slice(&values);
+            assert_eq!(placed(len, at.clone(), &values), want, "at {at:?}");
+        }
+    }
 
     /// Each cut equals Burn's slice, forward and backward, whether or not the tensor is shared,
     /// and the gradients of several cuts of one tensor add up as the slices' do.
