@@ -3,7 +3,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::nn::{Gru, GruConfig, forward_linear, last_step};
+use crate::nn::{Gru, GruConfig, forward_linear};
 use crate::{Classifier, InvalidConfig};
 
 /// Shape of [`MnistGru`]; the defaults are `mnist-gru`'s (input 28, hidden 128, 2 layers, 10
@@ -72,8 +72,13 @@ pub struct MnistGru<B: Backend> {
 impl<B: Backend> MnistGru<B> {
     /// `images [batch, seq, input_size]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 3>) -> Tensor<B, 2> {
+        let [batch, seq, _] = images.dims();
         let (x, _) = self.gru.forward(images, None);
-        forward_linear(&self.fc, last_step(x))
+        let hidden = x.dims()[2];
+        let last = x
+            .slice([0..batch, seq - 1..seq, 0..hidden])
+            .reshape([batch, hidden]);
+        forward_linear(&self.fc, last)
     }
 }
 

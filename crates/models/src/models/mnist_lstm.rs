@@ -4,7 +4,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::nn::{Lstm, LstmConfig, forward_linear, last_step};
+use crate::nn::{Lstm, LstmConfig, forward_linear};
 use crate::{Classifier, InvalidConfig};
 
 /// Shape of [`MnistLstm`]; the defaults are the zoo's `mnist-lstm` (input 28, hidden 128, 2
@@ -80,8 +80,13 @@ pub struct MnistLstm<B: Backend> {
 impl<B: Backend> MnistLstm<B> {
     /// `images [batch, seq, input_size]` → logits `[batch, num_classes]`.
     pub fn forward(&self, images: Tensor<B, 3>) -> Tensor<B, 2> {
+        let [batch, seq, _] = images.dims();
         let (x, _) = self.lstm.forward(images, None);
-        forward_linear(&self.fc, last_step(x))
+        let hidden = x.dims()[2];
+        let last = x
+            .slice([0..batch, seq - 1..seq, 0..hidden])
+            .reshape([batch, hidden]);
+        forward_linear(&self.fc, last)
     }
 }
 

@@ -21,5 +21,4 @@ pub use gru::{Gru, GruConfig};
 pub use linear::forward_linear;
 pub use lstm::{Lstm, LstmConfig, LstmState};
 pub(crate) use mask::real_positions;
-pub(crate) use rnn::last_step;
 pub use rnn::{GateWeights, RnnError, RnnLayer};

@@ -341,27 +341,6 @@ pub(crate) fn initial_state<B: Backend>(
     }
 }
 
-/// The last step `[B, H]` of a batch-first output `[B, T, H]` whose sequences all run the
-/// batch's `T` steps (no padding). On the `ndarray` backend (switch of [`super::fused`] on) a cut
-/// of the time-major buffer under it, whose backward pass writes the gradient and its zeros once
-/// on all threads; Burn's `slice` on every other backend: its backward pass zeroes a whole
-/// `[B, T, H]` gradient and assigns into it on the calling thread alone, and the recurrence then
-/// copied that strided gradient once more. The same values exactly.
-pub(crate) fn last_step<B: Backend>(output: Tensor<B, 3>) -> Tensor<B, 2> {
-    let [batch, seq, hidden] = output.dims();
-    match super::fused::route::<B>(output.dtype()) {
-        #[cfg(feature = "ndarray")]
-        Some(super::fused::Route::Cpu { tracked }) => {
-            let time_major = output.swap_dims(0, 1);
-            super::fused::cpu::slabs::slabs(tracked, time_major, seq - 1..seq)
-                .reshape([batch, hidden])
-        }
-        _ => output
-            .slice([0..batch, seq - 1..seq, 0..hidden])
-            .reshape([batch, hidden]),
-    }
-}
-
 /// Runs every layer and direction of a stack over `input` (already checked; `[batch, seq, in]`
 /// when `batch_first`, else `[seq, batch, in]`) from `initial` (each `[layers * D, batch, H]`,
 /// `h` first), with `dropout` between layers; `direction(weights, x, state, reverse)` runs one

@@ -20,7 +20,7 @@ pub(crate) mod linear;
 pub(crate) mod lstm;
 mod lstm_cell;
 mod pool;
-pub(crate) mod slabs;
+mod slabs;
 mod steps;
 
 /// `Some(tracked)` when `B` is `NdArray` (`false`) or `Autodiff<NdArray>` (`true`), the backends
