@@ -25,8 +25,8 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, Parts, StepWeights, Unwritten, put, put_zeros, slab_rows, split_blocks};
-use super::{gemm, gru_cell, primitive, primitive_values, tensor, values, zeros};
+use super::steps::{Dims, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
+use super::{gemm, gru_cell, primitive, primitive_values, put, put_zeros, tensor, values, zeros};
 
 /// One layer and direction: `gates_x [T, B, 3H]`, `w_hh [3H, H]`, `b_hn [H]`, `h0 [B, H]` →
 /// outputs `[T, B, H]` (zero at padded steps) and the final `h`. Call only on this route of

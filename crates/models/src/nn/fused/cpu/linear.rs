@@ -24,7 +24,8 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::{
-    any_rank_values, gemm, primitive, primitive_values, tensor, values, written_in_parts, zeros,
+    any_rank_values, gemm, primitive, primitive_values, put, tensor, values, written_in_parts,
+    zeros,
 };
 use crate::nn::GateWeights;
 
@@ -81,9 +82,7 @@ fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
     let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
     let rows = |at: usize, part: &mut [MaybeUninit<f32>]| {
         for row in part.chunks_exact_mut(d.out) {
-            for (slot, &b) in row.iter_mut().zip(&bias) {
-                slot.write(b);
-            }
+            put(row, &bias);
         }
         // SAFETY: the loop above wrote every value of `part` (a whole number of rows).
         let block = unsafe { &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32]) };

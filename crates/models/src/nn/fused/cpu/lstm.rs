@@ -25,8 +25,10 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, Parts, StepWeights, Unwritten, put, put_zeros, slab_rows, split_blocks};
-use super::{gemm, lstm_cell, primitive, primitive_values, tensor, values, with_scratch};
+use super::steps::{Dims, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
+use super::{
+    gemm, lstm_cell, primitive, primitive_values, put, put_zeros, tensor, values, with_scratch,
+};
 
 /// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
 /// `[T, B, H]` (zero at padded steps) and the final `h`, `c`. Call only on this route of

@@ -97,12 +97,8 @@ pub(crate) fn copied(values: &[f32]) -> Vec<f32> {
     if values.len() < SERIAL {
         return values.to_vec();
     }
-    let copy = |at: usize, part: &mut [MaybeUninit<f32>]| {
-        for (value, &v) in part.iter_mut().zip(&values[at..]) {
-            *value = MaybeUninit::new(v);
-        }
-    };
-    // SAFETY: `copy` writes every value of its part (`values` reaches past each part's end).
+    let copy = |at: usize, part: &mut [MaybeUninit<f32>]| put(part, &values[at..at + part.len()]);
+    // SAFETY: `copy` writes every value of its part.
     unsafe { written_in_parts(values.len(), 1, copy) }
 }
 
@@ -136,6 +132,20 @@ pub(crate) unsafe fn written_in_parts(
     // SAFETY: `write` wrote every one of the `len` values, the caller's promise.
     unsafe { values.set_len(len) };
     values
+}
+
+/// Writes `src` into `dst`, of the same length: one row or part of a buffer made by
+/// [`written_in_parts`] or [`steps::Unwritten`].
+pub(crate) fn put(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "cpu: row length");
+    for (slot, &value) in dst.iter_mut().zip(src) {
+        slot.write(value);
+    }
+}
+
+/// Writes zeros into `dst`, as [`put`] writes values.
+pub(crate) fn put_zeros(dst: &mut [MaybeUninit<f32>]) {
+    dst.fill(MaybeUninit::new(0.0));
 }
 
 /// [`primitive_values`] of a primitive of any rank up to 6 (a gradient whose rank the operation
@@ -199,7 +209,7 @@ pub(crate) fn zeros(len: usize) -> Vec<f32> {
     if len < SERIAL {
         return vec![0.0; len];
     }
-    let zero = |_: usize, part: &mut [MaybeUninit<f32>]| part.fill(MaybeUninit::new(0.0));
+    let zero = |_: usize, part: &mut [MaybeUninit<f32>]| put_zeros(part);
     // SAFETY: `zero` writes every value of its part.
     unsafe { written_in_parts(len, 1, zero) }
 }

@@ -20,7 +20,7 @@ use burn::prelude::*;
 use burn::tensor::TensorPrimitive;
 
 use super::super::cast;
-use super::{Primitive, copied, primitive, primitive_values, written_in_parts};
+use super::{Primitive, copied, primitive, primitive_values, put, put_zeros, written_in_parts};
 
 /// `x[range]` of `x` `[N, B, H]`; call only on this route of [`super::super::route`]
 /// (`autodiff`: `Autodiff<NdArray>`).
@@ -116,13 +116,11 @@ fn placed(len: usize, at: Range<usize>, values: &[f32]) -> Vec<f32> {
         let (lo, hi) = (at.start.clamp(start, end), at.end.clamp(start, end));
         let (head, rest) = part.split_at_mut(lo - start);
         let (mid, tail) = rest.split_at_mut(hi - lo);
-        head.fill(MaybeUninit::new(0.0));
+        put_zeros(head);
         if hi > lo {
-            for (slot, &value) in mid.iter_mut().zip(&values[lo - at.start..hi - at.start]) {
-                slot.write(value);
-            }
+            put(mid, &values[lo - at.start..hi - at.start]);
         }
-        tail.fill(MaybeUninit::new(0.0));
+        put_zeros(tail);
     };
     // SAFETY: `write` writes every value of its part.
     unsafe { written_in_parts(len, 1, write) }

@@ -115,7 +115,7 @@ pub(super) struct Unwritten {
 }
 
 /// One block's rows of an [`Unwritten`] buffer, per slab, each to be written once
-/// ([`put`], [`put_zeros`]).
+/// ([`super::put`], [`super::put_zeros`]; zeros at a padded step).
 pub(super) type Parts<'a> = Vec<&'a mut [MaybeUninit<f32>]>;
 
 impl Unwritten {
@@ -145,19 +145,6 @@ impl Unwritten {
         unsafe { self.values.set_len(slabs * batch * width) };
         self.values
     }
-}
-
-/// Writes `src` into `dst`, of the same length.
-pub(super) fn put(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
-    assert_eq!(dst.len(), src.len(), "recurrence: row length");
-    for (slot, &value) in dst.iter_mut().zip(src) {
-        slot.write(value);
-    }
-}
-
-/// Writes zeros into `dst` (a padded step's row).
-pub(super) fn put_zeros(dst: &mut [MaybeUninit<f32>]) {
-    dst.fill(MaybeUninit::new(0.0));
 }
 
 /// Where the rows `rows` of slab `t` of a `[.., B, width]` buffer lie (`batch` = B).
