@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
+use super::steps::{Dims, Panels, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
 use super::{gemm, gru_cell, primitive, primitive_values, put, put_zeros, tensor, values, zeros};
 
 /// One layer and direction: `gates_x [T, B, 3H]`, `w_hh [3H, H]`, `b_hn [H]`, `h0 [B, H]` →
@@ -161,7 +161,8 @@ struct Saved {
     dims: Dims,
     /// The blocks of sequences the forward pass ran (one per thread).
     blocks: Vec<Range<usize>>,
-    w_hh: Vec<f32>,
+    /// `W_hh` `[3H, H]`.
+    w_hh: Panels,
     /// `[T, B, 3H]`: the gate activations r, z, n.
     acts: Vec<f32>,
     /// `[T, B, H]`: `h · W_hnᵀ + b_hn`, what the reset gate multiplied.
@@ -239,7 +240,7 @@ fn forward(
 /// 3H]`. Writes every row of `bufs`' [`Unwritten`] parts: zeros at padded steps.
 fn forward_block(
     mut bufs: BlockBufs<'_>,
-    w_t: &[f32],
+    w_t: &Panels,
     b_hn: &[f32],
     mut h: Vec<f32>,
     dims: &Dims,
@@ -257,18 +258,7 @@ fn forward_block(
             put(bufs.h_prev[t], &h);
         }
         // recurrent = h · W_hhᵀ, for the sequences the step runs
-        gemm(
-            dims.active(t),
-            hidden,
-            g3,
-            &h,
-            (hidden, 1),
-            w_t,
-            (g3, 1),
-            false,
-            &mut recurrent,
-            g3,
-        );
+        w_t.product(dims.active(t), &h, hidden, false, &mut recurrent, g3);
         let gates = &mut *bufs.acts[t];
         for b in 0..batch {
             let r = b * hidden..(b + 1) * hidden;
@@ -423,18 +413,7 @@ fn backward_block(
         }
         // What reaches h_{t-1} through W_hh: d_recurrent_t · W_hh; padded rows keep their
         // gradient (their state passed through).
-        gemm(
-            dims.active(t),
-            g3,
-            hidden,
-            de,
-            (g3, 1),
-            &saved.w_hh,
-            (hidden, 1),
-            false,
-            &mut through,
-            hidden,
-        );
+        (saved.w_hh).product(dims.active(t), de, g3, false, &mut through, hidden);
         for b in 0..batch {
             if dims.real(b, t) {
                 let r = b * hidden..(b + 1) * hidden;

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use super::super::cast;
 use super::slabs::slabs;
-use super::steps::{Dims, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
+use super::steps::{Dims, Panels, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
 use super::{
     gemm, lstm_cell, primitive, primitive_values, put, put_zeros, tensor, values, with_scratch,
 };
@@ -164,7 +164,8 @@ struct Saved {
     dims: Dims,
     /// The blocks of sequences the forward pass ran (one per thread).
     blocks: Vec<Range<usize>>,
-    w_hh: Vec<f32>,
+    /// `W_hh` `[4H, H]`.
+    w_hh: Panels,
     /// `[T, B, 4H]`: the gate activations i, f, g, o.
     acts: Vec<f32>,
     /// `[T, B, H]`: the state each step started from.
@@ -255,7 +256,7 @@ fn forward(
 /// `[H, 4H]`. Writes every row of `bufs`' [`Unwritten`] parts: zeros at padded steps.
 fn forward_block(
     mut bufs: BlockBufs<'_>,
-    w_t: &[f32],
+    w_t: &Panels,
     mut h: Vec<f32>,
     mut c: Vec<f32>,
     dims: &Dims,
@@ -273,18 +274,7 @@ fn forward_block(
         }
         let gates = &mut *bufs.acts[t];
         // gates += h · W_hhᵀ, for the sequences the step runs
-        gemm(
-            dims.active(t),
-            hidden,
-            g4,
-            &h,
-            (hidden, 1),
-            w_t,
-            (g4, 1),
-            true,
-            gates,
-            g4,
-        );
+        w_t.product(dims.active(t), &h, hidden, true, gates, g4);
         for b in 0..batch {
             let r = b * hidden..(b + 1) * hidden;
             let out = &mut bufs.out[t][r.clone()];
@@ -437,18 +427,7 @@ fn backward_block(
         }
         put(d_gates[t], dg);
         // dh_prev = d_gates_t · W_hh; padded rows keep their gradient (their state passed through).
-        gemm(
-            dims.active(t),
-            g4,
-            hidden,
-            dg,
-            (g4, 1),
-            &saved.w_hh,
-            (hidden, 1),
-            false,
-            &mut dh_prev,
-            hidden,
-        );
+        (saved.w_hh).product(dims.active(t), dg, g4, false, &mut dh_prev, hidden);
         for b in 0..batch {
             if dims.real(b, t) {
                 dh[b * hidden..(b + 1) * hidden]
