@@ -206,13 +206,7 @@ impl<B: Backend> Lstm<B> {
             |weights, x, state, reverse| match super::fused::route::<B>(x.dtype()) {
                 #[cfg(feature = "ndarray")]
                 Some(super::fused::Route::Cpu { tracked }) => {
-                    let [h0, c0] = state;
-                    let gates_x = super::fused::cpu::linear::input_gates(tracked, weights, x, 4);
-                    let w_hh = weights.weight_hh.val();
-                    let (out, h, c) = super::fused::cpu::lstm::recurrence(
-                        tracked, gates_x, w_hh, h0, c0, reverse, lengths,
-                    );
-                    (out, [h, c])
+                    super::fused::cpu::lstm::layer(tracked, weights, x, state, reverse, lengths)
                 }
                 // The kernel runs sequences without padding; padded batches take the tensor path.
                 #[cfg(all(any(feature = "wgpu", feature = "cuda"), not(test)))]

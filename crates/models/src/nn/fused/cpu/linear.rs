@@ -17,7 +17,6 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, NdArray};
-use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::{TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
@@ -79,7 +78,7 @@ fn by_row_blocks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + 
 /// the bias into its rows and adds the product: no zeros written first (the LSTM's input
 /// products, 5.7 MB a layer and batch for MNIST-LSTM).
 fn forward(x: &[f32], w: &[f32], b1: &[f32], b2: &[f32], d: Dims) -> Vec<f32> {
-    let bias: Vec<f32> = b1.iter().zip(b2).map(|(a, b)| a + b).collect();
+    let bias = summed(b1, b2);
     let rows = |at: usize, part: &mut [MaybeUninit<f32>]| {
         for row in part.chunks_exact_mut(d.out) {
             put(row, &bias);
@@ -183,13 +182,7 @@ pub(crate) fn input_gates<B: Backend>(
     let [seq, batch, input] = x.dims();
     let w = weights.weight_ih.val();
     let out = w.dims()[0];
-    let device = x.device();
-    let bias = |b: &Option<Param<Tensor<B, 1>>>| {
-        b.as_ref()
-            .map_or_else(|| Tensor::zeros([out], &device), |b| b.val())
-    };
-    let b1 = bias(&weights.bias_ih);
-    let b2 = (weights.folded_bias_hh(hh_gates)).unwrap_or_else(|| Tensor::zeros([out], &device));
+    let [b1, b2] = gate_biases(weights, hh_gates);
     let d = Dims {
         rows: seq * batch,
         input,
@@ -197,6 +190,29 @@ pub(crate) fn input_gates<B: Backend>(
         layout: Layout::OutIn,
     };
     product(autodiff, x, w, b1, b2, d)
+}
+
+/// The bias [`input_gates`] adds, `b_ih + b_hh` (`hh_gates` gates of `b_hh`), as its values,
+/// summed as it sums them: for a recurrence on `NdArray` that makes each step's input part
+/// itself ([`super::lstm::layer`]).
+pub(crate) fn input_bias<B: Backend>(weights: &GateWeights<B>, hh_gates: usize) -> Vec<f32> {
+    let [b1, b2] = gate_biases(weights, hh_gates).map(|b| values::<1>(cast(b)));
+    summed(&b1, &b2)
+}
+
+/// `b_ih` and `b_hh` with only its first `hh_gates` gates, zeros for a layer without bias.
+fn gate_biases<B: Backend>(weights: &GateWeights<B>, hh_gates: usize) -> [Tensor<B, 1>; 2] {
+    let w = weights.weight_ih.val();
+    let (out, device) = (w.dims()[0], w.device());
+    let zeros = || Tensor::zeros([out], &device);
+    let b1 = (weights.bias_ih.as_ref()).map_or_else(zeros, |b| b.val());
+    let b2 = (weights.folded_bias_hh(hh_gates)).unwrap_or_else(zeros);
+    [b1, b2]
+}
+
+/// `b1 + b2`, value by value.
+fn summed(b1: &[f32], b2: &[f32]) -> Vec<f32> {
+    b1.iter().zip(b2).map(|(a, b)| a + b).collect()
 }
 
 /// `x · weight + bias` of Burn's `Linear` (`weight [input, out]`) over the last axis of `x`; call

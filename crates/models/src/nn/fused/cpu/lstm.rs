@@ -6,9 +6,12 @@
 //! backend); every other backend runs the same math as ordinary tensor operations. The two are
 //! held equal by the tests below and by the PyTorch fixtures (forward and gradients).
 //!
-//! Layout: time-major, row-major `f32`. `gates_x` `[T, B, 4H]` holds `x_t · W_ihᵀ + b_ih + b_hh`
-//! for every step (one matrix product over all steps, done by the caller as its own operation,
-//! [`super::linear`]); `w_hh` is PyTorch's `[4H, H]`, gates i, f, g, o.
+//! Layout: time-major, row-major `f32`; `W_ih` `[4H, input]` and `W_hh` `[4H, H]` are PyTorch's,
+//! gates i, f, g, o. A tracked pass gets the input part of every step's gates, `gates_x` `[T, B,
+//! 4H]` = `x_t · W_ihᵀ + b_ih + b_hh`, from one matrix product over all steps made before as an
+//! operation of its own ([`super::linear::input_gates`], whose node gives `x`, `W_ih` and the
+//! biases their gradients); a pass that tracks nothing makes each step's input part inside the
+//! recurrence, into a buffer of the step alone ([`Input`]).
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -27,22 +30,24 @@ use super::super::cast;
 use super::slabs::slabs;
 use super::steps::{Dims, Panels, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
 use super::{
-    gemm, lstm_cell, primitive, primitive_values, put, put_zeros, tensor, values, with_scratch,
+    gemm, linear, lstm_cell, primitive, primitive_values, put, put_zeros, tensor, values,
+    with_scratch,
 };
+use crate::nn::GateWeights;
 
-/// One layer and direction: `gates_x [T, B, 4H]`, `w_hh [4H, H]`, `h0`/`c0` `[B, H]` → outputs
-/// `[T, B, H]` (zero at padded steps) and the final `h`, `c`. Call only on this route of
-/// [`super::super::route`] (`autodiff`: `Autodiff<NdArray>`).
-pub(crate) fn recurrence<B: Backend>(
+/// One layer and direction of [`crate::nn::Lstm`]: `x` `[T, B, input]` and the state `h0`, `c0`
+/// `[B, H]` → outputs `[T, B, H]` (zero at padded steps) and the final `h`, `c`. Call only on
+/// this route of [`super::super::route`] (`autodiff`: `Autodiff<NdArray>`).
+pub(crate) fn layer<B: Backend>(
     autodiff: bool,
-    gates_x: Tensor<B, 3>,
-    w_hh: Tensor<B, 2>,
-    h0: Tensor<B, 2>,
-    c0: Tensor<B, 2>,
+    weights: &GateWeights<B>,
+    x: Tensor<B, 3>,
+    [h0, c0]: [Tensor<B, 2>; 2],
     reverse: bool,
     lengths: Option<&[usize]>,
-) -> (Tensor<B, 3>, Tensor<B, 2>, Tensor<B, 2>) {
-    let [seq, batch, _] = gates_x.dims();
+) -> (Tensor<B, 3>, [Tensor<B, 2>; 2]) {
+    let [seq, batch, input] = x.dims();
+    let w_hh = weights.weight_hh.val();
     let hidden = w_hh.dims()[1];
     let dims = Dims {
         seq,
@@ -51,27 +56,106 @@ pub(crate) fn recurrence<B: Backend>(
         reverse,
         lengths: lengths.map(<[usize]>::to_vec),
     };
-    let packed: Tensor<B, 3> = if !autodiff {
-        cast(plain(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
-    } else {
+    let packed: Tensor<B, 3> = if autodiff {
+        let gates_x = linear::input_gates(true, weights, x, 4);
         cast(tracked(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
+    } else {
+        let w_ih: Tensor<NdArray, 2> = cast(weights.weight_ih.val());
+        let x = Input {
+            x: values::<3>(cast(x)),
+            width: input,
+            w_ih_t: Panels::read(w_ih.into_primitive().tensor(), 4 * hidden, input),
+            bias: linear::input_bias(weights, 4),
+        };
+        cast(plain(x, cast(w_hh), cast(h0), cast(c0), dims))
     };
     // Rows 0..T are the outputs, T the final h, T + 1 the final c; the outputs are cut last,
     // when the packed buffer is no longer shared and can be cut in place.
     let h = slabs(autodiff, packed.clone(), seq..seq + 1).squeeze_dim(0);
     let c = slabs(autodiff, packed.clone(), seq + 1..seq + 2).squeeze_dim(0);
-    (slabs(autodiff, packed, 0..seq), h, c)
+    (slabs(autodiff, packed, 0..seq), [h, c])
+}
+
+/// A layer's input and what makes the input part of its gates from it, for a pass that tracks
+/// nothing: each step writes `b_ih + b_hh`, then adds `x_t · W_ihᵀ`, into a buffer of its own
+/// `[b, 4H]` per block, hot in cache for the step's recurrent product and cell, where the tracked
+/// pass writes `[T, B, 4H]` (5.7 MB a layer for a batch of MNIST-LSTM) and reads it back. The
+/// same operations in the same order as [`super::linear`]'s product over all steps (each row's
+/// sum over the input is one kernel's, whatever the rows around it, [`Panels::product`]), so the
+/// same bits as the tracked pass: a run's recorded test figures reproduce exactly.
+struct Input {
+    /// `[T, B, width]`
+    x: Vec<f32>,
+    width: usize,
+    /// `W_ihᵀ` `[width, 4H]`.
+    w_ih_t: Panels,
+    /// `[4H]`
+    bias: Vec<f32>,
+}
+
+impl Input {
+    /// Step `t`'s input part of the gates of the first `active` of the sequences `rows` (of a
+    /// batch of `batch`) into `gates` `[rows.len(), 4H]`.
+    fn step(
+        &self,
+        t: usize,
+        (rows, batch): (&Range<usize>, usize),
+        active: usize,
+        gates: &mut [f32],
+    ) {
+        let g4 = self.bias.len();
+        for row in gates.chunks_exact_mut(g4).take(active) {
+            row.copy_from_slice(&self.bias);
+        }
+        let x = &self.x[(t * batch + rows.start) * self.width..];
+        match active {
+            // The product over all steps never has a single row: sum it as the kernel does.
+            1 => self.w_ih_t.row_as_kernel(x, true, gates),
+            _ => (self.w_ih_t).product(active, x, self.width, true, gates, g4),
+        }
+    }
+}
+
+/// Where a forward pass's gate pre-activations come from.
+enum Gates {
+    /// `gates_x` `[T, B, 4H]`, made before; it becomes the saved activations.
+    Made(Vec<f32>),
+    /// Made step by step from the layer's input.
+    Input(Input),
+}
+
+/// One block's gate pre-activations, step by step ([`forward_block`]).
+enum BlockGates<'a> {
+    /// Its rows of `gates_x` per step ([`split_blocks`]), where the activations are written.
+    Made(Vec<&'a mut [f32]>),
+    /// The layer's input, the block's sequences of the batch, and the buffer `[b, 4H]` where each
+    /// step makes its gates.
+    Input(&'a Input, (Range<usize>, usize), Vec<f32>),
+}
+
+impl BlockGates<'_> {
+    /// Step `t`'s gates `[b, 4H]`, their input part there for the block's first `active`
+    /// sequences.
+    fn step(&mut self, t: usize, active: usize) -> &mut [f32] {
+        match self {
+            BlockGates::Made(acts) => acts[t],
+            BlockGates::Input(input, (rows, batch), gates) => {
+                input.step(t, (rows, *batch), active, gates);
+                gates
+            }
+        }
+    }
 }
 
 fn plain(
-    gates_x: Tensor<NdArray, 3>,
+    x: Input,
     w_hh: Tensor<NdArray, 2>,
     h0: Tensor<NdArray, 2>,
     c0: Tensor<NdArray, 2>,
     dims: Dims,
 ) -> Tensor<NdArray, 3> {
     let (packed, _) = forward(
-        values(gates_x),
+        Gates::Input(x),
         StepWeights::read(w_hh.into_primitive().tensor(), 4 * dims.hidden, dims.hidden),
         &values(h0),
         &values(c0),
@@ -97,7 +181,7 @@ fn tracked(
     let nodes = [&gates_x, &w_hh, &h0, &c0].map(|t| t.node.clone());
     let run = |save| {
         forward(
-            primitive_values::<3>(gates_x.primitive),
+            Gates::Made(primitive_values::<3>(gates_x.primitive)),
             StepWeights::of(w_hh.primitive, save, 4 * dims.hidden, dims.hidden),
             &primitive_values::<2>(h0.primitive),
             &primitive_values::<2>(c0.primitive),
@@ -176,21 +260,22 @@ struct Saved {
 }
 
 /// One block's share of the forward pass's buffers, each a list of its rows per time step
-/// ([`split_blocks`]): `acts` `[T][b, 4H]` (the block's `gates_x` in, the activations out), and,
-/// written whole by [`forward_block`] ([`Unwritten`]), `out` `[T + 2][b, H]` and when saving
-/// `h_prev`, `c_prev`, `tanh_c` `[T][b, H]` (else empty).
+/// ([`split_blocks`]): its `gates` (the activations written there), and, written whole by
+/// [`forward_block`] ([`Unwritten`]), `out` `[T + 2][b, H]` and when saving `h_prev`, `c_prev`,
+/// `tanh_c` `[T][b, H]` (else empty).
 struct BlockBufs<'a> {
-    acts: Vec<&'a mut [f32]>,
+    gates: BlockGates<'a>,
     out: Parts<'a>,
     h_prev: Parts<'a>,
     c_prev: Parts<'a>,
     tanh_c: Parts<'a>,
 }
 
-/// The forward pass; `gates_x` `[T, B, 4H]` becomes the saved activations. Returns `[T + 2, B,
-/// H]` (outputs, final h, final c) and, when `save`, what [`backward`] needs.
+/// The forward pass; made gates (`gates_x` `[T, B, 4H]`) become the saved activations. Returns
+/// `[T + 2, B, H]` (outputs, final h, final c) and, when `save` (made gates only), what
+/// [`backward`] needs.
 fn forward(
-    mut gates_x: Vec<f32>,
+    mut gates: Gates,
     w: StepWeights,
     h0: &[f32],
     c0: &[f32],
@@ -206,7 +291,19 @@ fn forward(
     let state = || Unwritten::new(kept, batch, hidden);
     let (mut h_prev, mut c_prev, mut tanh_c) = (state(), state(), state());
     {
-        let acts = split_blocks(&mut gates_x, seq, 4 * hidden, &blocks);
+        let g4 = 4 * hidden;
+        let block_gates: Vec<BlockGates> = match &mut gates {
+            Gates::Made(gates_x) => split_blocks(gates_x, seq, g4, &blocks)
+                .into_iter()
+                .map(BlockGates::Made)
+                .collect(),
+            Gates::Input(input) => (blocks.iter())
+                .map(|rows| {
+                    let buf = vec![0.0; rows.len() * g4];
+                    BlockGates::Input(input, (rows.clone(), batch), buf)
+                })
+                .collect(),
+        };
         let (hp, cp, tc) = (
             h_prev.parts(&blocks).into_iter(),
             c_prev.parts(&blocks).into_iter(),
@@ -215,12 +312,12 @@ fn forward(
         let work: Vec<(Range<usize>, BlockBufs)> = blocks
             .iter()
             .cloned()
-            .zip(acts)
+            .zip(block_gates)
             .zip(out.parts(&blocks))
             .zip(hp.zip(cp).zip(tc))
-            .map(|(((rows, acts), out), ((h_prev, c_prev), tanh_c))| {
+            .map(|(((rows, gates), out), ((h_prev, c_prev), tanh_c))| {
                 let bufs = BlockBufs {
-                    acts,
+                    gates,
                     out,
                     h_prev,
                     c_prev,
@@ -244,7 +341,10 @@ fn forward(
         dims: dims.clone(),
         blocks,
         w_hh: (w.kept).unwrap_or_else(|| unreachable!("lstm_cpu: W_hh kept when saving")),
-        acts: gates_x,
+        acts: match gates {
+            Gates::Made(acts) => acts,
+            Gates::Input(_) => unreachable!("lstm_cpu: a pass that saves is given its gates"),
+        },
         h_prev,
         c_prev,
         tanh_c,
@@ -272,9 +372,10 @@ fn forward_block(
             put(bufs.h_prev[t], &h);
             put(bufs.c_prev[t], &c);
         }
-        let gates = &mut *bufs.acts[t];
+        let active = dims.active(t);
+        let gates = bufs.gates.step(t, active);
         // gates += h · W_hhᵀ, for the sequences the step runs
-        w_t.product(dims.active(t), &h, hidden, true, gates, g4);
+        w_t.product(active, &h, hidden, true, gates, g4);
         for b in 0..batch {
             let r = b * hidden..(b + 1) * hidden;
             let out = &mut bufs.out[t][r.clone()];
@@ -577,22 +678,31 @@ mod tests {
         }
     }
 
+    /// The inference backend's pass (each step's input part made inside the recurrence) gives
+    /// the autodiff backend's forward (one input product over all steps) bit for bit, stacked,
+    /// bidirectional and packed (steps where a block has one sequence left), and the tensor
+    /// path's within rounding.
     #[test]
     fn inference_backend_gives_the_autodiff_forward() {
         let lstm = LstmConfig::new(3, 4)
             .with_num_layers(2)
+            .with_bidirectional(true)
             .init::<A>(&Default::default());
-        let x = random::<A, 3>([5, 2, 3]);
-        let inner = lstm.valid();
-        let (tracked, fused, state) = with_fused(true, || {
-            let (tracked, _) = lstm.forward(x.clone(), None);
-            let (fused, state) = inner.forward(x.clone().inner(), None);
-            (tracked, fused, state)
-        });
-        let (plain, plain_state) = with_fused(false, || inner.forward(x.inner(), None));
-        close("autodiff vs inner", tracked.inner(), fused.clone());
-        close("fused vs plain", fused, plain);
-        close("h_n", state.hidden, plain_state.hidden);
+        for lengths in [vec![5; 4], vec![7, 4, 4, 2, 1, 1]] {
+            let x = random::<A, 3>([7, lengths.len(), 3]);
+            let inner = lstm.valid();
+            let (tracked, fused, state) = with_fused(true, || {
+                let (tracked, _) = lstm.forward_packed(x.clone(), &lengths, None);
+                let (fused, state) = inner.forward_packed(x.clone().inner(), &lengths, None);
+                (tracked, fused, state)
+            });
+            let (plain, plain_state) =
+                with_fused(false, || inner.forward_packed(x.inner(), &lengths, None));
+            assert_eq!(tracked.inner().into_data(), fused.clone().into_data());
+            close("fused vs plain", fused, plain);
+            close("h_n", state.hidden, plain_state.hidden);
+            close("c_n", state.cell, plain_state.cell);
+        }
     }
 }
 

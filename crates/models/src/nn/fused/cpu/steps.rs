@@ -6,6 +6,8 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use super::cell_math::multiversioned;
+
 /// Sizes and padding of one recurrence.
 #[derive(Debug, Clone)]
 pub(super) struct Dims {
@@ -181,7 +183,7 @@ impl StepWeights {
     /// that copy to show).
     pub(super) fn read(w_hh: super::Primitive, rows: usize, cols: usize) -> Self {
         StepWeights {
-            t: super::with_values::<2, _>(w_hh, |w| Panels::of_transpose(w, rows, cols)),
+            t: Panels::read(w_hh, rows, cols),
             kept: None,
         }
     }
@@ -215,6 +217,12 @@ impl Panels {
         Self::build(rows, cols, |k, j| w[k * cols + j])
     }
 
+    /// The transpose of `w` `[rows, cols]` (a parameter's primitive, read in place where it is
+    /// row-major): `[cols, rows]`.
+    pub(super) fn read(w: super::Primitive, rows: usize, cols: usize) -> Self {
+        super::with_values::<2, _>(w, |w| Panels::of_transpose(w, rows, cols))
+    }
+
     /// The transpose of `w` `[rows, cols]` (row-major): `[cols, rows]`.
     pub(super) fn of_transpose(w: &[f32], rows: usize, cols: usize) -> Self {
         Self::build(cols, rows, |k, j| w[j * cols + k])
@@ -232,7 +240,10 @@ impl Panels {
     }
 
     /// `c[m × n] (+)= a[m × k] · self` (`accumulate`), the rows of `a` `rs_a` apart and those of
-    /// `c` `rs_c` apart.
+    /// `c` `rs_c` apart, by gemm. From two rows up each value is gemm's kernel's: its sum over
+    /// `k` from zero, in order, by fused multiply-adds, then added to `c`'s, whatever rows run
+    /// with it. A single row takes gemm's vector path, which adds each term to `c` as it goes
+    /// (other bits; [`Panels::row_as_kernel`] sums one row as the kernel does).
     pub(super) fn product(
         &self,
         m: usize,
@@ -257,6 +268,39 @@ impl Panels {
                 &mut c[first..],
                 rs_c,
             );
+        }
+    }
+
+    /// `c[n] (+)= a[k] · self` for one row, summed as gemm's kernel sums each value of a product
+    /// of several rows ([`Panels::product`]): the bits the row gets among others.
+    pub(super) fn row_as_kernel(&self, a: &[f32], accumulate: bool, c: &mut [f32]) {
+        row_product(&a[..self.k], &self.values, accumulate, &mut c[..self.n]);
+    }
+}
+
+multiversioned! {
+    /// [`Panels::row_as_kernel`]: one row `a` `[k]` by the panels `values` into `c` `[n]`.
+    fn row_product / row_product_baseline(
+        a: &[f32],
+        values: &[f32],
+        accumulate: bool,
+        c: &mut [f32],
+    ) {
+        const WIDTH: usize = Panels::WIDTH;
+        let (k, n) = (a.len(), c.len());
+        for first in (0..n).step_by(WIDTH) {
+            let width = WIDTH.min(n - first);
+            let panel = &values[first * k..][..k * width];
+            let mut sums = [0.0f32; WIDTH];
+            let sums = &mut sums[..width];
+            for (&x, row) in a.iter().zip(panel.chunks_exact(width)) {
+                for (sum, &w) in sums.iter_mut().zip(row) {
+                    *sum = x.mul_add(w, *sum);
+                }
+            }
+            for (out, &sum) in c[first..first + width].iter_mut().zip(sums.iter()) {
+                *out = if accumulate { *out + sum } else { sum };
+            }
         }
     }
 }
@@ -300,58 +344,45 @@ mod tests {
         assert_eq!(dims(None, 16).blocks().len(), blocks.len());
     }
 
-    /// A product through [`Panels`] is gemm's product over the matrix itself, bit for bit from
-    /// two rows of `a` up, for widths that are and are not multiples of a panel, and for the
-    /// matrix and its transpose.
+    /// A product through [`Panels`] is gemm's product over the matrix itself, bit for bit, for
+    /// widths that are and are not multiples of a panel, and for the matrix and its transpose;
+    /// and its first rows alone (two, three; one as the kernel sums it) give the bits they give
+    /// among the others.
     #[test]
     fn panel_products_are_the_plain_products() {
         let value = |v: usize| ((v * 7919) % 113) as f32 / 17.0 - 3.0;
-        for (rows, cols, m) in [
-            (4 * 37, 37, 5),
-            (37, 3 * 37, 50),
-            (512, 128, 7),
-            (64, 64, 1),
-        ] {
+        let m = 40;
+        for (rows, cols) in [(4 * 37, 37), (37, 3 * 37), (512, 128), (64, 64)] {
             let w: Vec<f32> = (0..rows * cols).map(value).collect();
-            let (a, c0): (Vec<f32>, Vec<f32>) = (
-                (0..m * rows.max(cols)).map(|v| value(v + 5)).collect(),
-                (0..m * rows.max(cols)).map(|v| value(v + 11)).collect(),
-            );
-            // a[m × rows] · w, accumulated, and a[m × cols] · wᵀ, not.
-            let (mut want, mut got) = (c0.clone(), c0.clone());
-            super::super::gemm(
-                m,
-                rows,
-                cols,
-                &a,
-                (rows, 1),
-                &w,
-                (cols, 1),
-                true,
-                &mut want,
-                cols,
-            );
-            Panels::of(&w, rows, cols).product(m, &a, rows, true, &mut got, cols);
-            assert_eq!(got, want, "{rows}x{cols}, m = {m}");
-            let (mut want, mut got) = (c0.clone(), c0);
-            super::super::gemm(
-                m,
-                cols,
-                rows,
-                &a,
-                (cols, 1),
-                &w,
-                (1, cols),
-                false,
-                &mut want,
-                rows,
-            );
-            Panels::of_transpose(&w, rows, cols).product(m, &a, cols, false, &mut got, rows);
-            if m > 1 {
-                assert_eq!(got, want, "{rows}x{cols} transposed, m = {m}");
-            }
-            for (g, w) in got.iter().zip(&want) {
-                assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{g} vs {w}");
+            let len = m * rows.max(cols);
+            let a: Vec<f32> = (0..len).map(|v| value(v + 5)).collect();
+            let c0: Vec<f32> = (0..len).map(|v| value(v + 11)).collect();
+            for transpose in [false, true] {
+                // a[m × k] · w (accumulated) or a[m × k] · wᵀ (not): `[k, n]` either way.
+                let (k, n) = if transpose {
+                    (cols, rows)
+                } else {
+                    (rows, cols)
+                };
+                let (panels, w_strides) = match transpose {
+                    false => (Panels::of(&w, rows, cols), (cols, 1)),
+                    true => (Panels::of_transpose(&w, rows, cols), (1, cols)),
+                };
+                let accumulate = !transpose;
+                let (mut want, mut got) = (c0.clone(), c0.clone());
+                let gemm = super::super::gemm;
+                gemm(m, k, n, &a, (k, 1), &w, w_strides, accumulate, &mut want, n);
+                panels.product(m, &a, k, accumulate, &mut got, n);
+                let case = format!("{rows}x{cols}, transposed {transpose}");
+                assert_eq!(got, want, "{case}");
+                for few in 1..=3 {
+                    let mut got = c0[..few * n].to_vec();
+                    match few {
+                        1 => panels.row_as_kernel(&a, accumulate, &mut got),
+                        _ => panels.product(few, &a, k, accumulate, &mut got, n),
+                    }
+                    assert_eq!(got, want[..few * n], "{case}: the first {few} rows alone");
+                }
             }
         }
     }
