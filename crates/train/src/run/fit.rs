@@ -338,11 +338,14 @@ impl<'a, B: AutodiffBackend, M: ZooModel> RunState<'a, B, M> {
         let per_batch = data.items_per_batch(experiment.train.batch_size);
         let device = self.device.inner();
         let started = Instant::now();
-        let (set, data_, device_) = (self.splits.test.clone(), data.clone(), device.clone());
-        let (test, model) = rayon::scope(move |_| {
-            let test = evaluate::<_, M::Task, _, _>(&model, &data_, set, per_batch, &device_, None);
-            (test, model)
-        });
+        let test = evaluate::<_, M::Task, _, _>(
+            &model,
+            data,
+            self.splits.test.clone(),
+            per_batch,
+            device,
+            None,
+        );
         let test_seconds = started.elapsed().as_secs_f64();
         let (rows, kept) = {
             let log = log.lock().expect("run log lock");
