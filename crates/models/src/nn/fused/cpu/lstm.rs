@@ -10,8 +10,8 @@
 //! gates i, f, g, o. A tracked pass gets the input part of every step's gates, `gates_x` `[T, B,
 //! 4H]` = `x_t · W_ihᵀ + b_ih + b_hh`, from one matrix product over all steps made before as an
 //! operation of its own ([`super::linear::input_gates`], whose node gives `x`, `W_ih` and the
-//! biases their gradients); a pass that tracks nothing makes each step's input part inside the
-//! recurrence, into a buffer of the step alone ([`Input`]).
+//! biases their gradients); a pass that tracks nothing over a large batch makes each step's input
+//! part inside the recurrence, into a buffer of the step alone ([`Input`]).
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -30,7 +30,7 @@ use super::super::cast;
 use super::slabs::slabs;
 use super::steps::{Dims, Panels, Parts, StepWeights, Unwritten, slab_rows, split_blocks};
 use super::{
-    gemm, linear, lstm_cell, primitive, primitive_values, put, put_zeros, tensor, values,
+    SERIAL, gemm, linear, lstm_cell, primitive, primitive_values, put, put_zeros, tensor, values,
     with_scratch,
 };
 use crate::nn::GateWeights;
@@ -46,7 +46,7 @@ pub(crate) fn layer<B: Backend>(
     reverse: bool,
     lengths: Option<&[usize]>,
 ) -> (Tensor<B, 3>, [Tensor<B, 2>; 2]) {
-    let [seq, batch, input] = x.dims();
+    let [seq, batch, _] = x.dims();
     let w_hh = weights.weight_hh.val();
     let hidden = w_hh.dims()[1];
     let dims = Dims {
@@ -60,14 +60,13 @@ pub(crate) fn layer<B: Backend>(
         let gates_x = linear::input_gates(true, weights, x, 4);
         cast(tracked(cast(gates_x), cast(w_hh), cast(h0), cast(c0), dims))
     } else {
-        let w_ih: Tensor<NdArray, 2> = cast(weights.weight_ih.val());
-        let x = Input {
-            x: values::<3>(cast(x)),
-            width: input,
-            w_ih_t: Panels::read(w_ih.into_primitive().tensor(), 4 * hidden, input),
-            bias: linear::input_bias(weights, 4),
-        };
-        cast(plain(x, cast(w_hh), cast(h0), cast(c0), dims))
+        cast(plain(
+            untracked_gates(weights, x),
+            cast(w_hh),
+            cast(h0),
+            cast(c0),
+            dims,
+        ))
     };
     // Rows 0..T are the outputs, T the final h, T + 1 the final c; the outputs are cut last,
     // when the packed buffer is no longer shared and can be cut in place.
@@ -147,15 +146,36 @@ impl BlockGates<'_> {
     }
 }
 
+/// The gates of a pass that tracks nothing: made step by step ([`Input`]) when `[T, B, 4H]` is
+/// a large buffer, else by one product over all steps, as the tracked pass makes them (the same
+/// bits either way). A served sentence's buffer is a few kilobytes, less than building `W_ih`'s
+/// panels costs: the tagger's lone client 1088–1144 requests/s with the product against 968–1007
+/// with the panels for every request (`zoo bench --serve`, Xeon, alternated).
+fn untracked_gates<B: Backend>(weights: &GateWeights<B>, x: Tensor<B, 3>) -> Gates {
+    let [seq, batch, input] = x.dims();
+    let g4 = weights.weight_ih.val().dims()[0];
+    if seq * batch * g4 < SERIAL {
+        let gates_x = linear::input_gates(false, weights, x, 4);
+        return Gates::Made(values::<3>(cast(gates_x)));
+    }
+    let w_ih: Tensor<NdArray, 2> = cast(weights.weight_ih.val());
+    Gates::Input(Input {
+        x: values::<3>(cast(x)),
+        width: input,
+        w_ih_t: Panels::read(w_ih.into_primitive().tensor(), g4, input),
+        bias: linear::input_bias(weights, 4),
+    })
+}
+
 fn plain(
-    x: Input,
+    gates: Gates,
     w_hh: Tensor<NdArray, 2>,
     h0: Tensor<NdArray, 2>,
     c0: Tensor<NdArray, 2>,
     dims: Dims,
 ) -> Tensor<NdArray, 3> {
     let (packed, _) = forward(
-        Gates::Input(x),
+        gates,
         StepWeights::read(w_hh.into_primitive().tensor(), 4 * dims.hidden, dims.hidden),
         &values(h0),
         &values(c0),
@@ -678,18 +698,26 @@ mod tests {
         }
     }
 
-    /// The inference backend's pass (each step's input part made inside the recurrence) gives
-    /// the autodiff backend's forward (one input product over all steps) bit for bit, stacked,
-    /// bidirectional and packed (steps where a block has one sequence left), and the tensor
-    /// path's within rounding.
+    /// The inference backend's pass gives the autodiff backend's forward (one input product over
+    /// all steps) bit for bit, stacked, bidirectional and packed (steps where a block has one
+    /// sequence left), whether it makes each step's input part inside the recurrence (a large
+    /// batch) or not (a small one); and the tensor path's within rounding.
     #[test]
     fn inference_backend_gives_the_autodiff_forward() {
-        let lstm = LstmConfig::new(3, 4)
-            .with_num_layers(2)
-            .with_bidirectional(true)
-            .init::<A>(&Default::default());
-        for lengths in [vec![5; 4], vec![7, 4, 4, 2, 1, 1]] {
-            let x = random::<A, 3>([7, lengths.len(), 3]);
+        let cases = [
+            (4, vec![5; 4]),
+            (4, vec![7, 4, 4, 2, 1, 1]),
+            (64, [vec![16], vec![9; 18], vec![1]].concat()),
+        ];
+        for (hidden, lengths) in cases {
+            let lstm = LstmConfig::new(3, hidden)
+                .with_num_layers(2)
+                .with_bidirectional(true)
+                .init::<A>(&Default::default());
+            let seq = lengths[0];
+            // The large case's gates, [16, 20, 256], are past `SERIAL`: made step by step.
+            assert_eq!(seq * lengths.len() * 4 * hidden >= SERIAL, hidden == 64);
+            let x = random::<A, 3>([seq, lengths.len(), 3]);
             let inner = lstm.valid();
             let (tracked, fused, state) = with_fused(true, || {
                 let (tracked, _) = lstm.forward_packed(x.clone(), &lengths, None);
