@@ -198,9 +198,8 @@ impl StepWeights {
 /// kernel's panel share a few cache sets and were read again from L2 for every kernel call. In
 /// panels they are 256 bytes apart and stay in L1: the step's product 11–12% faster for a batch
 /// block of 50 at 128 units (5–10% for 16 to 100 rows, 64 to 256 units; the backward's `[4H, H]`
-/// 5%), standalone on the Xeon. The same sums in the same order, so the same bits, for products
-/// of two rows or more; gemm takes one row (a step where a single sequence is left) by another
-/// path for `W_hhᵀ` as it is, which rounds differently.
+/// 5%), standalone on the Xeon. The same kernel sums the same terms in the same order as over
+/// `W_hhᵀ` as it is: one epoch of every recurrent model trains to the same weights.
 #[derive(Debug)]
 pub(super) struct Panels {
     k: usize,
