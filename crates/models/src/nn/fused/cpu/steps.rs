@@ -252,9 +252,7 @@ impl Panels {
         c: &mut [f32],
         rs_c: usize,
     ) {
-        for first in (0..self.n).step_by(Self::WIDTH) {
-            let width = Self::WIDTH.min(self.n - first);
-            let panel = &self.values[first * self.k..][..self.k * width];
+        for (first, width, panel) in panels(&self.values, self.k, self.n) {
             super::gemm(
                 m,
                 self.k,
@@ -277,6 +275,16 @@ impl Panels {
     }
 }
 
+/// The panels of [`Panels`]' `values` (`[k, n]` in all): each one's first column, width and
+/// values `[k, width]`.
+#[inline(always)]
+fn panels(values: &[f32], k: usize, n: usize) -> impl Iterator<Item = (usize, usize, &[f32])> {
+    (0..n).step_by(Panels::WIDTH).map(move |first| {
+        let width = Panels::WIDTH.min(n - first);
+        (first, width, &values[first * k..][..k * width])
+    })
+}
+
 multiversioned! {
     /// [`Panels::row_as_kernel`]: one row `a` `[k]` by the panels `values` into `c` `[n]`.
     fn row_product / row_product_baseline(
@@ -285,12 +293,9 @@ multiversioned! {
         accumulate: bool,
         c: &mut [f32],
     ) {
-        const WIDTH: usize = Panels::WIDTH;
         let (k, n) = (a.len(), c.len());
-        for first in (0..n).step_by(WIDTH) {
-            let width = WIDTH.min(n - first);
-            let panel = &values[first * k..][..k * width];
-            let mut sums = [0.0f32; WIDTH];
+        for (first, width, panel) in panels(values, k, n) {
+            let mut sums = [0.0f32; Panels::WIDTH];
             let sums = &mut sums[..width];
             for (&x, row) in a.iter().zip(panel.chunks_exact(width)) {
                 for (sum, &w) in sums.iter_mut().zip(row) {
