@@ -9,37 +9,32 @@
 //! the recurrent part (`h · W_hhᵀ`). Plain loops that the compiler vectorises, with the
 //! branch-free `exp` and the run-time choice of instruction set of [`super::cell_math`].
 
-use super::cell_math::{multiversioned, sigmoids, tanhs};
+use super::cell_math::{multiversioned, sigmoid, tanh};
 
 multiversioned! {
     /// One step of one sequence, `H` hidden units: `gates` `[3H]` holds the input part of r, z,
     /// n and gets their activations; `recurrent` `[3H]` holds `h · W_hhᵀ`; `b_hn` `[H]`; `hn`
     /// gets `h_n + b_hn` (what the backward pass needs); `h` `[H]` holds `h_{t-1}` and gets `h_t`.
-    pub(super) fn forward / forward_baseline<FMA>(
+    pub(super) fn forward / forward_baseline(
         gates: &mut [f32],
         recurrent: &[f32],
         b_hn: &[f32],
         hn: &mut [f32],
         h: &mut [f32],
     ) {
-        // r and z first, in one pass (side by side in `gates` and in `recurrent`), then n, then h.
         let n = h.len();
-        let (r_z, g) = gates.split_at_mut(2 * n);
-        let (rec_rz, hh) = recurrent.split_at(2 * n);
-        for (v, rec) in r_z.iter_mut().zip(rec_rz) {
-            *v += rec;
-        }
-        sigmoids::<FMA>(r_z);
-        let (r, z) = r_z.split_at(n);
-        let (z, g, hh, b_hn, hn) = (&z[..n], &mut g[..n], &hh[..n], &b_hn[..n], &mut hn[..n]);
+        let (r, rest) = gates.split_at_mut(n);
+        let (z, g) = rest.split_at_mut(n);
+        let (hr, rest) = recurrent.split_at(n);
+        let (hz, hh) = rest.split_at(n);
+        let (g, hz, hh, b_hn, hn) = (&mut g[..n], &hz[..n], &hh[..n], &b_hn[..n], &mut hn[..n]);
         for j in 0..n {
+            let rj = sigmoid(r[j] + hr[j]);
+            let zj = sigmoid(z[j] + hz[j]);
             let hnj = hh[j] + b_hn[j];
-            hn[j] = hnj;
-            g[j] += r[j] * hnj;
-        }
-        tanhs::<FMA>(g);
-        for j in 0..n {
-            h[j] = (1.0 - z[j]) * g[j] + z[j] * h[j];
+            let nj = tanh(g[j] + rj * hnj);
+            (r[j], z[j], g[j], hn[j]) = (rj, zj, nj, hnj);
+            h[j] = (1.0 - zj) * nj + zj * h[j];
         }
     }
 }
@@ -119,7 +114,7 @@ mod tests {
             );
         }
         let (mut g2, mut hn2, mut h2) = (pre.clone(), vec![0.0; h], h0.clone());
-        forward_baseline::<false>(&mut g2, &rec, &b_hn, &mut hn2, &mut h2);
+        forward_baseline(&mut g2, &rec, &b_hn, &mut hn2, &mut h2);
         assert_eq!((&g2, &hn2, &h2), (&gates, &hn, &hs));
 
         // The gradient of Σ_j w_j h'_j by central differences in f64.
@@ -160,7 +155,7 @@ mod tests {
             assert!((dh[j] - w[j] * gates[h + j]).abs() < 1e-7);
         }
         let (mut dh2, mut dg2, mut dr2) = (w.clone(), vec![0.0; 3 * h], vec![0.0; 3 * h]);
-        backward_baseline::<false>(&gates, &hn, &h0, &mut dh2, &mut dg2, &mut dr2);
+        backward_baseline(&gates, &hn, &h0, &mut dh2, &mut dg2, &mut dr2);
         assert_eq!((&dh2, &dg2, &dr2), (&dh, &d_gates, &d_rec));
     }
 }
