@@ -159,14 +159,33 @@ fn weight_grad(g: &[f32], x: &[f32], d: Dims) -> Vec<f32> {
 /// blocks of columns, each summed row after row.
 fn bias_grad(g: &[f32], d: Dims) -> Vec<f32> {
     let mut d_b = vec![0.0; d.out];
+    let wide = *WIDE_BIAS;
     by_row_blocks(&mut d_b, 1, |first, sums| {
-        for row in g.chunks_exact(d.out) {
-            for (sum, v) in sums.iter_mut().zip(&row[first..]) {
-                *sum += v;
+        if wide {
+            column_sums(g, d.out, first, sums);
+        } else {
+            for row in g.chunks_exact(d.out) {
+                for (sum, v) in sums.iter_mut().zip(&row[first..]) {
+                    *sum += v;
+                }
             }
         }
     });
     d_b
+}
+
+static WIDE_BIAS: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| super::cell_math::exp_switch("ZOO_EXP_WIDE_BIAS"));
+
+super::cell_math::multiversioned! {
+    /// EXPERIMENT
+    fn column_sums / column_sums_baseline(g: &[f32], width: usize, first: usize, sums: &mut [f32]) {
+        for row in g.chunks_exact(width) {
+            for (sum, v) in sums.iter_mut().zip(&row[first..]) {
+                *sum += v;
+            }
+        }
+    }
 }
 
 /// `x_t · W_ihᵀ + b_ih + b_hh` for every step, `[T, B, gates·H]` from `x` `[T, B, input]`, with
