@@ -50,48 +50,6 @@ pub(super) fn tanh(x: f32) -> f32 {
     2.0 / (1.0 + exp(-2.0 * x)) - 1.0
 }
 
-/// EXPERIMENT: exp with fused multiply-adds.
-#[inline(always)]
-pub(super) fn exp_fma(x: f32) -> f32 {
-    const LOG2_E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const ROUND: f32 = 12_582_912.0;
-    const ROUND_BITS: i32 = 0x4B40_0000;
-    let x = x.clamp(-87.3, 88.0);
-    let shifted = x.mul_add(LOG2_E, ROUND);
-    let n = shifted - ROUND;
-    let r = (-n).mul_add(LN2_HI, x);
-    let r = (-n).mul_add(LN2_LO, r);
-    let p = 1.987_569_1e-4f32;
-    let p = p.mul_add(r, 1.398_2e-3);
-    let p = p.mul_add(r, 8.333_452e-3);
-    let p = p.mul_add(r, 4.166_579_6e-2);
-    let p = p.mul_add(r, 1.666_666_5e-1);
-    let p = p.mul_add(r, 0.5);
-    let e_r = (p * r).mul_add(r, r) + 1.0;
-    let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND_BITS - 127);
-    let two_n = f32::from_bits((n_int as u32) << 23);
-    e_r * two_n
-}
-
-/// EXPERIMENT
-#[inline(always)]
-pub(super) fn sigmoid_fma(x: f32) -> f32 {
-    1.0 / (1.0 + exp_fma(-x))
-}
-
-/// EXPERIMENT
-#[inline(always)]
-pub(super) fn tanh_fma(x: f32) -> f32 {
-    2.0 / (1.0 + exp_fma(-2.0 * x)) - 1.0
-}
-
-/// EXPERIMENT switch.
-pub(crate) fn exp_switch(name: &str) -> bool {
-    std::env::var_os(name).is_some()
-}
-
 /// Defines `$name`, which runs `$baseline` — the function written once, here — compiled for
 /// the best instruction set the CPU has: AVX-512F, AVX2 + FMA, or the target's baseline.
 macro_rules! multiversioned {

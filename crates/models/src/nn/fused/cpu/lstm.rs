@@ -372,9 +372,6 @@ fn forward(
     (out, saved)
 }
 
-static FAST_CELL: std::sync::LazyLock<bool> =
-    std::sync::LazyLock::new(|| super::cell_math::exp_switch("ZOO_EXP_FAST_CELL"));
-
 /// [`forward`] for one block of sequences, from its state `h`, `c` `[b, H]`; `w_t` is `W_hhᵀ`
 /// `[H, 4H]`. Writes every row of `bufs`' [`Unwritten`] parts: zeros at padded steps.
 fn forward_block(
@@ -411,11 +408,7 @@ fn forward_block(
             }
             let row = &mut gates[b * g4..(b + 1) * g4];
             let (hs, cs) = (&mut h[r.clone()], &mut c[r.clone()]);
-            if *FAST_CELL {
-                lstm_cell::forward_fast(row, cs, hs, &mut tanh_c);
-            } else {
-                lstm_cell::forward(row, cs, hs, &mut tanh_c);
-            }
+            lstm_cell::forward(row, cs, hs, &mut tanh_c);
             put(out, hs);
             if save {
                 put(&mut bufs.tanh_c[t][r], &tanh_c);
