@@ -157,36 +157,25 @@ impl Dims {
     }
 }
 
-/// Values in one AVX-512 register: the widest block [`copy_row`] and [`im2col`] copy at once.
-const WIDE: usize = 16;
-
 /// `dst = src[..dst.len()]` for the short rows of an image (a few to a few dozen values): whole
-/// blocks of 16 values (8 for rows shorter than 16), then one last block that ends with the row
-/// and overlaps the one before, each a fixed-size copy the compiler writes out; a
-/// `copy_from_slice` of a length known only at run time is a call into the C library, and
-/// small-cnn's second layer makes 5,600 of them an image.
+/// 8-value blocks, then one last block that ends with the row and overlaps the one before, each a
+/// fixed-size copy the compiler writes out; a `copy_from_slice` of a length known only at run time
+/// is a call into the C library, and small-cnn's second layer makes 5,600 of them an image.
 #[inline(always)]
 fn copy_row(dst: &mut [f32], src: &[f32]) {
-    let src = &src[..dst.len()];
-    match dst.len() {
-        n if n >= WIDE => copy_blocks::<WIDE>(dst, src),
-        n if n >= 8 => copy_blocks::<8>(dst, src),
-        _ => {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
-            }
-        }
-    }
-}
-
-/// [`copy_row`] by blocks of `B` (`dst` and `src` of the same length, at least `B`).
-#[inline(always)]
-fn copy_blocks<const B: usize>(dst: &mut [f32], src: &[f32]) {
+    const BLOCK: usize = 8;
     let n = dst.len();
-    for k in (0..n - B).step_by(B) {
-        dst[k..k + B].copy_from_slice(&src[k..k + B]);
+    let src = &src[..n];
+    if n < BLOCK {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+        return;
     }
-    dst[n - B..].copy_from_slice(&src[n - B..]);
+    for k in (0..n - BLOCK).step_by(BLOCK) {
+        dst[k..k + BLOCK].copy_from_slice(&src[k..k + BLOCK]);
+    }
+    dst[n - BLOCK..].copy_from_slice(&src[n - BLOCK..]);
 }
 
 /// `image [C, H, W]` → its `OH·OW` columns of `cols`, whose rows (`C·kh·kw` of them, zero where a
@@ -213,32 +202,10 @@ fn im2col(image: &[f32], d: &Dims, padded: &mut [f32], cols: &mut [f32], ld: usi
             for j in 0..d.kw {
                 let row = &mut cols[((c * d.kh + i) * d.kw + j) * ld..][..p];
                 let taps = &source[(c * ph + i) * pw + j..];
-                if (8..WIDE).contains(&ow) {
-                    wide_rows(row, taps, ow, pw);
-                    continue;
-                }
                 for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
                     copy_row(out, &taps[oy * pw..]);
                 }
             }
-        }
-    }
-}
-
-/// The rows of one tap, `ow` (8 to 15) values each, from `taps` (rows every `pw` values) into
-/// `row` (side by side): each a copy of 16 values, one register, whose last values the next row
-/// overwrites (the last row, and any whose 16 values would run past `taps`, copied exactly).
-/// Half the instructions of two overlapping 8-value copies.
-#[inline(always)]
-fn wide_rows(row: &mut [f32], taps: &[f32], ow: usize, pw: usize) {
-    let oh = row.len() / ow;
-    for oy in 0..oh {
-        let wide = (oy + 1 < oh)
-            .then(|| taps.get(oy * pw..oy * pw + WIDE))
-            .flatten();
-        match wide {
-            Some(src) => row[oy * ow..][..WIDE].copy_from_slice(src),
-            None => copy_row(&mut row[oy * ow..][..ow], &taps[oy * pw..]),
         }
     }
 }
