@@ -294,10 +294,13 @@ impl MnistBatcher {
     ) -> ClassificationBatch<B, D> {
         let scale = 1.0 / (255.0 * self.std);
         let shift = self.mean / self.std;
-        let pixels: Vec<f32> = items
-            .iter()
-            .flat_map(|item| item.pixels.iter().map(|&p| f32::from(p) * scale - shift))
-            .collect();
+        // One image at a time into a buffer of the batch's size: a `flat_map` over the batch
+        // could neither size the buffer nor vectorise, and built each MNIST batch in 0.2 ms on
+        // the training thread while the others waited (2.5% of a `mnist-lstm` test pass, perf).
+        let mut pixels = Vec::with_capacity(items.len() * IMAGE_PIXELS);
+        for item in &items {
+            pixels.extend(item.pixels.iter().map(|&p| f32::from(p) * scale - shift));
+        }
         let labels = items.iter().map(|item| i64::from(item.label)).collect();
         ClassificationBatch {
             inputs: Tensor::from_data(TensorData::new(pixels, shape), device),

@@ -213,7 +213,11 @@ impl Panels {
 
     /// `w` `[rows, cols]` (row-major) itself.
     pub(super) fn of(w: &[f32], rows: usize, cols: usize) -> Self {
-        Self::build(rows, cols, |k, j| w[k * cols + j])
+        Self::build(rows, cols, |first, width, panel| {
+            for (row, out) in panel.chunks_exact_mut(width).enumerate() {
+                super::put(out, &w[row * cols + first..][..width]);
+            }
+        })
     }
 
     /// The transpose of `w` `[rows, cols]` (a parameter's primitive, read in place where it is
@@ -222,19 +226,49 @@ impl Panels {
         super::with_values::<2, _>(w, |w| Panels::of_transpose(w, rows, cols))
     }
 
-    /// The transpose of `w` `[rows, cols]` (row-major): `[cols, rows]`.
+    /// The transpose of `w` `[rows, cols]` (row-major): `[cols, rows]`. Each of the panel's
+    /// columns is a row of `w`, read whole and written down the panel, which stays in L1.
     pub(super) fn of_transpose(w: &[f32], rows: usize, cols: usize) -> Self {
-        Self::build(cols, rows, |k, j| w[j * cols + k])
+        Self::build(cols, rows, |first, width, panel| {
+            for j in 0..width {
+                let column = &w[(first + j) * cols..][..cols];
+                for (out, &value) in panel.chunks_exact_mut(width).zip(column) {
+                    out[j] = MaybeUninit::new(value);
+                }
+            }
+        })
     }
 
-    fn build(k: usize, n: usize, at: impl Fn(usize, usize) -> f32) -> Self {
-        let mut values = Vec::with_capacity(k * n);
-        for first in (0..n).step_by(Self::WIDTH) {
-            let columns = first..(first + Self::WIDTH).min(n);
-            for row in 0..k {
-                values.extend(columns.clone().map(|j| at(row, j)));
-            }
+    /// `[k, n]` from `panel(first, width, values)`, which writes every value of the panel of
+    /// columns `first..first + width` (`[k, width]`, row-major). A large matrix's panels are
+    /// written by rayon's threads: built on the calling thread, once a layer and batch, the
+    /// transposes of `W_ih` and `W_hh` were 4% of a `mnist-lstm` test pass while the other
+    /// threads waited (perf, Xeon).
+    fn build(
+        k: usize,
+        n: usize,
+        panel: impl Fn(usize, usize, &mut [MaybeUninit<f32>]) + Sync,
+    ) -> Self {
+        if k == 0 || n == 0 {
+            return Panels {
+                k,
+                n,
+                values: Vec::new(),
+            };
         }
+        let full = k * Self::WIDTH;
+        let write = |start: usize, part: &mut [MaybeUninit<f32>]| {
+            // Parts hold whole panels, so `start` is where a panel begins.
+            let mut first = start / k;
+            for values in part.chunks_mut(full) {
+                let width = Self::WIDTH.min(n - first);
+                assert_eq!(values.len(), k * width, "panels: a part cut inside a panel");
+                panel(first, width, values);
+                first += width;
+            }
+        };
+        // SAFETY: `panel` writes every value of each panel, and the panels cover the parts.
+        let values = unsafe { super::written_in_parts(k * n, full, write) };
         Panels { k, n, values }
     }
 
@@ -356,7 +390,7 @@ mod tests {
     fn panel_products_are_the_plain_products() {
         let value = |v: usize| ((v * 7919) % 113) as f32 / 17.0 - 3.0;
         let m = 40;
-        for (rows, cols) in [(4 * 37, 37), (37, 3 * 37), (512, 128), (64, 64)] {
+        for (rows, cols) in [(4 * 37, 37), (37, 3 * 37), (512, 128), (64, 64), (400, 200)] {
             let w: Vec<f32> = (0..rows * cols).map(value).collect();
             let len = m * rows.max(cols);
             let a: Vec<f32> = (0..len).map(|v| value(v + 5)).collect();
