@@ -179,7 +179,7 @@ fn strided_values(view: ndarray::ArrayViewD<'_, f32>) -> Option<Vec<f32>> {
             .map(|row| row.to_slice())
             .collect::<Option<_>>()?;
         // A large one by rayon's threads: the MNIST-LSTM's batch swapped to time-major was copied
-        // on the calling thread while the others waited (1.3% of a test pass, perf).
+        // on the calling thread while the others waited (1.3% of a test pass, perf, Xeon model 207).
         let copy = |at: usize, part: &mut [MaybeUninit<f32>]| {
             for (out, row) in part.chunks_exact_mut(width).zip(&rows[at / width..]) {
                 put(out, row);

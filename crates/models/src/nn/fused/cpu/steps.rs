@@ -243,7 +243,7 @@ impl Panels {
     /// columns `first..first + width` (`[k, width]`, row-major). A large matrix's panels are
     /// written by rayon's threads: built on the calling thread, once a layer and batch, the
     /// transposes of `W_ih` and `W_hh` were 4% of a `mnist-lstm` test pass while the other
-    /// threads waited (perf, Xeon).
+    /// threads waited (perf, Xeon model 207).
     fn build(
         k: usize,
         n: usize,
